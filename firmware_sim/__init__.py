@@ -1,0 +1,1 @@
+"""Simulated laundry room hardware: machines, door switches, current board, students."""

@@ -1,0 +1,292 @@
+"""The MQTT contract between edge agents, the cloud and dashboards: topics and payloads.
+
+One definition, imported by both sides. It depends on nothing but the standard library
+and pydantic so the cloud can use it without any hardware library. The schema version
+lives in the topic (``kywash/v1/...``) and in every payload's ``schema`` field; consumers
+ignore unknown fields, and refuse a payload whose schema is newer than they understand.
+
+Topic tree (``{site}``, ``{room}`` and ``{machine}`` are lower-case ids)::
+
+    kywash/v1/{site}/{room}/status                      retained  edge (LWT: offline)
+    kywash/v1/{site}/{room}/info                        retained  edge
+    kywash/v1/{site}/{room}/machine/{machine}/state     retained  edge
+    kywash/v1/{site}/{room}/machine/{machine}/event     QoS 1     edge, seq per room
+    kywash/v1/{site}/{room}/machine/{machine}/telemetry QoS 0     edge
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Final, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SCHEMA_VERSION: Final = 1
+TOPIC_ROOT: Final = "kywash/v1"
+MAX_PAYLOAD_BYTES: Final = 16 * 1024
+"""Anything larger is not something an edge would send; refuse before parsing."""
+
+EVENT_QOS: Final = 1
+STATE_QOS: Final = 1
+TELEMETRY_QOS: Final = 0
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class ContractError(ValueError):
+    """A topic or payload that breaks the contract; ``reason`` is a short counter label."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def check_id(value: str, what: str = "id") -> str:
+    """Ids become topic levels, so they may not hold ``/``, ``+``, ``#`` or upper case."""
+    if not _ID_RE.match(value):
+        raise ContractError(
+            "bad_id",
+            f"{what} {value!r} must be 1-63 characters of a-z, 0-9, '-' or '_', "
+            "starting with a letter or digit",
+        )
+    return value
+
+
+Id = Annotated[str, Field(pattern=_ID_RE.pattern)]
+
+
+class MachineKind(StrEnum):
+    WASHER = "washer"
+    DRYER = "dryer"
+
+
+class MachineState(StrEnum):
+    """What the sensors say a machine is doing (facts, not policy)."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    DOOR_OPEN = "door_open"
+    SENSOR_FAULT = "sensor_fault"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+class Door(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class EventType(StrEnum):
+    DOOR_OPENED = "door_opened"
+    DOOR_CLOSED = "door_closed"
+    CYCLE_STARTED = "cycle_started"
+    CYCLE_PAUSED = "cycle_paused"
+    CYCLE_RESUMED = "cycle_resumed"
+    CYCLE_FINISHED = "cycle_finished"
+    CYCLE_INTERRUPTED = "cycle_interrupted"
+    SENSOR_FAULT = "sensor_fault"
+    SENSOR_RECOVERED = "sensor_recovered"
+
+
+class RoomStatusValue(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class Payload(BaseModel):
+    """Base of every payload: unknown fields ignored, ``schema`` checked."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    schema_version: int = Field(default=SCHEMA_VERSION, alias="schema", ge=1)
+
+    @field_validator("schema_version")
+    @classmethod
+    def _not_newer(cls, value: int) -> int:
+        if value > SCHEMA_VERSION:
+            raise ValueError(f"schema {value} is newer than supported schema {SCHEMA_VERSION}")
+        return value
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(by_alias=True).encode()
+
+
+class RoomStatus(Payload):
+    status: RoomStatusValue
+    boot_id: str | None = None
+    ts: datetime | None = None
+
+
+class MachineInfo(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: Id
+    kind: MachineKind
+    number: int = Field(ge=1, description="1..N within its kind in the room, as on the label")
+    label: str | None = None
+
+
+class RoomInfo(Payload):
+    site: Id
+    room: Id
+    agent_version: str
+    boot_id: str
+    started_at: datetime
+    machines: tuple[MachineInfo, ...]
+
+
+class MachineStatePayload(Payload):
+    machine: Id
+    kind: MachineKind
+    state: MachineState
+    since: datetime
+    door: Door
+    current_a: float = Field(ge=0)
+    seq: int = Field(ge=0, description="sequence number of the event that led here (0: none yet)")
+    ts: datetime
+
+
+class MachineEvent(Payload):
+    seq: int = Field(ge=1)
+    boot_id: str
+    ts: datetime
+    machine: Id
+    type: EventType
+    state: MachineState = Field(description="the machine's state after this event")
+    door: Door
+    current_a: float = Field(ge=0)
+    reason: str | None = None
+    cycle_seconds: float | None = None
+
+
+class Telemetry(Payload):
+    machine: Id
+    ts: datetime
+    current_a: float = Field(ge=0)
+    door: Door
+
+
+# --- topics ------------------------------------------------------------------------------
+
+ROOM_LEAVES: Final = ("status", "info")
+MACHINE_LEAVES: Final = ("state", "event", "telemetry")
+
+PAYLOAD_BY_LEAF: Final[dict[str, type[Payload]]] = {
+    "status": RoomStatus,
+    "info": RoomInfo,
+    "state": MachineStatePayload,
+    "event": MachineEvent,
+    "telemetry": Telemetry,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """One row of the topic table in the README (checked by a test)."""
+
+    pattern: str
+    publisher: str
+    retained: bool
+    qos: int
+    payload: type[Payload]
+
+
+TOPIC_TABLE: Final = (
+    TopicSpec("kywash/v1/{site}/{room}/status", "edge (LWT offline)", True, 1, RoomStatus),
+    TopicSpec("kywash/v1/{site}/{room}/info", "edge", True, 1, RoomInfo),
+    TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/state", "edge", True, 1, MachineStatePayload),
+    TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/event", "edge", False, 1, MachineEvent),
+    TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/telemetry", "edge", False, 0, Telemetry),
+)
+
+
+def room_topic(site: str, room: str, leaf: str) -> str:
+    if leaf not in ROOM_LEAVES:
+        raise ContractError("bad_topic", f"unknown room topic leaf {leaf!r}")
+    return f"{TOPIC_ROOT}/{check_id(site, 'site')}/{check_id(room, 'room')}/{leaf}"
+
+
+def machine_topic(site: str, room: str, machine: str, leaf: str) -> str:
+    if leaf not in MACHINE_LEAVES:
+        raise ContractError("bad_topic", f"unknown machine topic leaf {leaf!r}")
+    return (
+        f"{TOPIC_ROOT}/{check_id(site, 'site')}/{check_id(room, 'room')}"
+        f"/machine/{check_id(machine, 'machine')}/{leaf}"
+    )
+
+
+def room_filters(site: str = "+", room: str = "+") -> list[str]:
+    """Subscription filters for room-level topics (subscribe these first: see ``ingest``)."""
+    return [f"{TOPIC_ROOT}/{site}/{room}/{leaf}" for leaf in ROOM_LEAVES]
+
+
+def machine_filters(site: str = "+", room: str = "+", leaves: tuple[str, ...] = ("state", "event")) -> list[str]:
+    return [f"{TOPIC_ROOT}/{site}/{room}/machine/+/{leaf}" for leaf in leaves]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRef:
+    site: str
+    room: str
+    leaf: str
+    machine: str | None = None
+
+
+def parse_topic(topic: str) -> TopicRef:
+    parts = topic.split("/")
+    if len(parts) < 5 or "/".join(parts[:2]) != TOPIC_ROOT:
+        raise ContractError("bad_topic", f"topic {topic!r} is not under {TOPIC_ROOT}/")
+    site, room = parts[2], parts[3]
+    for value, what in ((site, "site"), (room, "room")):
+        check_id(value, what)
+    if len(parts) == 5 and parts[4] in ROOM_LEAVES:
+        return TopicRef(site, room, parts[4])
+    if len(parts) == 7 and parts[4] == "machine" and parts[6] in MACHINE_LEAVES:
+        return TopicRef(site, room, parts[6], check_id(parts[5], "machine"))
+    raise ContractError("bad_topic", f"topic {topic!r} is not part of the contract")
+
+
+P = TypeVar("P", bound=Payload)
+
+
+def decode(model: type[P], payload: bytes | bytearray | str) -> P:
+    """Validate a payload; every failure is a ``ContractError`` with a counter label."""
+    raw = payload.encode() if isinstance(payload, str) else bytes(payload)
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise ContractError("too_large", f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:
+        data: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ContractError("not_json", f"payload is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ContractError("invalid", "payload must be a JSON object")
+    schema = data.get("schema")
+    if isinstance(schema, int) and schema > SCHEMA_VERSION:
+        raise ContractError("newer_schema", f"schema {schema} is newer than {SCHEMA_VERSION}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        raise ContractError("invalid", f"{model.__name__}.{where}: {first['msg']}") from None
+
+
+def decode_message(topic: str, payload: bytes | bytearray | str) -> tuple[TopicRef, Payload]:
+    """Parse a topic and its payload together, and check that they agree on the machine."""
+    ref = parse_topic(topic)
+    message = decode(PAYLOAD_BY_LEAF[ref.leaf], payload)
+    machine = getattr(message, "machine", None)
+    if ref.machine is not None and machine != ref.machine:
+        raise ContractError("invalid", f"payload machine {machine!r} differs from topic machine {ref.machine!r}")
+    if isinstance(message, RoomInfo) and (message.site, message.room) != (ref.site, ref.room):
+        raise ContractError("invalid", "room info names a different site/room than its topic")
+    return ref, message
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

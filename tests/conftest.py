@@ -1,0 +1,140 @@
+"""Shared fixtures: fresh brokers on free ports, throwaway databases and a fake clock.
+
+Service fixtures (Mosquitto, PostgreSQL) skip with a reason when the service cannot be
+found, and fail instead when ``KYWASH_REQUIRE_SERVICES=1`` (as CI sets), so a green CI
+run means they really ran. Tests never use the ports or databases a user's demo takes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kywash.broker import EmbeddedBroker, free_port
+from kywash.clock import FakeClock
+
+REQUIRE_SERVICES = os.environ.get("KYWASH_REQUIRE_SERVICES") == "1"
+POSTGRES_ADMIN_URL = os.environ.get("KYWASH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def service_missing(reason: str) -> None:
+    """Skip on a laptop; fail in CI, where the service must be there."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (KYWASH_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+@dataclass(frozen=True)
+class BrokerHandle:
+    name: str
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def unique_site() -> str:
+    """A site id no other test uses, so tests can share a broker without seeing each other."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def amqtt_broker() -> Iterator[BrokerHandle]:
+    with EmbeddedBroker(port=free_port()) as broker:
+        yield BrokerHandle("amqtt", broker.host, broker.port)
+
+
+def _wait_for_port(host: str, port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="session")
+def mosquitto_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerHandle]:
+    """Our own Mosquitto on a free port (never the system one on 1883)."""
+    binary = shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None
+    )
+    if binary is None:
+        service_missing("mosquitto is not installed")
+    assert binary is not None
+    port = free_port()
+    conf = tmp_path_factory.mktemp("mosquitto") / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
+        "persistence false\nlog_dest stderr\nlog_type error\n"
+    )
+    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        if not _wait_for_port("127.0.0.1", port, 10):
+            proc.kill()
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            service_missing(f"mosquitto did not start: {err.strip()}")
+        yield BrokerHandle("mosquitto", "127.0.0.1", port)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(params=["amqtt", "mosquitto"])
+def any_broker(request: pytest.FixtureRequest) -> BrokerHandle:
+    """Run a test against the embedded broker and against Mosquitto."""
+    handle: BrokerHandle = request.getfixturevalue(f"{request.param}_broker")
+    return handle
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database, dropped afterwards."""
+    try:
+        import psycopg
+    except ImportError:
+        service_missing("psycopg is not installed (pip install 'kywash[postgres]')")
+    name = f"kywash_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        service_missing(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Run a test on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'kywash.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
