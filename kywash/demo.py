@@ -1,0 +1,100 @@
+"""``kywash demo``: the whole system in one process, with nothing to install.
+
+The embedded amqtt broker, the cloud service on SQLite, and one simulated laundry room
+(6 washers, 6 dryers) whose edge agent reads the simulator through real gpiozero mock
+pins and a real serial port (a pty), exactly as it would read a Pi's pins and the board.
+Uvicorn owns the main thread and its signal handling, so Ctrl-C or SIGTERM ends the web
+server first; everything else is closed in reverse order of starting.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from kywash.broker import EmbeddedBroker, free_port, port_is_free
+from kywash.clock import ScaledClock
+
+log = logging.getLogger(__name__)
+
+DEMO_SITE = "demo"
+DEMO_ROOM = "laundry-1"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    mqtt_port: int = 1883
+    speed: float = 1.0
+    data_dir: Path = Path("data/demo")
+    seed: int | None = None
+
+
+def choose_mqtt_port(wanted: int) -> int:
+    """The embedded broker always listens on loopback; take a free port if ``wanted`` is busy."""
+    if port_is_free("127.0.0.1", wanted):
+        return wanted
+    chosen = free_port("127.0.0.1")
+    print(f"MQTT port {wanted} is taken (another broker?); the demo's broker uses port {chosen} instead.")
+    return chosen
+
+
+def warm_up(sim: object, machine_ids: list[str]) -> None:
+    """Load and start a few machines so the first page view shows a room in use."""
+    for machine_id in machine_ids:
+        sim.open_door(machine_id)  # type: ignore[attr-defined]
+        sim.close_door(machine_id)  # type: ignore[attr-defined]
+        sim.start_cycle(machine_id)  # type: ignore[attr-defined]
+
+
+def run_demo(options: DemoOptions) -> int:
+    from gpiozero.pins.mock import MockFactory
+
+    from cloud.app import create_app
+    from cloud.cli import build_server
+    from cloud.settings import CloudSettings
+    from edge.agent import EdgeAgent
+    from edge.config import demo_room_config
+    from firmware_sim.room import RoomSimulator, demo_machines
+
+    if not port_is_free(options.host, options.port):
+        print(f"error: web port {options.port} on {options.host} is taken; choose another with --port")
+        return 2
+    data_dir = options.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    seed = options.seed if options.seed is not None else random.randrange(1_000_000)
+    clock = ScaledClock(options.speed)
+    with ExitStack() as stack:
+        broker = stack.enter_context(EmbeddedBroker("127.0.0.1", choose_mqtt_port(options.mqtt_port)))
+        settings = CloudSettings(
+            database_url=f"sqlite:///{data_dir / 'cloud.db'}",
+            mqtt_url=broker.url,
+            environment="development",
+        )
+        app = create_app(settings, clock=clock)
+        factory = MockFactory()
+        stack.callback(factory.close)
+        sim = RoomSimulator(demo_machines(), clock, factory, seed=seed, serial="pty")
+        stack.callback(sim.close)
+        config = demo_room_config(DEMO_SITE, DEMO_ROOM, broker.url, sim.serial_url, data_dir / "edge")
+        agent = EdgeAgent(config, clock=clock, pin_factory=factory)
+        stack.callback(agent.close)
+        sim.start()
+        agent.start()
+        warm_up(sim, ["washer-1", "washer-4", "dryer-2"])
+        server = build_server(app, options.host, options.port)
+        url = f"http://{options.host}:{options.port}/"
+        print(
+            f"\nKY Wash demo: room {DEMO_SITE}/{DEMO_ROOM}, speed x{options.speed:g}, seed {seed}\n"
+            f"  web app     {url}\n  API docs    {url}api/docs\n  MQTT broker {broker.url}"
+            f"  (try: mosquitto_sub -p {broker.port} -t 'kywash/v1/#' -v)\n"
+            f"  data        {data_dir}\nCtrl-C stops everything.\n",
+            flush=True,
+        )
+        server.run()
+    print("KY Wash demo stopped.")
+    return 0

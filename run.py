@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""One entry point for a fresh clone: ``python3 run.py demo`` and ``python3 run.py test``.
+
+It needs nothing but Python 3.11+: it makes a virtual environment in ``.venv`` on first
+use (and again whenever ``pyproject.toml`` changes), installs KY Wash into it with the
+extras the command needs, then hands over to ``kywash demo`` or to pytest. Any further
+arguments are passed on (``python3 run.py demo --speed 60``, ``python3 run.py test -k edge``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+EXTRAS = {"demo": "", "test": "[test]", "install": "[test]"}
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_environment(extras: str) -> Path:
+    """Create or refresh .venv when pyproject.toml or the wanted extras have changed."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"KY Wash needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    stamp = VENV / ".kywash-installed"
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    have = stamp.read_text().split() if stamp.exists() else []
+    if want in have and venv_python().exists():
+        return venv_python()
+    if not venv_python().exists():
+        print(f"Creating a virtual environment in {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print(f"Installing KY Wash{extras} into it (first run only) ...", flush=True)
+    pip = [str(venv_python()), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=False)
+    subprocess.run([*pip, "install", "-e", f"{ROOT}{extras}"], check=True)
+    stamp.write_text("\n".join({*have, want}))
+    return venv_python()
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in EXTRAS:
+        print(__doc__)
+        print("usage: python3 run.py demo [kywash demo options] | test [pytest options] | install")
+        return 2
+    command, rest = argv[0], argv[1:]
+    python = ensure_environment(EXTRAS[command])
+    if command == "install":
+        return 0
+    if command == "demo":
+        args = [str(python), "-m", "kywash.cli", "demo", *rest]
+    else:
+        args = [str(python), "-m", "pytest", *rest]
+    os.chdir(ROOT)
+    if os.name == "nt":
+        return subprocess.run(args, check=False).returncode
+    os.execv(args[0], args)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
