@@ -56,16 +56,25 @@ def main(verbose: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address for the web app.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Web port.")
 @click.option(
-    "--mqtt-port", default=1883, show_default=True, type=click.IntRange(1, 65535),
+    "--mqtt-port",
+    default=1883,
+    show_default=True,
+    type=click.IntRange(1, 65535),
     help="Port for the embedded MQTT broker (a free one is picked if it is taken).",
 )
 @click.option(
-    "--speed", default=1.0, show_default=True, type=click.FloatRange(0.1, 3600),
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
     help="Simulated time per real second (60 runs an hour a minute).",
 )
 @click.option(
-    "--data-dir", default=Path("data/demo"), show_default=True,
-    type=click.Path(file_okay=False, path_type=Path), help="Where the demo keeps its databases.",
+    "--data-dir",
+    default=Path("data/demo"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the demo keeps its databases.",
 )
 @click.option("--seed", default=None, type=int, help="Seed the simulated students (default: random).")
 def demo(host: str, port: int, mqtt_port: int, speed: float, data_dir: Path, seed: int | None) -> None:

@@ -50,8 +50,7 @@ def check_id(value: str, what: str = "id") -> str:
     if not _ID_RE.match(value):
         raise ContractError(
             "bad_id",
-            f"{what} {value!r} must be 1-63 characters of a-z, 0-9, '-' or '_', "
-            "starting with a letter or digit",
+            f"{what} {value!r} must be 1-63 characters of a-z, 0-9, '-' or '_', starting with a letter or digit",
         )
     return value
 
@@ -215,8 +214,7 @@ def machine_topic(site: str, room: str, machine: str, leaf: str) -> str:
     if leaf not in MACHINE_LEAVES:
         raise ContractError("bad_topic", f"unknown machine topic leaf {leaf!r}")
     return (
-        f"{TOPIC_ROOT}/{check_id(site, 'site')}/{check_id(room, 'room')}"
-        f"/machine/{check_id(machine, 'machine')}/{leaf}"
+        f"{TOPIC_ROOT}/{check_id(site, 'site')}/{check_id(room, 'room')}/machine/{check_id(machine, 'machine')}/{leaf}"
     )
 
 

@@ -3,20 +3,22 @@
 The embedded amqtt broker, the cloud service on SQLite, and one simulated laundry room
 (6 washers, 6 dryers) whose edge agent reads the simulator through real gpiozero mock
 pins and a real serial port (a pty), exactly as it would read a Pi's pins and the board.
-Uvicorn owns the main thread and its signal handling, so Ctrl-C or SIGTERM ends the web
-server first; everything else is closed in reverse order of starting.
+The main thread waits for Ctrl-C or SIGTERM; then everything is closed in reverse order
+of starting (the room, the web server, the broker).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import signal
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from kywash.broker import EmbeddedBroker, free_port, port_is_free
 from kywash.clock import ScaledClock
+from kywash.stack import ServerThread, SimulatedRoom, wait_for_signal
 
 log = logging.getLogger(__name__)
 
@@ -43,23 +45,17 @@ def choose_mqtt_port(wanted: int) -> int:
     return chosen
 
 
-def warm_up(sim: object, machine_ids: list[str]) -> None:
+def warm_up(room: SimulatedRoom, machine_ids: list[str]) -> None:
     """Load and start a few machines so the first page view shows a room in use."""
     for machine_id in machine_ids:
-        sim.open_door(machine_id)  # type: ignore[attr-defined]
-        sim.close_door(machine_id)  # type: ignore[attr-defined]
-        sim.start_cycle(machine_id)  # type: ignore[attr-defined]
+        room.sim.open_door(machine_id)
+        room.sim.close_door(machine_id)
+        room.sim.start_cycle(machine_id)
 
 
 def run_demo(options: DemoOptions) -> int:
-    from gpiozero.pins.mock import MockFactory
-
     from cloud.app import create_app
-    from cloud.cli import build_server
     from cloud.settings import CloudSettings
-    from edge.agent import EdgeAgent
-    from edge.config import demo_room_config
-    from firmware_sim.room import RoomSimulator, demo_machines
 
     if not port_is_free(options.host, options.port):
         print(f"error: web port {options.port} on {options.host} is taken; choose another with --port")
@@ -71,30 +67,20 @@ def run_demo(options: DemoOptions) -> int:
     with ExitStack() as stack:
         broker = stack.enter_context(EmbeddedBroker("127.0.0.1", choose_mqtt_port(options.mqtt_port)))
         settings = CloudSettings(
-            database_url=f"sqlite:///{data_dir / 'cloud.db'}",
-            mqtt_url=broker.url,
-            environment="development",
+            database_url=f"sqlite:///{data_dir / 'cloud.db'}", mqtt_url=broker.url, environment="development"
         )
         app = create_app(settings, clock=clock)
-        factory = MockFactory()
-        stack.callback(factory.close)
-        sim = RoomSimulator(demo_machines(), clock, factory, seed=seed, serial="pty")
-        stack.callback(sim.close)
-        config = demo_room_config(DEMO_SITE, DEMO_ROOM, broker.url, sim.serial_url, data_dir / "edge")
-        agent = EdgeAgent(config, clock=clock, pin_factory=factory)
-        stack.callback(agent.close)
-        sim.start()
-        agent.start()
-        warm_up(sim, ["washer-1", "washer-4", "dryer-2"])
-        server = build_server(app, options.host, options.port)
-        url = f"http://{options.host}:{options.port}/"
+        server = stack.enter_context(ServerThread(app, options.host, options.port))
+        room = stack.enter_context(SimulatedRoom(DEMO_SITE, DEMO_ROOM, broker.url, data_dir / "edge", clock, seed=seed))
+        warm_up(room, ["washer-1", "washer-4", "dryer-2"])
         print(
             f"\nKY Wash demo: room {DEMO_SITE}/{DEMO_ROOM}, speed x{options.speed:g}, seed {seed}\n"
-            f"  web app     {url}\n  API docs    {url}api/docs\n  MQTT broker {broker.url}"
-            f"  (try: mosquitto_sub -p {broker.port} -t 'kywash/v1/#' -v)\n"
+            f"  web app     {server.url}/\n  API docs    {server.url}/api/docs\n"
+            f"  MQTT broker {broker.url}  (watch it: mosquitto_sub -p {broker.port} -t 'kywash/v1/#' -v)\n"
             f"  data        {data_dir}\nCtrl-C stops everything.\n",
             flush=True,
         )
-        server.run()
+        signum = wait_for_signal()
+        print(f"Stopping ({signal.Signals(signum).name}) ...", flush=True)
     print("KY Wash demo stopped.")
     return 0

@@ -8,10 +8,6 @@ run means they really ran. Tests never use the ports or databases a user's demo 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +17,7 @@ import pytest
 
 from kywash.broker import EmbeddedBroker, free_port
 from kywash.clock import FakeClock
+from tests.support.mosquitto import MosquittoProcess
 
 REQUIRE_SERVICES = os.environ.get("KYWASH_REQUIRE_SERVICES") == "1"
 POSTGRES_ADMIN_URL = os.environ.get("KYWASH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -61,45 +58,17 @@ def amqtt_broker() -> Iterator[BrokerHandle]:
         yield BrokerHandle("amqtt", broker.host, broker.port)
 
 
-def _wait_for_port(host: str, port: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
 @pytest.fixture(scope="session")
 def mosquitto_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerHandle]:
     """Our own Mosquitto on a free port (never the system one on 1883)."""
-    binary = shutil.which("mosquitto") or next(
-        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None
-    )
-    if binary is None:
-        service_missing("mosquitto is not installed")
-    assert binary is not None
-    port = free_port()
-    conf = tmp_path_factory.mktemp("mosquitto") / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
-        "persistence false\nlog_dest stderr\nlog_type error\n"
-    )
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        if not _wait_for_port("127.0.0.1", port, 10):
-            proc.kill()
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            service_missing(f"mosquitto did not start: {err.strip()}")
-        yield BrokerHandle("mosquitto", "127.0.0.1", port)
+        broker = MosquittoProcess(tmp_path_factory.mktemp("mosquitto"))
+    except (FileNotFoundError, RuntimeError) as exc:
+        service_missing(str(exc))
+    try:
+        yield BrokerHandle("mosquitto", broker.host, broker.port)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        broker.close()
 
 
 @pytest.fixture(params=["amqtt", "mosquitto"])

@@ -1,0 +1,45 @@
+"""End to end: a door or current change in the simulated room reaches a WebSocket client.
+
+Every part is real: gpiozero mock pins and a pty serial port into the edge agent, its
+SQLite outbox, paho over the broker (amqtt and Mosquitto), the cloud's ingest and
+database, and the WebSocket at ``/api/ws``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from websockets.sync.client import connect
+
+from cloud.app import create_app
+from cloud.settings import CloudSettings
+from kywash.broker import free_port
+from kywash.clock import ScaledClock
+from kywash.stack import ServerThread, SimulatedRoom
+from tests.conftest import BrokerHandle
+from tests.support.live import machine_update, next_matching, wait_for_machines
+
+
+def test_door_and_current_changes_arrive_as_websocket_messages(
+    any_broker: BrokerHandle, tmp_path: Path, unique_site: str
+) -> None:
+    clock = ScaledClock(speed=60)
+    settings = CloudSettings(database_url=f"sqlite:///{tmp_path / 'cloud.db'}", mqtt_url=any_broker.url)
+    with (
+        ServerThread(create_app(settings, clock=clock), port=free_port()) as server,
+        SimulatedRoom(unique_site, "room-1", any_broker.url, tmp_path / "edge", clock, students=False) as room,
+    ):
+        wait_for_machines(server.url, unique_site, "room-1")
+        ws_url = f"ws://127.0.0.1:{server.port}/api/ws?site={unique_site}&room=room-1"
+        with connect(ws_url) as ws:
+            snapshot = next_matching(ws, lambda m: m.get("type") == "snapshot")
+            assert {m["id"] for m in snapshot["machines"]} >= {"washer-1", "dryer-6"}
+
+            room.sim.open_door("dryer-3")
+            next_matching(ws, machine_update("dryer-3", door="open", state="door_open"))
+            room.sim.close_door("dryer-3")
+            next_matching(ws, machine_update("dryer-3", door="closed", state="idle"))
+
+            room.sim.set_current("washer-2", 11.5)
+            running = next_matching(ws, machine_update("washer-2", state="running"), timeout=20)
+            assert running["machine"]["room_online"] is True

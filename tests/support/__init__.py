@@ -1,0 +1,1 @@
+"""Helpers shared by the test fixtures and the benchmark scripts."""

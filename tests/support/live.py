@@ -1,0 +1,54 @@
+"""Waiting on a live stack: poll the REST API, read WebSocket messages until one matches."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+Message = dict[str, Any]
+
+
+def wait_for_machines(base_url: str, site: str, room: str, count: int = 12, timeout: float = 30) -> Message:
+    """Poll ``/api/v1/machines/`` until the room's ``count`` machines are known."""
+    deadline = time.monotonic() + timeout
+    body: Message = {}
+    while time.monotonic() < deadline:
+        response = httpx.get(f"{base_url}/api/v1/machines/", params={"site": site, "room": room}, timeout=5)
+        if response.status_code == 200:
+            body = response.json()
+            if len(body.get("washers", [])) + len(body.get("dryers", [])) == count:
+                return body
+        time.sleep(0.1)
+    raise AssertionError(f"room {site}/{room} never showed {count} machines; last answer {body}")
+
+
+def next_matching(ws: Any, predicate: Callable[[Message], bool], timeout: float = 10) -> Message:
+    """Read WebSocket messages until one satisfies ``predicate``."""
+    deadline = time.monotonic() + timeout
+    seen: list[Message] = []
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            message: Message = json.loads(ws.recv(timeout=left))
+        except TimeoutError:
+            break
+        if predicate(message):
+            return message
+        seen.append(message)
+    raise AssertionError(f"no matching WebSocket message in {timeout}s; saw {seen[-5:]}")
+
+
+def machine_update(machine_id: str, **fields: object) -> Callable[[Message], bool]:
+    def matches(message: Message) -> bool:
+        body = message.get("machine")
+        return (
+            message.get("type") == "machine"
+            and isinstance(body, dict)
+            and body.get("id") == machine_id
+            and all(body.get(k) == v for k, v in fields.items())
+        )
+
+    return matches
