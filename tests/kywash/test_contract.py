@@ -18,22 +18,38 @@ SAMPLES: list[tuple[str, c.Payload]] = [
     (
         "kywash/v1/north/room-1/info",
         c.RoomInfo(
-            site="north", room="room-1", agent_version="0.1.0", boot_id="b1", started_at=NOW,
+            site="north",
+            room="room-1",
+            agent_version="0.1.0",
+            boot_id="b1",
+            started_at=NOW,
             machines=(c.MachineInfo(id="washer-1", kind=c.MachineKind.WASHER, number=1),),
         ),
     ),
     (
         "kywash/v1/north/room-1/machine/washer-1/state",
         c.MachineStatePayload(
-            machine="washer-1", kind=c.MachineKind.WASHER, state=c.MachineState.RUNNING, since=NOW,
-            door=c.Door.CLOSED, current_a=11.5, seq=7, ts=NOW,
+            machine="washer-1",
+            kind=c.MachineKind.WASHER,
+            state=c.MachineState.RUNNING,
+            since=NOW,
+            door=c.Door.CLOSED,
+            current_a=11.5,
+            seq=7,
+            ts=NOW,
         ),
     ),
     (
         "kywash/v1/north/room-1/machine/washer-1/event",
         c.MachineEvent(
-            seq=7, boot_id="b1", ts=NOW, machine="washer-1", type=c.EventType.CYCLE_STARTED,
-            state=c.MachineState.RUNNING, door=c.Door.CLOSED, current_a=11.5,
+            seq=7,
+            boot_id="b1",
+            ts=NOW,
+            machine="washer-1",
+            type=c.EventType.CYCLE_STARTED,
+            state=c.MachineState.RUNNING,
+            door=c.Door.CLOSED,
+            current_a=11.5,
         ),
     ),
     (
