@@ -1,0 +1,90 @@
+"""Build the cloud service: ``create_app(settings)`` wires the parts; the lifespan runs them.
+
+Startup and shutdown happen in one place: migrate the database, connect to the broker and
+start ingest; on the way out stop ingest, let WebSocket clients go and close the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+import kywash
+from cloud.deps import CloudState
+from cloud.errors import install_error_handlers
+from cloud.health.metrics import new_registry
+from cloud.health.router import router as health_router
+from cloud.ingest.metrics import IngestMetrics
+from cloud.ingest.runner import Ingest
+from cloud.ingest.source import MqttSource
+from cloud.machines.router import router as machines_router
+from cloud.realtime.hub import Hub
+from cloud.realtime.router import router as realtime_router
+from cloud.settings import CloudSettings, load_settings
+from cloud.storage.engine import make_engine
+from cloud.storage.migrate import upgrade_database
+from cloud.web.router import install_web
+from kywash.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The FastAPI app; settings come from the environment when not given (and are checked now)."""
+    settings = settings or load_settings()
+    registry = new_registry()
+    engine = make_engine(settings.database_url)
+    hub = Hub(settings.websocket_queue_size)
+    clock = clock or SystemClock()
+    ingest = Ingest(engine, hub, IngestMetrics(registry), clock, auto_register=settings.auto_register_rooms)
+    state = CloudState(settings, engine, clock, hub, registry, ingest)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(upgrade_database, settings.database_url)
+        task = await _start_ingest(state) if settings.ingest_enabled else None
+        try:
+            yield
+        finally:
+            await _stop(state, task)
+
+    app = FastAPI(
+        title="KY Wash",
+        version=kywash.__version__,
+        summary="Live washers and dryers of student laundry rooms",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.cloud = state
+    install_error_handlers(app)
+    app.include_router(machines_router)
+    app.include_router(realtime_router)
+    app.include_router(health_router)
+    install_web(app)
+    return app
+
+
+async def _start_ingest(state: CloudState) -> asyncio.Task[None]:
+    state.source = await MqttSource.from_settings(state.settings).start()
+    log.info("ingest subscribing to %s", state.settings.mqtt_url)
+    return asyncio.create_task(state.ingest.run(state.source), name="kywash-ingest")
+
+
+async def _stop(state: CloudState, task: asyncio.Task[None] | None) -> None:
+    if state.source is not None:
+        await state.source.close()  # ends the ingest loop after the messages already queued
+    if task is not None:
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        except TimeoutError:
+            log.warning("ingest did not drain in 10 s; stopping it")
+    await asyncio.to_thread(state.ingest.close)
+    state.source = None
+    state.hub.close()
+    state.engine.dispose()

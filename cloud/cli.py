@@ -1,0 +1,70 @@
+"""``kywash cloud``: run the cloud service (``cloud_command`` is wired into the ``kywash`` CLI).
+
+With no subcommand it serves the app in the foreground. Settings come from ``KYWASH_*``
+environment variables, with the options below taking precedence; a bad setting prints
+``error: <field>: <message>`` and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from pydantic import ValidationError
+
+from cloud.settings import CloudSettings, describe_errors, load_settings
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _settings_or_exit(ctx: click.Context, **overrides: object) -> CloudSettings:
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        for line in describe_errors(exc):
+            click.echo(f"error: {line}", err=True)
+        ctx.exit(2)
+    raise AssertionError("unreachable")
+
+
+@click.group(name="cloud", invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@click.option("--database-url", default=None, help="Overrides KYWASH_DATABASE_URL.")
+@click.option("--mqtt-url", default=None, help="Overrides KYWASH_MQTT_URL (mqtt:// or mqtts://).")
+@click.option("--no-ingest", is_flag=True, help="Serve the API without subscribing to MQTT.")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True)
+@click.pass_context
+def cloud_command(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    database_url: str | None,
+    mqtt_url: str | None,
+    no_ingest: bool,
+    log_level: str,
+) -> None:
+    """Run the KY Wash cloud service: MQTT ingest, REST API, WebSocket and web page."""
+    ctx.ensure_object(dict)
+    ctx.obj["overrides"] = {"database_url": database_url, "mqtt_url": mqtt_url}
+    if no_ingest:
+        ctx.obj["overrides"]["ingest_enabled"] = False
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = _settings_or_exit(ctx, **ctx.obj["overrides"])
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from cloud.app import create_app
+    from cloud.server import make_server
+
+    make_server(create_app(settings), host, port, log_level=log_level).run()
+
+
+@cloud_command.command("migrate")
+@click.pass_context
+def migrate_command(ctx: click.Context) -> None:
+    """Bring the database to the newest schema and exit (the service also does this at start)."""
+    from cloud.storage.migrate import head_revision, upgrade_database
+
+    settings = _settings_or_exit(ctx, **ctx.obj["overrides"])
+    upgrade_database(settings.database_url)
+    click.echo(f"database at revision {head_revision()}")

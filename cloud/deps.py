@@ -1,0 +1,66 @@
+"""What a running app holds (``CloudState``) and the ``Annotated`` dependencies routes ask for.
+
+Everything is built by ``create_app`` and kept on ``app.state.cloud``: nothing at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.requests import HTTPConnection
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Connection, Engine
+
+from cloud.ingest.runner import Ingest
+from cloud.ingest.source import MqttSource
+from cloud.machines.service import RoomChoice
+from cloud.realtime.hub import Hub
+from cloud.settings import CloudSettings
+from kywash.clock import Clock
+
+
+@dataclass
+class CloudState:
+    settings: CloudSettings
+    engine: Engine
+    clock: Clock
+    hub: Hub
+    registry: CollectorRegistry
+    ingest: Ingest
+    source: MqttSource | None = None
+    """The MQTT connection, while the app runs with ingest enabled."""
+
+
+def get_state(connection: HTTPConnection) -> CloudState:
+    state: CloudState = connection.app.state.cloud
+    return state
+
+
+StateDep = Annotated[CloudState, Depends(get_state)]
+
+
+def get_settings(state: StateDep) -> CloudSettings:
+    return state.settings
+
+
+SettingsDep = Annotated[CloudSettings, Depends(get_settings)]
+
+
+def get_conn(state: StateDep) -> Iterator[Connection]:
+    """One connection and transaction per request: committed on success, rolled back on error."""
+    with state.engine.begin() as conn:
+        yield conn
+
+
+ConnDep = Annotated[Connection, Depends(get_conn)]
+
+
+def get_room_choice(settings: SettingsDep, site: str | None = None, room: str | None = None) -> RoomChoice:
+    """The ``?site=&room=`` query with the configured default room behind it."""
+    return RoomChoice(site, room, settings.default_site, settings.default_room)
+
+
+RoomChoiceDep = Annotated[RoomChoice, Depends(get_room_choice)]

@@ -1,0 +1,1 @@
+"""Health and metrics: what a load balancer and Prometheus ask the service."""

@@ -1,0 +1,108 @@
+"""The hub: fans each change out to every interested WebSocket client without waiting on any.
+
+Each client has a bounded queue. A client that falls that far behind is dropped (its
+socket closes, the page reconnects and resyncs from a fresh snapshot) rather than
+stalling everyone else or growing without bound. ``publish`` may be called from any
+thread or event loop: delivery always happens on the loop that owns the client's queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One client's view of the hub: the rooms it follows and its queue of messages."""
+
+    site: str | None
+    room: str | None
+    queue: asyncio.Queue[Message | None]
+    loop: asyncio.AbstractEventLoop
+    ended: str | None = field(default=None)
+    """Why the hub let go: ``slow`` (fell too far behind) or ``shutdown``."""
+
+    def wants(self, site: str, room: str) -> bool:
+        return (self.site is None or self.site == site) and (self.room is None or self.room == room)
+
+    async def next(self) -> Message | None:
+        """The next message, or None once the hub has let go of this client."""
+        return await self.queue.get()
+
+
+class Hub:
+    """Publish/subscribe between ingest (and other writers) and connected clients."""
+
+    def __init__(self, queue_size: int = 256) -> None:
+        self.queue_size = queue_size
+        self._subscribers: set[Subscriber] = set()
+        self._lock = threading.Lock()
+        self.dropped_total = 0
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+    def subscribe(self, site: str | None = None, room: str | None = None) -> Subscriber:
+        """A new client; call from the event loop that will read its messages."""
+        subscriber = Subscriber(site, room, asyncio.Queue(self.queue_size), asyncio.get_running_loop())
+        with self._lock:
+            self._subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            self._subscribers.discard(subscriber)
+
+    def publish(self, message: Message, *, site: str, room: str) -> None:
+        """Queue ``message`` for every client following ``site``/``room``; never blocks."""
+        with self._lock:
+            targets = [s for s in self._subscribers if s.wants(site, room)]
+        for subscriber in targets:
+            self._on_loop(subscriber, self._deliver, subscriber, message)
+
+    def close(self) -> None:
+        """Let every client go (at shutdown): each one's ``next()`` returns None."""
+        with self._lock:
+            subscribers, self._subscribers = self._subscribers, set()
+        for subscriber in subscribers:
+            self._on_loop(subscriber, self._end, subscriber, "shutdown")
+
+    @staticmethod
+    def _on_loop(subscriber: Subscriber, func: Any, *args: Any) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is subscriber.loop:
+            func(*args)
+            return
+        with contextlib.suppress(RuntimeError):  # that client's loop is closed: nobody to deliver to
+            subscriber.loop.call_soon_threadsafe(func, *args)
+
+    def _deliver(self, subscriber: Subscriber, message: Message) -> None:
+        if subscriber.ended:
+            return
+        try:
+            subscriber.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.unsubscribe(subscriber)
+            self.dropped_total += 1
+            log.warning("dropping a WebSocket client %d messages behind; it will resync", self.queue_size)
+            self._end(subscriber, "slow")
+
+    @staticmethod
+    def _end(subscriber: Subscriber, reason: str) -> None:
+        subscriber.ended = reason
+        while not subscriber.queue.empty():
+            subscriber.queue.get_nowait()
+        subscriber.queue.put_nowait(None)

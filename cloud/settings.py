@@ -1,0 +1,139 @@
+"""The cloud service's settings, read from ``KYWASH_*`` environment variables and checked at start.
+
+Built by ``load_settings()`` (or ``CloudSettings()``) when the app is created, never at
+import time, so tests and the CLI can pass their own values. Production refuses the
+development secret, so a forgotten variable stops the service instead of weakening it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY: Final = "kywash-development-secret-change-me"
+MIN_SECRET_LENGTH: Final = 32
+_ID_OR_WILDCARD = re.compile(r"^(\+|[a-z0-9][a-z0-9_-]{0,62})$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def _random_client_id() -> str:
+    return f"kywash-cloud-{secrets.token_hex(4)}"
+
+
+class CloudSettings(BaseSettings):
+    """Everything the cloud needs to start; every field is ``KYWASH_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="KYWASH_", extra="ignore", validate_default=True)
+
+    environment: Literal["development", "production"] = "development"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    database_url: str = "sqlite:///./data/kywash.db"
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    mqtt_client_id: str = Field(default_factory=_random_client_id, min_length=1, max_length=128)
+    mqtt_clean_session: bool = True
+    """False (with a fixed ``mqtt_client_id``) lets the broker keep QoS 1 events while we restart."""
+    mqtt_shared_group: str | None = None
+    """Replicas on Mosquitto share machine state/event topics via ``$share/{group}/...``."""
+    ingest_enabled: bool = True
+    auto_register_rooms: bool = True
+    ingest_site: str = "+"
+    """Which site's topics to subscribe; ``+`` for all."""
+    ingest_room: str = "+"
+    default_site: str | None = None
+    """The room the API and web page show when a request names none (and there are several)."""
+    default_room: str | None = None
+    websocket_queue_size: int = Field(default=256, ge=8, le=100_000)
+    """Messages buffered per WebSocket client before a slow one is dropped (it resyncs)."""
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret_in_production(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if info.data.get("environment") != "production":
+            return value
+        secret = value.get_secret_value()
+        if secret == DEFAULT_SECRET_KEY:
+            raise ValueError("the development default is refused in production; set KYWASH_SECRET_KEY")
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_LENGTH} characters in production "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value.startswith(("postgres://", "postgresql://")):
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise ValueError("must start with mqtt:// or mqtts:// (TLS)")
+        if not parts.hostname:
+            raise ValueError("needs a host, as in mqtt://127.0.0.1:1883")
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ValueError("has an invalid port") from None
+        return value
+
+    @field_validator("mqtt_shared_group", "default_site", "default_room")
+    @classmethod
+    def _plain_id(cls, value: str | None) -> str | None:
+        if value is not None and not _ID.match(value):
+            raise ValueError("must be 1-63 characters of a-z, 0-9, '-' or '_'")
+        return value
+
+    @field_validator("ingest_site", "ingest_room")
+    @classmethod
+    def _id_or_wildcard(cls, value: str) -> str:
+        if not _ID_OR_WILDCARD.match(value):
+            raise ValueError("must be '+' (all) or an id of a-z, 0-9, '-' or '_'")
+        return value
+
+    @model_validator(mode="after")
+    def _persistent_session_needs_fixed_id(self) -> CloudSettings:
+        if not self.mqtt_clean_session and "mqtt_client_id" not in self.model_fields_set:
+            raise ValueError("mqtt_clean_session=false needs a fixed KYWASH_MQTT_CLIENT_ID")
+        return self
+
+    @property
+    def mqtt_host(self) -> str:
+        return urlsplit(self.mqtt_url).hostname or "127.0.0.1"
+
+    @property
+    def mqtt_port(self) -> int:
+        parts = urlsplit(self.mqtt_url)
+        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def mqtt_tls(self) -> bool:
+        return urlsplit(self.mqtt_url).scheme == "mqtts"
+
+
+def load_settings(**overrides: Any) -> CloudSettings:
+    """Settings from the environment, with ``overrides`` (not None) taking precedence."""
+    return CloudSettings(**{key: value for key, value in overrides.items() if value is not None})
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """One ``<field>: <message>`` line per problem, for the CLI (no traceback)."""
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{field}: {message}")
+    return lines

@@ -1,0 +1,60 @@
+"""Cloud test fixtures: settings on a throwaway database, an app under TestClient, a fake edge.
+
+Starlette 1.x warns (a deprecation) when its TestClient runs on ``httpx`` rather than
+``httpx2``; with warnings as errors that would fail every import, so it is imported once
+here with only that warning silenced. Adding ``httpx2`` to the test extras removes the need.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
+
+from cloud.app import create_app
+from cloud.settings import CloudSettings
+from kywash.clock import FakeClock
+from tests.cloud.fake_edge import FakeEdge
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cloud.db'}"
+
+
+@pytest.fixture
+def offline_settings(sqlite_url: str, unique_site: str) -> CloudSettings:
+    """Settings for an app that does not connect to MQTT (tests feed ingest directly)."""
+    return CloudSettings(database_url=sqlite_url, ingest_enabled=False, ingest_site=unique_site)
+
+
+@pytest.fixture
+def client(offline_settings: CloudSettings, fake_clock: FakeClock) -> Iterator[TestClient]:
+    """A running app (lifespan done: database migrated) without MQTT."""
+    with TestClient(create_app(offline_settings, clock=fake_clock)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def edge(unique_site: str) -> FakeEdge:
+    return FakeEdge(site=unique_site)
+
+
+@pytest.fixture
+def feed(client: TestClient) -> Callable[..., Any]:
+    """Hand messages to the running app's ingest, as if they came from the broker."""
+
+    def feed_messages(*messages: tuple[str, bytes]) -> list[Any]:
+        ingest = client.app.state.cloud.ingest  # type: ignore[attr-defined]
+        assert client.portal is not None
+        return [client.portal.call(ingest.handle, topic, payload) for topic, payload in messages]
+
+    return feed_messages
