@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kywash.broker import EmbeddedBroker, free_port, port_is_free
 from kywash.clock import ScaledClock
-from kywash.stack import ServerThread, SimulatedRoom, wait_for_signal
+from kywash.stack import SimulatedRoom, wait_for_signal
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ def warm_up(room: SimulatedRoom, machine_ids: list[str]) -> None:
 
 def run_demo(options: DemoOptions) -> int:
     from cloud.app import create_app
+    from cloud.server import serve
     from cloud.settings import CloudSettings
 
     if not port_is_free(options.host, options.port):
@@ -70,7 +71,7 @@ def run_demo(options: DemoOptions) -> int:
             database_url=f"sqlite:///{data_dir / 'cloud.db'}", mqtt_url=broker.url, environment="development"
         )
         app = create_app(settings, clock=clock)
-        server = stack.enter_context(ServerThread(app, options.host, options.port))
+        server = stack.enter_context(serve(app, options.host, options.port))
         room = stack.enter_context(SimulatedRoom(DEMO_SITE, DEMO_ROOM, broker.url, data_dir / "edge", clock, seed=seed))
         warm_up(room, ["washer-1", "washer-4", "dryer-2"])
         print(

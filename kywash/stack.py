@@ -1,66 +1,19 @@
 """Running pieces of the system side by side in one process: the demo, tests and benchmarks.
 
-``ServerThread`` serves an ASGI app with uvicorn on a background thread (uvicorn only
-handles signals on the main thread, and re-raises them after shutting down, which would
-kill the process before the rest is closed; so the caller owns signals). ``SimulatedRoom``
-is a simulated laundry room and the real edge agent reading it through gpiozero mock pins
-and a serial port.
+``SimulatedRoom`` is a simulated laundry room and the real edge agent reading it through
+gpiozero mock pins and a serial port. The web server runs on a thread (``cloud.server.serve``)
+because uvicorn re-raises a signal after its graceful shutdown, which would end the process
+before the room and the broker are closed; so the main thread owns signals
+(``wait_for_signal``).
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-import time
 from pathlib import Path
-from typing import Any
 
 from kywash.clock import Clock
-
-
-class ServerThread:
-    """uvicorn on a thread; ``start()`` returns once it accepts connections."""
-
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
-        import uvicorn
-
-        config = uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=3,
-            ws_ping_interval=20,
-            lifespan="on",
-        )
-        self.server = uvicorn.Server(config)
-        self.host, self.port = host, port
-        self._thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> ServerThread:
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"web server did not start on {self.url}")
-            time.sleep(0.02)
-        return self
-
-    def close(self) -> None:
-        self.server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(timeout=15)
-
-    def __enter__(self) -> ServerThread:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class SimulatedRoom:

@@ -37,7 +37,7 @@ from websockets.sync.client import connect as ws_connect  # noqa: E402
 
 from kywash.broker import EmbeddedBroker, free_port  # noqa: E402
 from kywash.clock import SystemClock  # noqa: E402
-from kywash.stack import ServerThread, SimulatedRoom  # noqa: E402
+from kywash.stack import SimulatedRoom  # noqa: E402
 from tests.support.mosquitto import MosquittoProcess  # noqa: E402
 
 
@@ -90,13 +90,14 @@ def bare_round_trips(host: str, port: int, count: int) -> list[float]:
 def door_to_websocket(host: str, port: int, count: int, workdir: Path) -> list[float]:
     """Toggle washer-1's door on the mock pin; time until the WebSocket reports it."""
     from cloud.app import create_app
+    from cloud.server import serve
     from cloud.settings import CloudSettings
 
     clock = SystemClock()
     settings = CloudSettings(database_url=f"sqlite:///{workdir / f'cloud-{port}.db'}", mqtt_url=f"mqtt://{host}:{port}")
     site = f"bench{port}"
     with (
-        ServerThread(create_app(settings, clock=clock), port=free_port()) as server,
+        serve(create_app(settings, clock=clock), port=free_port()) as server,
         SimulatedRoom(
             site,
             "room-1",

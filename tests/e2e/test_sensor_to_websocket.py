@@ -12,10 +12,11 @@ from pathlib import Path
 from websockets.sync.client import connect
 
 from cloud.app import create_app
+from cloud.server import serve
 from cloud.settings import CloudSettings
 from kywash.broker import free_port
 from kywash.clock import ScaledClock
-from kywash.stack import ServerThread, SimulatedRoom
+from kywash.stack import SimulatedRoom
 from tests.conftest import BrokerHandle
 from tests.support.live import machine_update, next_matching, wait_for_machines
 
@@ -26,7 +27,7 @@ def test_door_and_current_changes_arrive_as_websocket_messages(
     clock = ScaledClock(speed=60)
     settings = CloudSettings(database_url=f"sqlite:///{tmp_path / 'cloud.db'}", mqtt_url=any_broker.url)
     with (
-        ServerThread(create_app(settings, clock=clock), port=free_port()) as server,
+        serve(create_app(settings, clock=clock), port=free_port()) as server,
         SimulatedRoom(unique_site, "room-1", any_broker.url, tmp_path / "edge", clock, students=False) as room,
     ):
         wait_for_machines(server.url, unique_site, "room-1")

@@ -13,10 +13,11 @@ import httpx
 import sqlalchemy as sa
 
 from cloud.app import create_app
+from cloud.server import serve
 from cloud.settings import CloudSettings
 from kywash.broker import free_port
 from kywash.clock import ScaledClock
-from kywash.stack import ServerThread, SimulatedRoom
+from kywash.stack import SimulatedRoom
 from tests.conftest import BrokerHandle
 from tests.support.live import wait_for_machines
 
@@ -46,7 +47,7 @@ def test_a_washer_cycle_reaches_the_cloud_once_and_in_order(
     clock = ScaledClock(speed=600)
     settings = CloudSettings(database_url=database_url, mqtt_url=any_broker.url)
     with (
-        ServerThread(create_app(settings, clock=clock), port=free_port()) as server,
+        serve(create_app(settings, clock=clock), port=free_port()) as server,
         SimulatedRoom(unique_site, "room-1", any_broker.url, tmp_path / "edge", clock, students=False) as room,
     ):
         wait_for_machines(server.url, unique_site, "room-1")

@@ -17,7 +17,11 @@ def wait_for_machines(base_url: str, site: str, room: str, count: int = 12, time
     deadline = time.monotonic() + timeout
     body: Message = {}
     while time.monotonic() < deadline:
-        response = httpx.get(f"{base_url}/api/v1/machines/", params={"site": site, "room": room}, timeout=5)
+        try:
+            response = httpx.get(f"{base_url}/api/v1/machines/", params={"site": site, "room": room}, timeout=5)
+        except httpx.TransportError:  # not listening yet
+            time.sleep(0.2)
+            continue
         if response.status_code == 200:
             body = response.json()
             if len(body.get("washers", [])) + len(body.get("dryers", [])) == count:
