@@ -1,0 +1,299 @@
+"""The edge agent: wires door switches, the current board, the detectors, the outbox and MQTT.
+
+Data flow (one room)::
+
+    DoorSwitch xN -+ (gpiozero thread)                          +-> Publisher -> broker
+    CurrentBoard --+-> queue -> sensor loop -> CycleDetector xN -+   (paho thread + own thread)
+                     (reader thread)  (one thread)               +-> Outbox (SQLite)
+
+The sensor loop is the only consumer of the queue and the only caller of the detectors,
+so they need no locks. It wakes at least every 50 ms of real time to tick debouncers and
+detectors. For every batch of transitions it writes the events and the machines' new
+states to the outbox in one transaction, then wakes the publisher: nothing is sent that
+is not on disk first. Telemetry (current per machine, QoS 0) goes straight to the
+publisher every ``telemetry_interval_s`` of clock time and is not stored: a lost sample
+is worthless a minute later.
+
+A machine whose current has not been heard for ``board.silence_fault_s`` goes
+``sensor_fault`` (``SilenceWatch``); its next reading recovers it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import replace
+
+from gpiozero.pins import Factory
+
+from edge import messages
+from edge.config import MachineConfig, RoomConfig
+from edge.detector import CycleDetector, DetectorSnapshot, Transition
+from edge.errors import OutboxError
+from edge.outbox import Outbox
+from edge.publisher import Publisher
+from edge.restore import restore_detectors
+from edge.sensors.board import CurrentBoard
+from edge.sensors.door import DoorSwitch
+from edge.sensors.readings import BoardReading, DoorEdge
+from edge.sensors.silence import SilenceWatch
+from edge.status import AgentStats, AgentStatus, MachineStatus
+from kywash.clock import Clock
+from kywash.contract import Door
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.05
+MAX_BATCH = 500
+OUTBOX_FILE = "outbox.db"
+
+Change = tuple[str, Transition]
+
+
+class EdgeAgent:
+    """One laundry room's agent. Construct (claims the GPIO pins), ``start()``, ``close()``.
+
+    ``pin_factory`` is a gpiozero pin factory (``None``: gpiozero's default, the Pi's
+    pins). A simulator drives the mock pins after construction and before ``start()``,
+    which takes the pins' levels as the doors' starting state. As a context manager the
+    agent is closed on exit (``start()`` stays explicit).
+    """
+
+    def __init__(self, config: RoomConfig, *, clock: Clock, pin_factory: Factory | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.boot_id = uuid.uuid4().hex
+        self.started_at = clock.now()
+        self.stats = AgentStats()
+        self.doors: dict[str, DoorSwitch] = {}
+        self._queue: queue.Queue[DoorEdge | BoardReading] = queue.Queue()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._detectors: dict[str, CycleDetector] = {}
+        self._snapshots: dict[str, DetectorSnapshot] = {}
+        self._silence = SilenceWatch((), config.board.silence_fault_s, self.started_at, time.monotonic())
+        self._unsaved: list[Change] = []
+        self._warned_channels: set[str] = set()
+        self._next_telemetry = self.started_at + config.telemetry_interval_s
+        self.outbox = Outbox(config.data_dir / OUTBOX_FILE)
+        b = config.board
+        self.board = CurrentBoard(
+            b.url, readings=self._queue, clock=clock, baudrate=b.baudrate,
+            reopen_min_s=b.reopen_min_s, reopen_max_s=b.reopen_max_s,
+        )  # fmt: skip
+        try:
+            self.publisher = Publisher(
+                config, self.outbox, clock=clock, boot_id=self.boot_id, started_at=self.started_at
+            )
+            for m in config.machines:
+                self.doors[m.id] = DoorSwitch(
+                    m.id, m.door_pin, edges=self._queue, clock=clock,
+                    debounce_s=config.door.debounce_ms / 1000, pin_factory=pin_factory,
+                )  # fmt: skip
+        except BaseException:
+            self.close()
+            raise
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> EdgeAgent:
+        """Restore the machines, read the doors, then start MQTT, the board and the loop."""
+        with self._lock:
+            if self._thread is not None or self._closed:
+                return self
+            now = self.clock.now()
+            self._restore(now)
+            self.outbox.record_boot(self.boot_id, self.started_at)
+            self.publisher.start()
+            self.board.start()
+            self._thread = threading.Thread(target=self._run, name="kywash-sensor-loop", daemon=True)
+            self._thread.start()
+        log.info("edge agent for %s/%s started (boot %s)", self.config.site, self.config.room, self.boot_id)
+        return self
+
+    def close(self) -> None:
+        """Stop everything, in reverse order of start. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.board.close()
+        if hasattr(self, "publisher"):  # absent only if the constructor failed early
+            self.publisher.close()
+        # Each gpiozero Button joins its own hold thread (~50 ms); close them side by side.
+        closers = [threading.Thread(target=switch.close) for switch in self.doors.values()]
+        for closer in closers:
+            closer.start()
+        for closer in closers:
+            closer.join(timeout=5)
+        self.outbox.close()
+
+    def __enter__(self) -> EdgeAgent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _restore(self, now: float) -> None:
+        """Detectors from the stored states and the doors as they are now (see ``edge.restore``)."""
+        while True:  # door edges from before start are superseded by reading the pins now
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        levels = {machine_id: switch.resync() for machine_id, switch in self.doors.items()}
+        restored = restore_detectors(self.config, self.outbox.machine_states(), levels, now)
+        self._detectors = restored.detectors
+        self._snapshots = {machine_id: d.snapshot for machine_id, d in self._detectors.items()}
+        self._silence = SilenceWatch(self.doors, self.config.board.silence_fault_s, now, time.monotonic())
+        self.outbox.save_states(restored.new_rows, now=now)
+        self._unsaved += restored.changes
+        self._save()
+
+    # --- the sensor loop ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        next_tick = 0.0
+        while not self._stop.is_set():
+            try:
+                for item in self._next_items():
+                    self._handle(item)
+                self._tick_doors(self.clock.now())
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + TICK_S
+                    self._tick(self.clock.now())
+                self._save()
+                self._telemetry(self.clock.now())
+            except Exception:  # one bad step must not stop the room being watched
+                self.stats.loop_errors += 1
+                log.exception("sensor loop step failed")
+                self._stop.wait(TICK_S)
+
+    def _next_items(self) -> list[DoorEdge | BoardReading]:
+        try:
+            items = [self._queue.get(timeout=TICK_S)]
+        except queue.Empty:
+            return []
+        while len(items) < MAX_BATCH:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def _handle(self, item: DoorEdge | BoardReading) -> None:
+        if isinstance(item, DoorEdge):
+            self.stats.door_edges += 1
+            switch = self.doors.get(item.machine_id)
+            door = switch.on_edge(item) if switch is not None else None
+            if door is not None:
+                self._door_changed(item.machine_id, item.ts, door)
+            return
+        self.stats.board_readings += 1
+        present = [m for m in self.config.machines if m.channel <= len(item.amps)]
+        self._silence.frame(item.ts, time.monotonic(), (m.id for m in present))
+        for m in self.config.machines:
+            if m.channel > len(item.amps):
+                self._missing_channel(m, len(item.amps))
+                continue
+            changes = self._detectors[m.id].on_current(item.ts, item.amps[m.channel - 1])
+            self._unsaved += [(m.id, change) for change in changes]
+
+    def _door_changed(self, machine_id: str, ts: float, door: Door) -> None:
+        self.stats.door_changes += 1
+        self._unsaved += [(machine_id, change) for change in self._detectors[machine_id].on_door(ts, door)]
+
+    def _missing_channel(self, machine: MachineConfig, channels: int) -> None:
+        self.stats.missing_channel += 1
+        if machine.id not in self._warned_channels:
+            self._warned_channels.add(machine.id)
+            log.warning(
+                "%s is on board channel %d but the board sends only %d channels", machine.id, machine.channel, channels
+            )
+
+    def _tick_doors(self, now: float) -> None:
+        """Debounce corrections, as soon as a lockout is over (cheap: a compare per door)."""
+        for machine_id, switch in self.doors.items():
+            door = switch.tick(now)
+            if door is not None:
+                self._door_changed(machine_id, now, door)
+
+    def _tick(self, now: float) -> None:
+        silent = self._silence.silent(now, time.monotonic())
+        for machine_id, detector in self._detectors.items():
+            if machine_id in silent:
+                changes = detector.on_sensor_fault(now, silent[machine_id])
+                self.stats.sensor_faults += len(changes)
+            else:
+                changes = detector.on_tick(now)
+            self._unsaved += [(machine_id, change) for change in changes]
+            self._snapshots[machine_id] = detector.snapshot
+
+    def _save(self) -> None:
+        """Events and new states of this batch in one transaction, then wake the publisher."""
+        if not self._unsaved:
+            return
+        changes = self._unsaved
+        touched = list(dict.fromkeys(machine_id for machine_id, _ in changes))
+        drafts = [
+            messages.event_draft(self.config, self.config.machine(mid), self.boot_id, change) for mid, change in changes
+        ]
+        states = [messages.state_row(mid, self._detectors[mid].snapshot) for mid in touched]
+        try:
+            self.outbox.append_events(drafts, states, now=self.clock.now())
+        except OutboxError as exc:  # keep them and retry on the next pass
+            self.stats.outbox_errors += 1
+            log.error("could not write %d events to the outbox: %s", len(drafts), exc)
+            return
+        self._unsaved = []
+        self.stats.events_written += len(drafts)
+        for mid in touched:
+            self._snapshots[mid] = self._detectors[mid].snapshot
+        self.publisher.notify(touched)
+
+    def _telemetry(self, now: float) -> None:
+        if now < self._next_telemetry:
+            return
+        self._next_telemetry = now + self.config.telemetry_interval_s
+        for machine_id, detector in self._detectors.items():
+            message = messages.telemetry_message(self.config, machine_id, detector.snapshot, now)
+            if self.publisher.publish_telemetry(*message):
+                self.stats.telemetry_sent += 1
+            else:
+                self.stats.telemetry_dropped += 1
+
+    # --- status -----------------------------------------------------------------------
+
+    def status(self) -> AgentStatus:
+        """A consistent-enough picture for humans; safe to call from any thread."""
+        machines = []
+        for m in self.config.machines:
+            snap = self._snapshots.get(m.id)
+            if snap is not None:
+                machines.append(MachineStatus(m.id, m.kind, snap.state, snap.since, snap.door, snap.current))
+        try:
+            depth, last = self.outbox.depth(), self.outbox.last_seq()
+        except OutboxError:
+            depth = last = -1
+        publisher = self.publisher
+        return AgentStatus(
+            site=self.config.site,
+            room=self.config.room,
+            boot_id=self.boot_id,
+            running=self._thread is not None and not self._closed,
+            broker_connected=publisher.connected,
+            outbox_depth=depth,
+            last_seq=last,
+            machines=tuple(machines),
+            stats=replace(self.stats),
+            board=self.board.health(),
+            publisher=publisher.status(),
+        )

@@ -1,0 +1,281 @@
+"""Drains the outbox to the MQTT broker, and keeps the room's retained messages current.
+
+paho-mqtt 2.x, MQTT 3.1.1, QoS 1, ``clean_session=False``. The network runs in paho's
+thread (``loop_start``, reconnecting with 1-30 s backoff); this module's own thread does
+the sending, woken by the agent (new rows) and by paho (connected, PUBACK received).
+
+On every connect it publishes, retained: ``online`` status, room ``info`` and every
+machine's ``state``; then it sends outbox rows in sequence order with at most ``window``
+of them unacknowledged. A row is deleted only when its PUBACK arrives (``on_publish``
+for its message id). paho keeps unacknowledged QoS 1 messages in memory and resends them
+itself after a reconnect, so a row handed to paho is never handed over again by this
+process; rows still in the outbox when the agent restarts are sent again (consumers
+dedupe by room + seq). The Last Will is a retained ``offline`` status; a clean ``close``
+publishes ``offline`` itself, since the broker drops the will on a clean disconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge import messages
+from edge.config import RoomConfig
+from edge.errors import ConfigError, OutboxError
+from edge.outbox import Outbox
+from kywash.clock import Clock
+from kywash.contract import EVENT_QOS, STATE_QOS
+
+log = logging.getLogger(__name__)
+
+_QUEUED = (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)
+STALE_AFTER_S = 120.0
+
+
+@dataclass(frozen=True)
+class PublisherStatus:
+    connected: bool
+    connects: int
+    connect_failures: int
+    in_flight: int
+    acked: int
+    last_acked_seq: int
+
+
+class Publisher:
+    """The room's MQTT connection; ``start()``, ``notify()`` after writing, ``close()``."""
+
+    def __init__(
+        self, config: RoomConfig, outbox: Outbox, *, clock: Clock, boot_id: str, started_at: float,
+        window: int = 20,
+    ) -> None:  # fmt: skip
+        self.config = config
+        self._outbox = outbox
+        self._clock = clock
+        self.boot_id = boot_id
+        self._started_at = started_at
+        self._window = window
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._rows: dict[int, int] = {}  # paho mid -> outbox seq, until its PUBACK
+        self._others: dict[int, float] = {}  # mids of status/info/state/telemetry -> when sent
+        self._early: dict[int, float] = {}  # acks that beat publish() returning the mid -> when
+        self._sent: set[int] = set()  # rows handed to paho, not yet acknowledged
+        self._highest_sent = 0
+        self._dirty: set[str] = set()
+        self._announce = False
+        self._connected = False
+        self._connects = self._connect_failures = self._acked = self._last_acked = 0
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        broker = self.config.broker
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.config.client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=False,
+        )
+        client.reconnect_delay_set(1, 30)
+        client.max_inflight_messages_set(self._window + 4)
+        topic, will = messages.last_will(self.config, self.boot_id)
+        client.will_set(topic, will, qos=1, retain=True)
+        if broker.username:
+            client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            try:
+                client.tls_set(ca_certs=str(broker.ca_file) if broker.ca_file else None, cert_reqs=ssl.CERT_REQUIRED)
+            except (ssl.SSLError, OSError, ValueError) as exc:
+                raise ConfigError(f"broker.ca_file: cannot use {broker.ca_file} for TLS: {exc}") from exc
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_publish = self._on_publish
+        return client
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> Publisher:
+        if self._thread is not None:
+            return self
+        broker = self.config.broker
+        self.client.connect_async(broker.host, broker.port, keepalive=broker.keepalive)
+        self.client.loop_start()
+        self._thread = threading.Thread(target=self._run, name="kywash-publisher", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self, timeout: float = 3.0) -> None:
+        """Say ``offline`` (if connected), disconnect and stop paho's thread. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout + 2)
+        if self._connected:
+            topic, payload = messages.status_message(self.config, self.boot_id, False, self._clock.now())
+            info = self.client.publish(topic, payload, qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError) as exc:
+                log.warning("could not publish offline status: %s", exc)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def notify(self, machines: Iterable[str] = ()) -> None:
+        """New outbox rows and/or changed machine states: send them soon."""
+        with self._lock:
+            self._dirty.update(machines)
+        self._wake.set()
+
+    def publish_telemetry(self, topic: str, payload: bytes) -> bool:
+        """QoS 0, straight to the broker; dropped (False) while disconnected."""
+        if not self._connected:
+            return False
+        return self._send(topic, payload, qos=0, retain=False)
+
+    def status(self) -> PublisherStatus:
+        with self._lock:
+            return PublisherStatus(
+                self._connected, self._connects, self._connect_failures, len(self._sent), self._acked,
+                self._last_acked,
+            )  # fmt: skip
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    # --- paho's thread -----------------------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            log.warning("broker refused the connection: %s", reason)
+            return
+        with self._lock:
+            self._connected = True
+            self._announce = True
+            self._connects += 1
+        log.info("connected to %s", self.config.broker.url)
+        self._wake.set()
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        with self._lock:
+            self._connect_failures += 1
+            first = self._connect_failures == 1
+        if first:
+            log.warning("broker %s unreachable; retrying with backoff", self.config.broker.url)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        with self._lock:
+            was = self._connected
+            self._connected = False
+        if was and not self._closed:
+            log.warning("lost the broker connection (%s); paho reconnects", reason)
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+        with self._lock:
+            seq = self._rows.pop(mid, None)
+            if seq is None and self._others.pop(mid, None) is None:
+                self._early[mid] = time.monotonic()
+        if seq is not None:
+            self._acked_row(seq)
+
+    def _acked_row(self, seq: int) -> None:
+        try:
+            self._outbox.ack(seq)
+        except OutboxError as exc:  # closing down: the row is resent after the restart
+            log.warning("could not delete acknowledged row %d: %s", seq, exc)
+        with self._lock:
+            self._sent.discard(seq)
+            self._acked += 1
+            self._last_acked = max(self._last_acked, seq)
+        self._wake.set()
+
+    # --- the publisher's thread ------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self._step()
+            except Exception:  # keep publishing; the outbox still holds everything
+                log.exception("publisher step failed")
+                self._stop.wait(1.0)
+
+    def _step(self) -> None:
+        if not self._connected:
+            return
+        with self._lock:
+            announce, self._announce = self._announce, False
+            dirty, self._dirty = self._dirty, set()
+        if announce:
+            self._send(*messages.status_message(self.config, self.boot_id, True, self._clock.now()),
+                       qos=STATE_QOS, retain=True)  # fmt: skip
+            self._send(*messages.info_message(self.config, self.boot_id, self._started_at),
+                       qos=STATE_QOS, retain=True)  # fmt: skip
+        self._publish_states(None if announce else dirty)
+        self._drain()
+
+    def _publish_states(self, machines: set[str] | None) -> None:
+        """Retained state of ``machines`` (None: every machine), from the outbox's table."""
+        if machines is not None and not machines:
+            return
+        known = {m.id for m in self.config.machines}
+        now = self._clock.now()
+        for machine, row in self._outbox.machine_states().items():
+            if machine in known and (machines is None or machine in machines):
+                self._send(*messages.state_message(self.config, row, now), qos=STATE_QOS, retain=True)
+
+    def _drain(self) -> None:
+        """Hand the next rows to paho, keeping at most ``window`` unacknowledged."""
+        with self._lock:
+            room, after = self._window - len(self._sent), self._highest_sent
+        if room <= 0:
+            return
+        for row in self._outbox.pending(room, after=after):
+            if not self._connected or not self._send(row.topic, row.payload, EVENT_QOS, row.retain, row.seq):
+                break
+
+    def _send(self, topic: str, payload: bytes, qos: int, retain: bool, seq: int | None = None) -> bool:
+        """Publish and remember the mid, coping with a PUBACK that arrives before we know it."""
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc not in _QUEUED or (qos == 0 and info.rc != mqtt.MQTT_ERR_SUCCESS):
+            log.debug("publish to %s not queued: %s", topic, mqtt.error_string(info.rc))
+            return False
+        now = time.monotonic()
+        with self._lock:
+            early = self._early.pop(info.mid, None) is not None
+            if seq is not None:
+                self._highest_sent = max(self._highest_sent, seq)
+                if not early:
+                    self._rows[info.mid] = seq
+                    self._sent.add(seq)
+            elif not early:
+                self._others[info.mid] = now
+            self._forget_stale(now)
+        if early and seq is not None:
+            self._acked_row(seq)
+        return True
+
+    def _forget_stale(self, now: float) -> None:
+        """Drop bookkeeping of messages paho never confirms (QoS 0 lost in a disconnect)."""
+        for book in (self._others, self._early):
+            if len(book) > 200:
+                for mid in [mid for mid, at in book.items() if now - at > STALE_AFTER_S]:
+                    del book[mid]

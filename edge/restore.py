@@ -1,0 +1,55 @@
+"""Brings the room's detectors back after a (re)start, from the outbox's stored machine states.
+
+A machine with a stored state resumes it, and a door that changed while the agent was
+down becomes an event now (the pins are read at start). A machine seen for the first
+time starts quiet: idle or door_open as its pin says, stored without an event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from edge import messages
+from edge.config import MachineConfig, RoomConfig
+from edge.detector import CycleDetector, Transition
+from edge.outbox import MachineStateRow
+from kywash.contract import Door
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Restored:
+    detectors: dict[str, CycleDetector] = field(default_factory=dict)
+    new_rows: list[MachineStateRow] = field(default_factory=list)
+    """First states of machines the outbox did not know, to store as they are."""
+    changes: list[tuple[str, Transition]] = field(default_factory=list)
+    """Door changes found at start, to store as events."""
+
+
+def _from_row(config: RoomConfig, machine: MachineConfig, now: float, row: MachineStateRow) -> CycleDetector | None:
+    try:
+        snap = messages.snapshot_from_row(row)
+    except ValueError:
+        log.warning("stored state of %s is unreadable; starting it afresh", machine.id)
+        return None
+    return CycleDetector(machine.kind, config.thresholds_for(machine), now=now, restore=snap)
+
+
+def restore_detectors(
+    config: RoomConfig, stored: Mapping[str, MachineStateRow], doors: Mapping[str, Door], now: float
+) -> Restored:
+    """Detectors for every configured machine, given the stored rows and the doors read now."""
+    out = Restored()
+    for machine in config.machines:
+        level = doors[machine.id]
+        row = stored.get(machine.id)
+        detector = _from_row(config, machine, now, row) if row is not None else None
+        if detector is None:
+            detector = CycleDetector(machine.kind, config.thresholds_for(machine), now=now, door=level)
+            out.new_rows.append(messages.state_row(machine.id, detector.snapshot))
+        out.detectors[machine.id] = detector
+        out.changes += [(machine.id, change) for change in detector.on_door(now, level)]
+    return out

@@ -1,0 +1,1 @@
+"""Sensor drivers: door switches on GPIO and the current board on a serial port."""
