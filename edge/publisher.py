@@ -224,10 +224,10 @@ class Publisher:
         with self._lock:
             announce, self._announce = self._announce, False
             dirty, self._dirty = self._dirty, set()
-        if announce:
-            self._send(*messages.status_message(self.config, self.boot_id, True, self._clock.now()),
-                       qos=STATE_QOS, retain=True)  # fmt: skip
+        if announce:  # info first: a cloud learns the room from it before the room says "online"
             self._send(*messages.info_message(self.config, self.boot_id, self._started_at),
+                       qos=STATE_QOS, retain=True)  # fmt: skip
+            self._send(*messages.status_message(self.config, self.boot_id, True, self._clock.now()),
                        qos=STATE_QOS, retain=True)  # fmt: skip
         self._publish_states(None if announce else dirty)
         self._drain()

@@ -38,7 +38,12 @@ from websockets.sync.client import connect as ws_connect  # noqa: E402
 from kywash.broker import EmbeddedBroker, free_port  # noqa: E402
 from kywash.clock import SystemClock  # noqa: E402
 from kywash.stack import SimulatedRoom  # noqa: E402
+from tests.support.live import wait_for_machines  # noqa: E402
 from tests.support.mosquitto import MosquittoProcess  # noqa: E402
+
+DOOR_SETTLE_S = 0.05
+"""Pause between transitions (not timed): a real door is not swung twice within the
+agent's 30 ms debounce lockout, and a toggle inside it is reported only after it ends."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -99,17 +104,12 @@ def door_to_websocket(host: str, port: int, count: int, workdir: Path) -> list[f
     with (
         serve(create_app(settings, clock=clock), port=free_port()) as server,
         SimulatedRoom(
-            site,
-            "room-1",
-            settings.mqtt_url,
-            workdir / f"edge-{port}",
-            clock,
-            students=False,
-            door_bounce=False,
+            site, "room-1", settings.mqtt_url, workdir / f"edge-{port}", clock, students=False, door_bounce=False
         ) as room,
-        ws_connect(f"ws://127.0.0.1:{server.port}/api/ws?site={site}&room=room-1") as ws,
     ):
-        wait_for(ws, lambda m: m.get("type") == "snapshot" and len(m.get("machines", [])) == 12, 30)
+        wait_for_machines(server.url, site, "room-1")
+        ws = ws_connect(f"ws://127.0.0.1:{server.port}/api/ws?site={site}&room=room-1")
+        wait_for(ws, lambda m: m.get("type") == "snapshot", 10)
         samples = []
         for i in range(count):
             opening = i % 2 == 0
@@ -118,6 +118,8 @@ def door_to_websocket(host: str, port: int, count: int, workdir: Path) -> list[f
             (room.sim.open_door if opening else room.sim.close_door)("washer-1")
             wait_for(ws, lambda m, w=want: is_door(m, "washer-1", w), 5)
             samples.append(time.perf_counter() - start)
+            time.sleep(DOOR_SETTLE_S)
+        ws.close()
         return samples
 
 
