@@ -54,6 +54,7 @@ class MqttSource:
         reconnect_delay: tuple[int, int] = (1, 30),
     ) -> None:
         self.host, self.port, self.stages = host, port, [list(stage) for stage in stages]
+        self._filters = [t.split("/", 2)[2] if t.startswith("$share/") else t for stage in stages for t in stage]
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -171,13 +172,17 @@ class MqttSource:
         self._subscribed.clear()
         self._pending.clear()
 
+    def _wanted(self, topic: str) -> bool:
+        """amqtt 0.12 also hands a new client the retained messages of other clients' filters."""
+        return any(mqtt.topic_matches_sub(f, topic) for f in self._filters)
+
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
             topic = message.topic
         except UnicodeDecodeError:
             topic = "<topic that is not UTF-8>"
         loop, queue = self._loop, self._queue
-        if loop is None or queue is None:
+        if loop is None or queue is None or not self._wanted(topic):
             return
         with contextlib.suppress(RuntimeError):  # the event loop has closed: we are shutting down
             loop.call_soon_threadsafe(queue.put_nowait, (topic, bytes(message.payload)))
