@@ -70,7 +70,8 @@ def run_agent(
 ) -> None:
     """Run the agent (and the simulator) until ``stop`` is set or a signal arrives."""
     stop = stop or threading.Event()
-    with ExitStack() as stack, _stop_on_signals(stop):
+    # Signals are handled until everything is closed: a second Ctrl-C must not cut the cleanup short.
+    with _stop_on_signals(stop), ExitStack() as stack:
         clock: Clock = SystemClock()
         factory: Any = None
         simulator: Any = None

@@ -190,8 +190,10 @@ class CurrentBoard:
         self._hello_seen = True
         with self._lock:
             self._counters.hellos += 1
-            self._counters.firmware = frame.firmware
-        log.info("current board firmware %s, %d channels", frame.firmware, frame.channels)
+            changed, self._counters.firmware = self._counters.firmware != frame.firmware, frame.firmware
+        # A hello comes every 60 frames; only a new board (or new firmware) is news.
+        level = logging.INFO if changed else logging.DEBUG
+        log.log(level, "current board firmware %s, %d channels", frame.firmware, frame.channels)
 
     def _on_data(self, frame: DataFrame) -> None:
         now = self._clock.now()
