@@ -9,12 +9,9 @@ real time. A bad config prints ``error: <message>`` and exits 2, without a trace
 from __future__ import annotations
 
 import logging
-import signal
 import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
@@ -24,6 +21,7 @@ from edge.config import RoomConfig, load_room_config
 from edge.errors import ConfigError, EdgeError
 from edge.status_report import format_stored_status
 from kywash.clock import Clock, ScaledClock, SystemClock
+from kywash.signals import stop_on_signals, wait
 
 log = logging.getLogger(__name__)
 
@@ -36,25 +34,6 @@ def _load(path: Path | None) -> RoomConfig:
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT and SIGTERM set ``stop`` (only the main thread may install handlers)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _simulator(config: RoomConfig, clock: Clock, factory: Any) -> Any:
@@ -71,7 +50,7 @@ def run_agent(
     """Run the agent (and the simulator) until ``stop`` is set or a signal arrives."""
     stop = stop or threading.Event()
     # Signals are handled until everything is closed: a second Ctrl-C must not cut the cleanup short.
-    with _stop_on_signals(stop), ExitStack() as stack:
+    with stop_on_signals(stop), ExitStack() as stack:
         clock: Clock = SystemClock()
         factory: Any = None
         simulator: Any = None
@@ -88,7 +67,7 @@ def run_agent(
         if simulator is not None:
             simulator.start()  # after the agent's Buttons exist: creating one resets a mock pin
         agent.start()
-        stop.wait()
+        wait(stop)
         log.info("stopping the edge agent")
 
 

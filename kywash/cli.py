@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from pathlib import Path
 
 import click
@@ -90,15 +88,13 @@ def demo(host: str, port: int, mqtt_port: int, speed: float, data_dir: Path, see
 def broker(host: str, port: int) -> None:
     """Run the embedded MQTT broker (amqtt) alone; production uses Mosquitto."""
     from kywash.broker import EmbeddedBroker, port_is_free
+    from kywash.signals import stop_on_signals, wait
 
     if not port_is_free(host, port):
         raise click.ClickException(f"port {port} on {host} is taken; choose another with --port")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    with EmbeddedBroker(host, port) as running:
+    with stop_on_signals() as stop, EmbeddedBroker(host, port) as running:
         click.echo(f"MQTT broker listening on {running.url} (Ctrl-C stops it)")
-        stop.wait()
+        wait(stop)
 
 
 if __name__ == "__main__":

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import random
-import signal
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from kywash.broker import EmbeddedBroker, free_port, port_is_free
 from kywash.clock import ScaledClock
-from kywash.stack import SimulatedRoom, wait_for_signal
+from kywash.signals import stop_on_signals, wait
+from kywash.stack import SimulatedRoom
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def run_demo(options: DemoOptions) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     seed = options.seed if options.seed is not None else random.randrange(1_000_000)
     clock = ScaledClock(options.speed)
-    with ExitStack() as stack:
+    with stop_on_signals() as stop, ExitStack() as stack:
         broker = stack.enter_context(EmbeddedBroker("127.0.0.1", choose_mqtt_port(options.mqtt_port)))
         settings = CloudSettings(
             database_url=f"sqlite:///{data_dir / 'cloud.db'}", mqtt_url=broker.url, environment="development"
@@ -81,7 +81,7 @@ def run_demo(options: DemoOptions) -> int:
             f"  data        {data_dir}\nCtrl-C stops everything.\n",
             flush=True,
         )
-        signum = wait_for_signal()
-        print(f"Stopping ({signal.Signals(signum).name}) ...", flush=True)
+        wait(stop)
+        print("Stopping ...", flush=True)
     print("KY Wash demo stopped.")
     return 0

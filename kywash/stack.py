@@ -4,13 +4,11 @@
 gpiozero mock pins and a serial port. The web server runs on a thread (``cloud.server.serve``)
 because uvicorn re-raises a signal after its graceful shutdown, which would end the process
 before the room and the broker are closed; so the main thread owns signals
-(``wait_for_signal``).
+(``kywash.signals``).
 """
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
 
 from kywash.clock import Clock
@@ -67,22 +65,3 @@ class SimulatedRoom:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def wait_for_signal() -> int:
-    """Block until SIGINT or SIGTERM; return the signal number."""
-    received: list[int] = []
-    stop = threading.Event()
-
-    def handler(signum: int, _frame: object) -> None:
-        received.append(signum)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-    return received[0]
