@@ -7,6 +7,7 @@ database, and the WebSocket at ``/api/ws``.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from websockets.sync.client import connect
@@ -44,3 +45,28 @@ def test_door_and_current_changes_arrive_as_websocket_messages(
             room.sim.set_current("washer-2", 11.5)
             running = next_matching(ws, machine_update("washer-2", state="running"), timeout=20)
             assert running["machine"]["room_online"] is True
+
+
+def test_an_edge_that_drops_off_shows_unknown_then_recovers(
+    any_broker: BrokerHandle, tmp_path: Path, unique_site: str
+) -> None:
+    """The broker's Last Will turns the room's machines to "unknown since", never "free"."""
+    clock = ScaledClock(speed=60)
+    settings = CloudSettings(database_url=f"sqlite:///{tmp_path / 'cloud.db'}", mqtt_url=any_broker.url)
+    with (
+        serve(create_app(settings, clock=clock), port=free_port()) as server,
+        SimulatedRoom(unique_site, "room-1", any_broker.url, tmp_path / "edge", clock, students=False) as room,
+    ):
+        wait_for_machines(server.url, unique_site, "room-1")
+        with connect(f"ws://127.0.0.1:{server.port}/api/ws?site={unique_site}&room=room-1") as ws:
+            next_matching(ws, lambda m: m.get("type") == "snapshot")
+            link = room.agent.publisher.client.socket()
+            assert link is not None
+            link.shutdown(socket.SHUT_RDWR)  # the Wi-Fi drops: no DISCONNECT, so the broker sends the Will
+
+            gone = next_matching(ws, machine_update("washer-1", state="unknown"), timeout=20)
+            assert gone["machine"]["unknown_since"] is not None
+            assert gone["machine"]["room_online"] is False
+
+            back = next_matching(ws, machine_update("washer-1", state="idle"), timeout=30)
+            assert back["machine"]["room_online"] is True
