@@ -7,20 +7,24 @@ For each broker (the embedded amqtt and a private Mosquitto), in the same run:
   one message at a time (the floor any MQTT path pays);
 - **kywash**: a door toggled on the simulator's gpiozero mock pin → edge agent (debounce,
   detector, SQLite outbox, paho publish) → broker → cloud ingest (validate, apply to
-  SQLite, broadcast) → a WebSocket client of ``/api/ws``.
+  SQLite, broadcast) → a WebSocket client of ``/api/ws``. By default the cloud runs as its
+  own process, as it is deployed (the edge is on the room's Pi); ``--cloud in-process``
+  runs everything in one process, as ``kywash demo`` does.
 
 It prints p50 and p99 of each, and the ratio kywash / bare, per run and the median over
 runs. Usage::
 
     .venv/bin/python tests/bench/e2e_latency.py [--transitions 1000] [--runs 3]
-        [--broker amqtt|mosquitto|both]
+        [--broker amqtt|mosquitto|both] [--cloud process|in-process]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -92,23 +96,43 @@ def bare_round_trips(host: str, port: int, count: int) -> list[float]:
     return samples
 
 
-def door_to_websocket(host: str, port: int, count: int, workdir: Path) -> list[float]:
-    """Toggle washer-1's door on the mock pin; time until the WebSocket reports it."""
-    from cloud.app import create_app
-    from cloud.server import serve
-    from cloud.settings import CloudSettings
+@contextmanager
+def cloud_service(mode: str, mqtt_url: str, workdir: Path) -> Iterator[str]:
+    """The cloud in this process (like the demo) or as its own process (like a deployment)."""
+    database_url = f"sqlite:///{workdir / f'cloud-{free_port()}.db'}"
+    port = free_port()
+    if mode == "in-process":
+        from cloud.app import create_app
+        from cloud.server import serve
+        from cloud.settings import CloudSettings
 
-    clock = SystemClock()
-    settings = CloudSettings(database_url=f"sqlite:///{workdir / f'cloud-{port}.db'}", mqtt_url=f"mqtt://{host}:{port}")
-    site = f"bench{port}"
+        settings = CloudSettings(database_url=database_url, mqtt_url=mqtt_url)
+        with serve(create_app(settings, clock=SystemClock()), port=port) as server:
+            yield server.url
+        return
+    command = [sys.executable, "-m", "kywash.cli", "cloud", "--port", str(port), "--log-level", "warning",
+               "--database-url", database_url, "--mqtt-url", mqtt_url]  # fmt: skip
+    log_file = (workdir / f"cloud-{port}.log").open("w")  # its log, kept out of the figures
+    process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        log_file.close()
+
+
+def door_to_websocket(host: str, port: int, count: int, workdir: Path, cloud_mode: str) -> list[float]:
+    """Toggle washer-1's door on the mock pin; time until the WebSocket reports it."""
+    site, mqtt_url = f"bench{port}", f"mqtt://{host}:{port}"
     with (
-        serve(create_app(settings, clock=clock), port=free_port()) as server,
+        cloud_service(cloud_mode, mqtt_url, workdir) as base_url,
         SimulatedRoom(
-            site, "room-1", settings.mqtt_url, workdir / f"edge-{port}", clock, students=False, door_bounce=False
+            site, "room-1", mqtt_url, workdir / f"edge-{port}", SystemClock(), students=False, door_bounce=False
         ) as room,
     ):
-        wait_for_machines(server.url, site, "room-1")
-        ws = ws_connect(f"ws://127.0.0.1:{server.port}/api/ws?site={site}&room=room-1")
+        wait_for_machines(base_url, site, "room-1")
+        ws = ws_connect(f"{base_url.replace('http', 'ws', 1)}/api/ws?site={site}&room=room-1")
         wait_for(ws, lambda m: m.get("type") == "snapshot", 10)
         samples = []
         for i in range(count):
@@ -143,8 +167,13 @@ def main() -> int:
     parser.add_argument("--transitions", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--broker", choices=["amqtt", "mosquitto", "both"], default="both")
+    parser.add_argument(
+        "--cloud", choices=["process", "in-process"], default="process",
+        help="run the cloud as its own process (as deployed; default) or inside this one (as the demo does)",
+    )  # fmt: skip
     args = parser.parse_args()
     kinds = ["amqtt", "mosquitto"] if args.broker == "both" else [args.broker]
+    print(f"cloud: {args.cloud}; edge and simulator in this process")
     print(f"{'broker':<10} {'run':>3} {'path':<7} {'p50 ms':>8} {'p99 ms':>8}   ratio p50 / p99")
     for kind in kinds:
         ratios: list[tuple[float, float]] = []
@@ -152,7 +181,7 @@ def main() -> int:
         for run in range(1, args.runs + 1):
             with tempfile.TemporaryDirectory() as tmp, broker(kind, Path(tmp)) as (host, port):
                 bare = bare_round_trips(host, port, args.transitions)
-                full = door_to_websocket(host, port, args.transitions, Path(tmp))
+                full = door_to_websocket(host, port, args.transitions, Path(tmp), args.cloud)
             results.append((bare, full))
             b50, b99 = percentile(bare, 50) * 1e3, percentile(bare, 99) * 1e3
             f50, f99 = percentile(full, 50) * 1e3, percentile(full, 99) * 1e3
