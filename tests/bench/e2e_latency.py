@@ -190,10 +190,11 @@ def main() -> int:
             ratio = f"{f50 / b50:5.1f}x / {f99 / b99:5.1f}x"
             print(f"{kind:<10} {run:>3} {'kywash':<7} {f50:8.2f} {f99:8.2f}   {ratio}")
         med = [statistics.median(r[i] for r in ratios) for i in (0, 1)]
-        med_b99 = statistics.median(percentile(b, 99) for b, _ in results) * 1e3
-        med_f99 = statistics.median(percentile(f, 99) for _, f in results) * 1e3
+        bare_ms = [statistics.median(percentile(b, q) for b, _ in results) * 1e3 for q in (50, 99)]
+        full_ms = [statistics.median(percentile(f, q) for _, f in results) * 1e3 for q in (50, 99)]
         print(
-            f"{kind:<10} median of {args.runs}: bare p99 {med_b99:.2f} ms, kywash p99 {med_f99:.2f} ms, "
+            f"{kind:<10} median of {args.runs}: bare p50/p99 {bare_ms[0]:.2f}/{bare_ms[1]:.2f} ms, "
+            f"kywash p50/p99 {full_ms[0]:.2f}/{full_ms[1]:.2f} ms, "
             f"ratio p50 {med[0]:.1f}x, p99 {med[1]:.1f}x  ({args.transitions} transitions per run)"
         )
     return 0
