@@ -12,28 +12,20 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
-from cloud.app import create_app
-from cloud.server import serve
-from cloud.settings import CloudSettings
-from kywash.broker import free_port
-from kywash.clock import ScaledClock
-from kywash.stack import SimulatedRoom
 from tests.conftest import BrokerHandle
-from tests.support.live import machine_update, next_matching, wait_for_machines
+from tests.support.live import live_system, machine_update, next_matching
+
+
+def sqlite(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cloud.db'}"
 
 
 def test_door_and_current_changes_arrive_as_websocket_messages(
     any_broker: BrokerHandle, tmp_path: Path, unique_site: str
 ) -> None:
-    clock = ScaledClock(speed=60)
-    settings = CloudSettings(database_url=f"sqlite:///{tmp_path / 'cloud.db'}", mqtt_url=any_broker.url)
-    with (
-        serve(create_app(settings, clock=clock), port=free_port()) as server,
-        SimulatedRoom(unique_site, "room-1", any_broker.url, tmp_path / "edge", clock, students=False) as room,
-    ):
-        wait_for_machines(server.url, unique_site, "room-1")
-        ws_url = f"ws://127.0.0.1:{server.port}/api/ws?site={unique_site}&room=room-1"
-        with connect(ws_url) as ws:
+    with live_system(any_broker.url, sqlite(tmp_path), tmp_path, unique_site, speed=60) as live:
+        room = live.room
+        with connect(live.ws_url) as ws:
             snapshot = next_matching(ws, lambda m: m.get("type") == "snapshot")
             assert {m["id"] for m in snapshot["machines"]} >= {"washer-1", "dryer-6"}
 
@@ -51,14 +43,9 @@ def test_an_edge_that_drops_off_shows_unknown_then_recovers(
     any_broker: BrokerHandle, tmp_path: Path, unique_site: str
 ) -> None:
     """The broker's Last Will turns the room's machines to "unknown since", never "free"."""
-    clock = ScaledClock(speed=60)
-    settings = CloudSettings(database_url=f"sqlite:///{tmp_path / 'cloud.db'}", mqtt_url=any_broker.url)
-    with (
-        serve(create_app(settings, clock=clock), port=free_port()) as server,
-        SimulatedRoom(unique_site, "room-1", any_broker.url, tmp_path / "edge", clock, students=False) as room,
-    ):
-        wait_for_machines(server.url, unique_site, "room-1")
-        with connect(f"ws://127.0.0.1:{server.port}/api/ws?site={unique_site}&room=room-1") as ws:
+    with live_system(any_broker.url, sqlite(tmp_path), tmp_path, unique_site, speed=60) as live:
+        room = live.room
+        with connect(live.ws_url) as ws:
             next_matching(ws, lambda m: m.get("type") == "snapshot")
             link = room.agent.publisher.client.socket()
             assert link is not None

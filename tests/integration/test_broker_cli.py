@@ -8,6 +8,7 @@ import sys
 import threading
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from kywash.broker import free_port
 from tests.support.mosquitto import wait_for_port
@@ -24,7 +25,7 @@ def test_broker_command_serves_mqtt_and_stops_on_sigterm() -> None:
     try:
         assert wait_for_port("127.0.0.1", port, 20), "broker did not listen"
         got = threading.Event()
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv311)
         client.on_message = lambda *_: got.set()
         client.connect("127.0.0.1", port)
         client.loop_start()

@@ -12,14 +12,8 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from cloud.app import create_app
-from cloud.server import serve
-from cloud.settings import CloudSettings
-from kywash.broker import free_port
-from kywash.clock import ScaledClock
-from kywash.stack import SimulatedRoom
 from tests.conftest import BrokerHandle
-from tests.support.live import wait_for_machines
+from tests.support.live import live_system
 
 
 def applied_events(database_url: str) -> list[tuple[int, str, str]]:
@@ -44,13 +38,8 @@ def wait_until(condition: object, timeout: float, what: str) -> None:
 def test_a_washer_cycle_reaches_the_cloud_once_and_in_order(
     any_broker: BrokerHandle, database_url: str, tmp_path: Path, unique_site: str
 ) -> None:
-    clock = ScaledClock(speed=600)
-    settings = CloudSettings(database_url=database_url, mqtt_url=any_broker.url)
-    with (
-        serve(create_app(settings, clock=clock), port=free_port()) as server,
-        SimulatedRoom(unique_site, "room-1", any_broker.url, tmp_path / "edge", clock, students=False) as room,
-    ):
-        wait_for_machines(server.url, unique_site, "room-1")
+    with live_system(any_broker.url, database_url, tmp_path, unique_site, speed=600) as live:
+        room, server = live.room, live.server
         room.sim.open_door("washer-3")
         room.sim.close_door("washer-3")
         assert room.sim.start_cycle("washer-3", "normal")

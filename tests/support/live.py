@@ -1,10 +1,13 @@
-"""Waiting on a live stack: poll the REST API, read WebSocket messages until one matches."""
+"""A live stack for end-to-end tests: start it, poll its REST API, read WebSocket messages until one matches."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,3 +59,37 @@ def machine_update(machine_id: str, **fields: object) -> Callable[[Message], boo
         )
 
     return matches
+
+
+@dataclass
+class LiveSystem:
+    """A cloud web server and a simulated room with its real edge agent, sharing one clock."""
+
+    server: Any
+    room: Any
+    site: str
+    room_id: str = "room-1"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.server.port}/api/ws?site={self.site}&room={self.room_id}"
+
+
+@contextmanager
+def live_system(broker_url: str, database_url: str, data_dir: Path, site: str, *, speed: float) -> Iterator[LiveSystem]:
+    """Cloud + simulated room (no students), up once the cloud knows the room's 12 machines."""
+    from cloud.app import create_app
+    from cloud.server import serve
+    from cloud.settings import CloudSettings
+    from kywash.broker import free_port
+    from kywash.clock import ScaledClock
+    from kywash.stack import SimulatedRoom
+
+    clock = ScaledClock(speed=speed)
+    settings = CloudSettings(database_url=database_url, mqtt_url=broker_url)
+    with (
+        serve(create_app(settings, clock=clock), port=free_port()) as server,
+        SimulatedRoom(site, "room-1", broker_url, data_dir / "edge", clock, students=False) as room,
+    ):
+        wait_for_machines(server.url, site, "room-1")
+        yield LiveSystem(server, room, site)
