@@ -1,23 +1,16 @@
 """Cloud test fixtures: settings on a throwaway database, an app under TestClient, a fake edge.
 
-Starlette 1.x warns (a deprecation) when its TestClient runs on ``httpx`` rather than
-``httpx2``; with warnings as errors that would fail every import, so it is imported once
-here with only that warning silenced. Adding ``httpx2`` to the test extras removes the need.
+Starlette 1.x's TestClient runs on ``httpx2`` (in the test extras); on plain ``httpx`` it warns.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.exceptions import StarletteDeprecationWarning
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from starlette.testclient import TestClient
+from starlette.testclient import TestClient
 
 from cloud.app import create_app
 from cloud.settings import CloudSettings
