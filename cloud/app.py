@@ -40,7 +40,7 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
     engine = make_engine(settings.database_url)
     hub = Hub(settings.websocket_queue_size)
     clock = clock or SystemClock()
-    ingest = Ingest(engine, hub, IngestMetrics(registry), clock, auto_register=settings.auto_register_rooms)
+    ingest = Ingest(engine, IngestMetrics(registry), clock, settings, lambda: state.delivery())  # noqa: PLW0108 - state is bound below
     state = CloudState(settings, engine, clock, hub, registry, ingest)
 
     @contextlib.asynccontextmanager

@@ -7,19 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends
 from fastapi.requests import HTTPConnection
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Connection, Engine
 
-from cloud.ingest.runner import Ingest
-from cloud.ingest.source import MqttSource
 from cloud.machines.service import RoomChoice
 from cloud.realtime.hub import Hub
 from cloud.settings import CloudSettings
 from kywash.clock import Clock
+
+if TYPE_CHECKING:
+    from cloud.ingest.runner import Ingest
+    from cloud.ingest.source import MqttSource
+    from cloud.tx import Delivery
 
 
 @dataclass
@@ -32,6 +35,12 @@ class CloudState:
     ingest: Ingest
     source: MqttSource | None = None
     """The MQTT connection, while the app runs with ingest enabled."""
+
+    def delivery(self) -> Delivery:
+        """Where committed changes go: the hub, and the broker while connected."""
+        from cloud.tx import Delivery
+
+        return Delivery(self.hub, self.source)
 
 
 def get_state(connection: HTTPConnection) -> CloudState:

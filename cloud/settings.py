@@ -52,6 +52,42 @@ class CloudSettings(BaseSettings):
     websocket_queue_size: int = Field(default=256, ge=8, le=100_000)
     """Messages buffered per WebSocket client before a slow one is dropped (it resyncs)."""
 
+    # --- accounts ---
+    access_token_minutes: float = Field(default=15, gt=0, le=24 * 60)
+    refresh_token_days: float = Field(default=30, gt=0, le=365)
+    phone_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    """Country assumed for phone numbers written without a ``+`` country code."""
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    """Wrong PINs in a row before an account is locked."""
+    login_lock_minutes: float = Field(default=1, gt=0)
+    """The first lock; each further lock of the same account doubles it."""
+    login_lock_max_minutes: float = Field(default=60, gt=0)
+    address_max_failures: int = Field(default=20, ge=1, le=10_000)
+    """Wrong PINs from one client address (any accounts) before that address is locked."""
+    trust_forwarded_for: bool = False
+    """Take the client address from ``X-Forwarded-For`` (only behind a trusted reverse proxy)."""
+
+    # --- claims, waitlists, reminders ---
+    claim_confirm_minutes: float = Field(default=5, gt=0)
+    """How long the sensors have to see a claimed machine start before the claim expires."""
+    hold_minutes: float = Field(default=5, gt=0)
+    """How long a free machine is held for the head of the waitlist."""
+    reminder_minutes: float = Field(default=10, gt=0)
+    """Remind a claimant whose finished machine's door stays shut, this often..."""
+    reminder_max: int = Field(default=3, ge=0, le=20)
+    """...at most this many times."""
+    claims_per_student: int = Field(default=1, ge=1, le=12)
+    """Live claims a student may hold per machine type at once."""
+    timer_interval_s: float = Field(default=1.0, gt=0, le=60)
+    """How often each replica looks for deadlines that have passed."""
+
+    # --- faults ---
+    fault_threshold: int = Field(default=3, ge=1, le=100)
+    """Open reports from distinct students that take a machine out of service."""
+    photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    photo_dir: str = "./data/photos"
+    """Where fault photos are kept: outside the web root, served only through the API."""
+
     @field_validator("secret_key")
     @classmethod
     def _strong_secret_in_production(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:

@@ -35,6 +35,18 @@ from kywash.contract import (
 
 
 @dataclass(frozen=True, slots=True)
+class Transition:
+    """A machine whose sensor state moved: what policy (claims, waitlists, faults) reacts to."""
+
+    machine_pk: int
+    before: str | None
+    after: str
+    door: str
+    event: MachineEvent | None = None
+    """The edge event that moved it (None: a retained state, e.g. after a reconnect)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Applied:
     """The outcome of one message: its counter label and what live clients must hear about."""
 
@@ -44,6 +56,7 @@ class Applied:
     """The room's status or registration changed: send the room and all its machines."""
     machines: tuple[str, ...] = ()
     """Machines whose shown state changed."""
+    transitions: tuple[Transition, ...] = ()
 
 
 def apply_message(
@@ -83,7 +96,8 @@ def apply_state(
     reading = SensorReading(state.state.value, state.door.value, state.current_a, state.seq, state.since)
     if not repo.record_reading(conn, machine.id, reading, now=now, strictly_newer=False):
         return Applied("stale", room.id)
-    return Applied("state", room.id, machines=(machine.machine_id,))
+    transition = Transition(machine.id, machine.state, state.state.value, state.door.value)
+    return Applied("state", room.id, machines=(machine.machine_id,), transitions=(transition,))
 
 
 def apply_event(
@@ -93,7 +107,10 @@ def apply_event(
         return Applied("duplicate", room.id)
     reading = SensorReading(event.state.value, event.door.value, event.current_a, event.seq, event.ts, keep_since=True)
     moved = repo.record_reading(conn, machine.id, reading, now=now, strictly_newer=True)
-    return Applied("event", room.id, machines=(machine.machine_id,) if moved else ())
+    if not moved:
+        return Applied("event", room.id)
+    transition = Transition(machine.id, machine.state, event.state.value, event.door.value, event)
+    return Applied("event", room.id, machines=(machine.machine_id,), transitions=(transition,))
 
 
 def _known_room(conn: Connection, ref: TopicRef) -> RoomRecord:

@@ -10,20 +10,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from cloud.errors import IngestRejected
 from cloud.ingest.apply import Applied, apply_message
 from cloud.ingest.metrics import IngestMetrics
+from cloud.laundry.reactions import react
 from cloud.machines import service
-from cloud.realtime.hub import Hub, Message
-from cloud.realtime.messages import machine_message, room_message
-from kywash.clock import Clock, to_datetime
+from cloud.realtime.hub import Audience
+from cloud.realtime.messages import room_message
+from cloud.settings import CloudSettings
+from cloud.tx import Delivery, Tx, transaction
+from kywash.clock import Clock
 from kywash.contract import ContractError, Payload, TopicRef, decode_message
 
 log = logging.getLogger(__name__)
@@ -36,13 +39,19 @@ class Ingest:
     """Applies messages from any async source of ``(topic, payload)`` (``MqttSource`` in service)."""
 
     def __init__(
-        self, engine: Engine, hub: Hub, metrics: IngestMetrics, clock: Clock, *, auto_register: bool = True
+        self,
+        engine: Engine,
+        metrics: IngestMetrics,
+        clock: Clock,
+        settings: CloudSettings,
+        delivery: Callable[[], Delivery],
     ) -> None:
         self.engine = engine
-        self.hub = hub
         self.metrics = metrics
         self.clock = clock
-        self.auto_register = auto_register
+        self.settings = settings
+        self.delivery = delivery
+        self.auto_register = settings.auto_register_rooms
         self._executor: ThreadPoolExecutor | None = None
 
     async def run(self, source: AsyncIterable[tuple[str, bytes]]) -> None:
@@ -67,7 +76,7 @@ class Ingest:
             return None
         loop = asyncio.get_running_loop()
         try:
-            applied, messages = await loop.run_in_executor(self._db_thread(), self._apply, ref, message)
+            applied = await loop.run_in_executor(self._db_thread(), self._apply, ref, message)
         except IngestRejected as exc:
             self._reject(topic, exc.reason, str(exc))
             return None
@@ -76,8 +85,6 @@ class Ingest:
             self.metrics.count_rejected("error")
             return None
         self.metrics.count_accepted(applied.kind)
-        for change in messages:
-            self.hub.publish(change, site=ref.site, room=ref.room)
         return applied
 
     def close(self) -> None:
@@ -96,14 +103,15 @@ class Ingest:
         log.warning("ingest rejected %s: %s: %s", topic[:200], reason, message[:300])
         self.metrics.count_rejected(reason)
 
-    def _apply(self, ref: TopicRef, message: Payload) -> tuple[Applied, list[Message]]:
+    def _apply(self, ref: TopicRef, message: Payload) -> Applied:
+        """Apply in one transaction with policy's reactions; live clients hear once it commits."""
         for delay in (*RETRY_DELAYS_S, None):
             try:
-                with self.engine.begin() as conn:
-                    applied = apply_message(
-                        conn, ref, message, to_datetime(self.clock.now()), auto_register=self.auto_register
-                    )
-                    return applied, change_messages(conn, applied)
+                with transaction(self.engine, self.clock, self.settings, self.delivery()) as tx:
+                    applied = apply_message(tx.conn, ref, message, tx.now, auto_register=self.auto_register)
+                    react(tx, applied)
+                    note_changes(tx, applied)
+                    return applied
             except OperationalError as exc:
                 if delay is None:
                     raise
@@ -112,17 +120,15 @@ class Ingest:
         raise AssertionError("unreachable")
 
 
-def change_messages(conn: Connection, applied: Applied) -> list[Message]:
+def note_changes(tx: Tx, applied: Applied) -> None:
     """What live clients must hear after ``applied``: the room (if it changed), then machines."""
-    if applied.room_id is None or not (applied.room_changed or applied.machines):
-        return []
-    messages: list[Message] = []
+    if applied.room_id is None:
+        return
     if applied.room_changed:
-        room = service.room_view(conn, applied.room_id)
+        room = service.room_view(tx.conn, applied.room_id)
         if room is not None:
-            messages.append(room_message(room))
-        views = service.machine_views(conn, applied.room_id)
-    else:
-        views = service.machine_views(conn, applied.room_id, list(applied.machines))
-    messages.extend(machine_message(view) for view in views)
-    return messages
+            tx.changes.room(room_message(room), Audience.of_room(room.site, room.room))
+        for view in service.views_of(tx.conn, room_ids=[applied.room_id]):
+            tx.changes.machine(view.pk)
+    for transition in applied.transitions:
+        tx.changes.machine(transition.machine_pk)

@@ -124,6 +124,12 @@ class MqttSource:
         if self._queue is not None:
             self._queue.put_nowait(None)
 
+    def publish(self, topic: str, payload: bytes, *, retain: bool) -> None:
+        """Publish at QoS 1 (desired state, summaries); paho queues it while disconnected."""
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            log.warning("MQTT publish to %s failed: %s", topic, mqtt.error_string(info.rc))
+
     def __aiter__(self) -> MqttSource:
         return self
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import BaseModel, Field
 
+from cloud.machines.usage import Usage
 from kywash.contract import MachineKind
 
 UNKNOWN: Final = "unknown"
+
+
+class ClaimPublic(BaseModel):
+    id: int
+    status: str = Field(description="pending (waiting for the sensors), active, finished; ended, cancelled, expired")
+    category: str
+    created_at: datetime
+    confirm_by: datetime = Field(description="the sensors must see the machine start by then")
+    started_at: datetime | None
+    finished_at: datetime | None
 
 
 class MachinePublic(BaseModel):
@@ -30,6 +41,22 @@ class MachinePublic(BaseModel):
     current_a: float | None = Field(description="current drawn, in amperes; null while unknown")
     unknown_since: datetime | None = Field(description="when the room went silent (offline rooms only)")
     room_online: bool
+    usage: Usage = Field(
+        description="what it means to a student: free, reserved (held for the head of the waitlist), "
+        "claimed (waiting for the sensors to see it start), in_use, finished (waiting to be unloaded), "
+        "out_of_service, unavailable (sensor fault) or unknown"
+    )
+    in_use_by: Literal["you", "someone", "unknown"] | None = Field(
+        default=None, description="whose claim it is: yours, another student's, or nobody's (an unclaimed cycle)"
+    )
+    mine: bool = Field(default=False, description="you hold the live claim on it")
+    claim: ClaimPublic | None = Field(default=None, description="your claim on it (only shown to you)")
+    hold_until: datetime | None = Field(default=None, description="reserved for the waitlist's head until then")
+    reserved_for_me: bool = False
+    open_faults: int = 0
+    out_of_service: bool = False
+    service_reason: str | None = None
+    service_since: datetime | None = None
 
 
 class MachinesPublic(BaseModel):

@@ -6,12 +6,19 @@ silent — never as free — because the sensors can no longer vouch for it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection
 
 from cloud.errors import InvalidInput, NotFound
-from cloud.machines.schemas import UNKNOWN, MachinePublic, MachinesPublic, RoomPublic
+from cloud.machines import extras
+from cloud.machines.extras import MachineExtras
+from cloud.machines.schemas import UNKNOWN, ClaimPublic, MachinePublic, MachinesPublic, RoomPublic
+from cloud.machines.usage import Usage, usage_of
+from cloud.realtime.hub import Audience, Message
+from cloud.realtime.messages import machine_message
 from cloud.storage import repository as repo
 from cloud.storage.repository import MachineRecord, RoomRecord
 from kywash.contract import MachineKind
@@ -39,10 +46,52 @@ def room_public(room: RoomRecord) -> RoomPublic:
     )
 
 
-def machine_public(room: RoomRecord, machine: MachineRecord) -> MachinePublic:
+@dataclass(frozen=True, slots=True)
+class MachineView:
+    """A machine as anyone sees it, plus who holds its claim and hold (never shown to others)."""
+
+    pk: int
+    public: MachinePublic
+    claim_user_id: int | None = None
+    hold_user_id: int | None = None
+    claim: ClaimPublic | None = None
+    _json: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def for_viewer(self, user_id: int | None) -> MachinePublic:
+        """The view of ``user_id``: "you" on their own claim, "reserved for you" on their hold."""
+        mine = user_id is not None and user_id == self.claim_user_id
+        held = user_id is not None and user_id == self.hold_user_id
+        if not (mine or held):
+            return self.public
+        update: dict[str, Any] = {"reserved_for_me": held}
+        if mine:
+            update.update(mine=True, claim=self.claim, in_use_by="you")
+        return self.public.model_copy(update=update)
+
+    def json_for(self, user_id: int | None) -> dict[str, Any]:
+        """``for_viewer`` as JSON, computed once for everyone who is neither claimant nor holder."""
+        if user_id is not None and user_id in (self.claim_user_id, self.hold_user_id):
+            return self.for_viewer(user_id).model_dump(mode="json")
+        if not self._json:
+            self._json.update(self.public.model_dump(mode="json"))
+        return self._json
+
+
+def machine_view(room: RoomRecord, machine: MachineRecord, extra: MachineExtras | None = None) -> MachineView:
+    extra = extra or MachineExtras()
     offline = room.status == "offline"
     known = not offline and machine.state is not None
-    return MachinePublic(
+    usage = usage_of(
+        machine.state if known else None,
+        room_online=not offline,
+        out_of_service=extra.out_of_service,
+        claim_status=extra.claim.status if extra.claim else None,
+        held=extra.hold_user_id is not None,
+    )
+    in_use_by: Any = None
+    if usage in (Usage.IN_USE, Usage.FINISHED, Usage.CLAIMED):
+        in_use_by = "someone" if extra.claim_user_id is not None else ("unknown" if usage is Usage.IN_USE else None)
+    public = MachinePublic(
         site=room.site,
         room=room.room,
         id=machine.machine_id,
@@ -55,7 +104,19 @@ def machine_public(room: RoomRecord, machine: MachineRecord) -> MachinePublic:
         current_a=machine.current_a if known else None,
         unknown_since=room.status_since if offline else None,
         room_online=room.status == "online",
+        usage=usage,
+        in_use_by=in_use_by,
+        hold_until=extra.hold_until if usage is Usage.RESERVED else None,
+        open_faults=extra.open_faults,
+        out_of_service=extra.out_of_service,
+        service_reason=extra.service_reason,
+        service_since=extra.service_since,
     )
+    return MachineView(machine.id, public, extra.claim_user_id, extra.hold_user_id, extra.claim)
+
+
+def machine_public(room: RoomRecord, machine: MachineRecord) -> MachinePublic:
+    return machine_view(room, machine).public
 
 
 def choose_room(conn: Connection, choice: RoomChoice) -> RoomRecord | None:
@@ -74,25 +135,50 @@ def choose_room(conn: Connection, choice: RoomChoice) -> RoomRecord | None:
     raise InvalidInput(f"{len(candidates)} rooms match ({names}); choose one with ?site=&room=")
 
 
-def machines_in(conn: Connection, room: RoomRecord | None) -> MachinesPublic:
-    views = [] if room is None else machine_views(conn, room.id)
+def machines_in(conn: Connection, room: RoomRecord | None, viewer_id: int | None = None) -> MachinesPublic:
+    views = [] if room is None else [v.for_viewer(viewer_id) for v in views_of(conn, room_ids=[room.id])]
     return MachinesPublic(
         washers=[m for m in views if m.kind is MachineKind.WASHER],
         dryers=[m for m in views if m.kind is MachineKind.DRYER],
     )
 
 
+def views_of(
+    conn: Connection,
+    *,
+    room_ids: Sequence[int] | None = None,
+    machine_ids: Sequence[str] | None = None,
+    machine_pks: Sequence[int] | None = None,
+) -> list[MachineView]:
+    rows = extras.machines_with_extras(conn, room_ids=room_ids, machine_ids=machine_ids, machine_pks=machine_pks)
+    return [machine_view(room, machine, extra) for room, machine, extra in rows]
+
+
 def machine_views(conn: Connection, room_id: int, machine_ids: list[str] | None = None) -> list[MachinePublic]:
-    pairs = repo.machines_with_rooms(conn, room_ids=[room_id], machine_ids=machine_ids)
-    return [machine_public(room, machine) for room, machine in pairs]
+    return [view.public for view in views_of(conn, room_ids=[room_id], machine_ids=machine_ids)]
 
 
-def find_machine(conn: Connection, room: RoomRecord | None, kind: MachineKind, number: int) -> MachinePublic:
+def machine_messages(conn: Connection, machine_pks: Sequence[int]) -> list[tuple[Message, Audience]]:
+    """One ``machine`` message per changed machine, for the clients following its room."""
+    return [
+        (machine_message(view), Audience.of_room(view.public.site, view.public.room))
+        for view in views_of(conn, machine_pks=machine_pks)
+    ]
+
+
+def find_view(conn: Connection, room: RoomRecord | None, kind: MachineKind, number: int) -> MachineView:
     where = "" if room is None else f" in {room.site}/{room.room}"
-    found = [] if room is None else [m for m in machine_views(conn, room.id) if m.kind is kind and m.number == number]
-    if not found:
-        raise NotFound(f"no {kind.value} number {number}{where}")
-    return found[0]
+    found = [] if room is None else views_of(conn, room_ids=[room.id])
+    for view in found:
+        if view.public.kind is kind and view.public.number == number:
+            return view
+    raise NotFound(f"no {kind.value} number {number}{where}", code="no_such_machine")
+
+
+def find_machine(
+    conn: Connection, room: RoomRecord | None, kind: MachineKind, number: int, viewer_id: int | None = None
+) -> MachinePublic:
+    return find_view(conn, room, kind, number).for_viewer(viewer_id)
 
 
 def list_rooms(conn: Connection, site: str | None = None, room: str | None = None) -> list[RoomPublic]:
@@ -106,8 +192,8 @@ def room_view(conn: Connection, room_id: int) -> RoomPublic | None:
 
 def snapshot(
     conn: Connection, site: str | None = None, room: str | None = None
-) -> tuple[list[RoomPublic], list[MachinePublic]]:
+) -> tuple[list[RoomPublic], list[MachineView]]:
     """Every room (and its machines) matching the filter, for a WebSocket client's first message."""
     records = repo.list_rooms(conn, site, room)
-    pairs = repo.machines_with_rooms(conn, room_ids=[r.id for r in records]) if records else []
-    return [room_public(r) for r in records], [machine_public(r, m) for r, m in pairs]
+    views = views_of(conn, room_ids=[r.id for r in records]) if records else []
+    return [room_public(r) for r in records], views

@@ -20,19 +20,50 @@ log = logging.getLogger(__name__)
 Message = dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who a message is for: clients following a room, one user, or staff."""
+
+    site: str | None = None
+    room: str | None = None
+    user_id: int | None = None
+    staff: bool = False
+
+    @classmethod
+    def of_room(cls, site: str, room: str) -> Audience:
+        return cls(site=site, room=room)
+
+    @classmethod
+    def of_user(cls, user_id: int) -> Audience:
+        return cls(user_id=user_id)
+
+    @classmethod
+    def of_staff(cls) -> Audience:
+        return cls(staff=True)
+
+
 @dataclass(eq=False)
 class Subscriber:
-    """One client's view of the hub: the rooms it follows and its queue of messages."""
+    """One client's view of the hub: the rooms it follows, who it is, and its queue of messages."""
 
     site: str | None
     room: str | None
     queue: asyncio.Queue[Message | None]
     loop: asyncio.AbstractEventLoop
+    user_id: int | None = None
+    is_staff: bool = False
     ended: str | None = field(default=None)
     """Why the hub let go: ``slow`` (fell too far behind) or ``shutdown``."""
 
     def wants(self, site: str, room: str) -> bool:
         return (self.site is None or self.site == site) and (self.room is None or self.room == room)
+
+    def is_for(self, audience: Audience) -> bool:
+        if audience.user_id is not None:
+            return self.user_id == audience.user_id
+        if audience.staff:
+            return self.is_staff
+        return audience.site is not None and audience.room is not None and self.wants(audience.site, audience.room)
 
     async def next(self) -> Message | None:
         """The next message, or None once the hub has let go of this client."""
@@ -52,9 +83,13 @@ class Hub:
         with self._lock:
             return len(self._subscribers)
 
-    def subscribe(self, site: str | None = None, room: str | None = None) -> Subscriber:
+    def subscribe(
+        self, site: str | None = None, room: str | None = None, *, user_id: int | None = None, is_staff: bool = False
+    ) -> Subscriber:
         """A new client; call from the event loop that will read its messages."""
-        subscriber = Subscriber(site, room, asyncio.Queue(self.queue_size), asyncio.get_running_loop())
+        subscriber = Subscriber(
+            site, room, asyncio.Queue(self.queue_size), asyncio.get_running_loop(), user_id=user_id, is_staff=is_staff
+        )
         with self._lock:
             self._subscribers.add(subscriber)
         return subscriber
@@ -65,8 +100,12 @@ class Hub:
 
     def publish(self, message: Message, *, site: str, room: str) -> None:
         """Queue ``message`` for every client following ``site``/``room``; never blocks."""
+        self.send(message, Audience.of_room(site, room))
+
+    def send(self, message: Message, audience: Audience) -> None:
+        """Queue ``message`` for every client in ``audience``; never blocks."""
         with self._lock:
-            targets = [s for s in self._subscribers if s.wants(site, room)]
+            targets = [s for s in self._subscribers if s.is_for(audience)]
         for subscriber in targets:
             self._on_loop(subscriber, self._deliver, subscriber, message)
 

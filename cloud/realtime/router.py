@@ -1,4 +1,9 @@
-"""``/api/ws``: a snapshot on connect, then every room and machine change as it happens.
+"""``/api/ws``: authenticate, then a snapshot, then every change this user may see as it happens.
+
+The access token comes in the ``Authorization: Bearer`` header (scripts, tests) or, since
+browsers cannot set headers on a WebSocket, as the first message ``{"type": "auth",
+"token": "..."}`` within ``AUTH_TIMEOUT_S`` — never in the URL, where it would end up in
+logs. A bad token closes the socket with 4401; the page logs in again.
 
 The client subscribes to the hub *before* the snapshot is read, so no change can fall
 between the two (one may arrive twice, which is harmless: messages carry full objects).
@@ -8,29 +13,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+from typing import Final
 
 from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
+from cloud.accounts.current import Viewer, bearer_token, viewer_for_token
 from cloud.deps import CloudState, StateDep
+from cloud.errors import CloudError
 from cloud.machines import service
 from cloud.realtime.hub import Message, Subscriber
-from cloud.realtime.messages import snapshot_message
+from cloud.realtime.messages import personalise, snapshot_message
 
 router = APIRouter(tags=["realtime"])
 
-CLOSE_GOING_AWAY = 1001
-CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_GOING_AWAY: Final = 1001
+CLOSE_TRY_AGAIN_LATER: Final = 1013
+CLOSE_UNAUTHORIZED: Final = 4401
+AUTH_TIMEOUT_S: Final = 10.0
 
 
 @router.websocket("/api/ws")
 async def stream(websocket: WebSocket, state: StateDep, site: str | None = None, room: str | None = None) -> None:
     await websocket.accept()
-    subscriber = state.hub.subscribe(site, room)
     try:
-        await websocket.send_json(await run_in_threadpool(_snapshot, state, site, room))
-        forward = asyncio.create_task(_forward(websocket, subscriber))
+        viewer = await _authenticate(websocket, state)
+    except (CloudError, TimeoutError, ValueError, KeyError, TypeError) as exc:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(code=CLOSE_UNAUTHORIZED, reason=str(exc)[:100] or "log in first")
+        return
+    except WebSocketDisconnect:
+        return
+    subscriber = state.hub.subscribe(site, room, user_id=viewer.id, is_staff=viewer.is_staff)
+    try:
+        await websocket.send_json(await run_in_threadpool(_snapshot, state, site, room, viewer.id))
+        forward = asyncio.create_task(_forward(websocket, subscriber, viewer.id))
         watch = asyncio.create_task(_watch(websocket))
         await asyncio.wait({forward, watch}, return_when=asyncio.FIRST_COMPLETED)
         for task in (forward, watch):
@@ -43,15 +62,31 @@ async def stream(websocket: WebSocket, state: StateDep, site: str | None = None,
         state.hub.unsubscribe(subscriber)
 
 
-def _snapshot(state: CloudState, site: str | None, room: str | None) -> Message:
-    with state.engine.connect() as conn:
-        return snapshot_message(*service.snapshot(conn, site, room))
+async def _authenticate(websocket: WebSocket, state: CloudState) -> Viewer:
+    token = bearer_token(websocket)
+    if token is None:
+        raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S)
+        first = json.loads(raw)
+        if not isinstance(first, dict) or first.get("type") != "auth" or not isinstance(first.get("token"), str):
+            raise ValueError('send {"type": "auth", "token": "<access token>"} first')
+        token = first["token"]
+    return await run_in_threadpool(_viewer, state, token)
 
 
-async def _forward(websocket: WebSocket, subscriber: Subscriber) -> None:
+def _viewer(state: CloudState, token: str) -> Viewer:
+    with state.engine.connect().execution_options(kywash_readonly=True) as conn:
+        return viewer_for_token(conn, state.settings.secret_key.get_secret_value(), token, now_ts=state.clock.now())
+
+
+def _snapshot(state: CloudState, site: str | None, room: str | None, user_id: int) -> Message:
+    with state.engine.connect().execution_options(kywash_readonly=True) as conn:
+        return snapshot_message(*service.snapshot(conn, site, room), user_id)
+
+
+async def _forward(websocket: WebSocket, subscriber: Subscriber, user_id: int) -> None:
     """Send hub messages until the hub lets go (slow client, or shutdown), then close."""
     while (message := await subscriber.next()) is not None:
-        await websocket.send_json(message)
+        await websocket.send_json(personalise(message, user_id))
     code = CLOSE_TRY_AGAIN_LATER if subscriber.ended == "slow" else CLOSE_GOING_AWAY
     await websocket.close(code=code, reason=f"resync: {subscriber.ended}")
 

@@ -53,4 +53,9 @@ def _configure_sqlite_connection(dbapi_connection: DBAPIConnection, record: Conn
 
 
 def _begin_sqlite_transaction(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A deferred transaction that reads and then writes can fail at once with "database is
+    # locked" when another writer got in between (the busy timeout does not apply to that
+    # upgrade). So every transaction takes the write lock up front, except the ones marked
+    # ``kywash_readonly`` (plain reads, which WAL never blocks).
+    readonly = conn.get_execution_options().get("kywash_readonly", False)
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")

@@ -61,16 +61,16 @@ class SensorReading:
     """Keep the stored ``since`` when the state is unchanged (an event that did not change it)."""
 
 
-_ROOM_COLUMNS = [rooms.c[field.name] for field in fields(RoomRecord)]
-_MACHINE_COLUMNS = [machines.c[field.name] for field in fields(MachineRecord)]
+ROOM_COLUMNS = [rooms.c[field.name] for field in fields(RoomRecord)]
+MACHINE_COLUMNS = [machines.c[field.name] for field in fields(MachineRecord)]
 
 
-def _room(row: Row[Any]) -> RoomRecord:
-    return RoomRecord(**{column.name: row._mapping[column] for column in _ROOM_COLUMNS})
+def room_record(row: Row[Any] | Any) -> RoomRecord:
+    return RoomRecord(**{column.name: row._mapping[column] for column in ROOM_COLUMNS})
 
 
-def _machine(row: Row[Any]) -> MachineRecord:
-    return MachineRecord(**{column.name: row._mapping[column] for column in _MACHINE_COLUMNS})
+def machine_record(row: Row[Any] | Any) -> MachineRecord:
+    return MachineRecord(**{column.name: row._mapping[column] for column in MACHINE_COLUMNS})
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str, Any], unique: Sequence[str]) -> bool:
@@ -89,22 +89,22 @@ def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str,
 
 
 def find_room(conn: Connection, site: str, room: str) -> RoomRecord | None:
-    row = conn.execute(select(*_ROOM_COLUMNS).where(rooms.c.site == site, rooms.c.room == room)).first()
-    return _room(row) if row else None
+    row = conn.execute(select(*ROOM_COLUMNS).where(rooms.c.site == site, rooms.c.room == room)).first()
+    return room_record(row) if row else None
 
 
 def get_room(conn: Connection, room_id: int) -> RoomRecord | None:
-    row = conn.execute(select(*_ROOM_COLUMNS).where(rooms.c.id == room_id)).first()
-    return _room(row) if row else None
+    row = conn.execute(select(*ROOM_COLUMNS).where(rooms.c.id == room_id)).first()
+    return room_record(row) if row else None
 
 
 def list_rooms(conn: Connection, site: str | None = None, room: str | None = None) -> list[RoomRecord]:
-    query = select(*_ROOM_COLUMNS).order_by(rooms.c.site, rooms.c.room)
+    query = select(*ROOM_COLUMNS).order_by(rooms.c.site, rooms.c.room)
     if site is not None:
         query = query.where(rooms.c.site == site)
     if room is not None:
         query = query.where(rooms.c.room == room)
-    return [_room(row) for row in conn.execute(query)]
+    return [room_record(row) for row in conn.execute(query)]
 
 
 def register_room(
@@ -164,9 +164,9 @@ def sync_machines(conn: Connection, room_id: int, infos: Iterable[MachineInfo], 
 
 def find_machine(conn: Connection, room_id: int, machine_id: str) -> MachineRecord | None:
     row = conn.execute(
-        select(*_MACHINE_COLUMNS).where(machines.c.room_id == room_id, machines.c.machine_id == machine_id)
+        select(*MACHINE_COLUMNS).where(machines.c.room_id == room_id, machines.c.machine_id == machine_id)
     ).first()
-    return _machine(row) if row else None
+    return machine_record(row) if row else None
 
 
 def record_reading(
@@ -200,7 +200,7 @@ def machines_with_rooms(
 ) -> list[tuple[RoomRecord, MachineRecord]]:
     """Machines with their room (for the public view), ordered by room, kind and number."""
     query = (
-        select(*_ROOM_COLUMNS, *_MACHINE_COLUMNS)
+        select(*ROOM_COLUMNS, *MACHINE_COLUMNS)
         .select_from(machines.join(rooms, machines.c.room_id == rooms.c.id))
         .order_by(rooms.c.site, rooms.c.room, machines.c.kind.desc(), machines.c.number)
     )
@@ -208,7 +208,7 @@ def machines_with_rooms(
         query = query.where(machines.c.room_id.in_(list(room_ids)))
     if machine_ids is not None:
         query = query.where(machines.c.machine_id.in_(list(machine_ids)))
-    return [(_room(row), _machine(row)) for row in conn.execute(query)]
+    return [(room_record(row), machine_record(row)) for row in conn.execute(query)]
 
 
 # --- edge events -------------------------------------------------------------------------

@@ -1,8 +1,11 @@
-"""SQLAlchemy Core tables: what the cloud remembers about rooms, machines and edge events.
+"""SQLAlchemy Core tables: everything the cloud remembers, for SQLite and PostgreSQL alike.
 
-``edge_events`` has ``UNIQUE(room_id, seq)``: that constraint, not any process, is what
-makes applying an event exactly-once, even with several replicas receiving it.
-The migration in ``migrations/versions`` creates the same tables; change both together.
+Constraints, not processes, keep replicas honest: ``edge_events`` has ``UNIQUE(room_id,
+seq)``, so an event is applied once; partial unique indexes allow one live claim per
+machine, one live waitlist entry per student and type, and one hold per machine. Timers
+are deadline columns (``claims.confirm_by``, ``claims.next_reminder_at``,
+``waitlist_entries.hold_until``) that any replica may fire with a conditional update.
+The migrations in ``migrations/versions`` create the same tables; change both together.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -23,7 +27,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
@@ -92,6 +98,13 @@ machines = Table(
     Column("since", UtcDateTime()),
     Column("last_seq", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", UtcDateTime()),
+    Column("out_of_service", Boolean, nullable=False, server_default=text("false")),
+    Column("service_reason", String(500)),
+    Column("service_since", UtcDateTime()),
+    Column("service_by", BigInteger),
+    # The user who took it out (None: automatic, from fault reports).
+    Column("desired_revision", BigInteger, nullable=False, server_default="0"),
+    # Revision of the desired state last published to the edge (issue 6 adds the ack).
     UniqueConstraint("room_id", "machine_id", name="uq_machines_room_machine"),
 )
 
@@ -109,4 +122,161 @@ edge_events = Table(
     Column("received_at", UtcDateTime(), nullable=False),
     UniqueConstraint("room_id", "seq", name="uq_edge_events_room_seq"),
     Index("ix_edge_events_machine_ts", "room_id", "machine_id", "ts"),
+)
+
+
+def _live(statuses: str) -> dict[str, Any]:
+    """Dialect options for a partial index over rows whose ``status`` is one of ``statuses``."""
+    where = text(f"status IN ({statuses})")
+    return {"sqlite_where": where, "postgresql_where": where}
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("role", String(16), nullable=False),
+    # ``student`` (registers with a student ID and PIN) or ``staff`` (created by the CLI).
+    Column("student_id", String(6)),
+    Column("username", String(64)),
+    Column("display_name", String(100)),
+    Column("phone_number", String(20)),
+    # E.164, as normalised by ``phonenumbers``.
+    Column("secret_hash", String(255), nullable=False),
+    # argon2id of the PIN (students) or password (staff).
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("student_id", name="uq_users_student_id"),
+    UniqueConstraint("username", name="uq_users_username"),
+)
+
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", String(160), primary_key=True),
+    # ``account:<login>`` or ``address:<client ip>``.
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("lockouts", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UtcDateTime()),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    # The refresh-token family: every token rotated from one login shares it.
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime()),
+    Column("revoked_reason", String(32)),
+    Index("ix_sessions_user", "user_id"),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("session_id", String(64), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("issued_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime()),
+    Index("ix_refresh_tokens_session", "session_id"),
+)
+
+claims = Table(
+    "claims",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("machine_pk", Id, ForeignKey("machines.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    # pending (waiting for the sensors), active, finished; then ended, cancelled or expired.
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("confirm_by", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime()),
+    Column("finished_at", UtcDateTime()),
+    Column("closed_at", UtcDateTime()),
+    Column("close_reason", String(32)),
+    Column("reminders_sent", Integer, nullable=False, server_default="0"),
+    Column("next_reminder_at", UtcDateTime()),
+    Index("uq_claims_live_machine", "machine_pk", unique=True, **_live("'pending', 'active', 'finished'")),
+    Index("ix_claims_user", "user_id", "id"),
+    Index("ix_claims_confirm_by", "status", "confirm_by"),
+    Index("ix_claims_next_reminder_at", "status", "next_reminder_at"),
+)
+
+waitlist_entries = Table(
+    "waitlist_entries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    # waiting, offered (holding a machine); then claimed, left, expired or removed.
+    Column("joined_at", UtcDateTime(), nullable=False),
+    Column("offered_machine_pk", Id, ForeignKey("machines.id", ondelete="SET NULL")),
+    Column("offered_at", UtcDateTime()),
+    Column("hold_until", UtcDateTime()),
+    Column("closed_at", UtcDateTime()),
+    Index("uq_waitlist_live_user", "room_id", "kind", "user_id", unique=True, **_live("'waiting', 'offered'")),
+    Index("uq_waitlist_offered_machine", "offered_machine_pk", unique=True, **_live("'offered'")),
+    Index("ix_waitlist_queue", "room_id", "kind", "status", "id"),
+    Index("ix_waitlist_hold_until", "status", "hold_until"),
+)
+
+faults = Table(
+    "faults",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("machine_pk", Id, ForeignKey("machines.id", ondelete="CASCADE"), nullable=False),
+    Column("reporter_id", Id, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("automatic", Boolean, nullable=False, server_default=text("false")),
+    # Reported by the edge from its sensors, not by a person.
+    Column("reason", String(64)),
+    Column("description", Text, nullable=False),
+    Column("photo_file", String(80)),
+    # A generated name in the photo directory (outside the web root).
+    Column("photo_type", String(32)),
+    Column("status", String(16), nullable=False),
+    # open or resolved.
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("resolved_at", UtcDateTime()),
+    Column("resolved_by", Id, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("resolution_note", Text),
+    Column("edge_seq", BigInteger),
+    # For automatic faults: the edge event they came from (one fault per event).
+    Index("ix_faults_machine_status", "machine_pk", "status"),
+    Index("uq_faults_edge_event", "room_id", "edge_seq", unique=True),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("data", Json, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("read_at", UtcDateTime()),
+    Index("ix_notifications_user", "user_id", "id"),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="SET NULL")),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("machine_pk", Id, ForeignKey("machines.id", ondelete="SET NULL")),
+    Column("type", String(40), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("data", Json, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_activities_user", "user_id", "id"),
+    Index("ix_activities_room", "room_id", "id"),
 )

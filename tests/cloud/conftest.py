@@ -37,6 +37,36 @@ def client(offline_settings: CloudSettings, fake_clock: FakeClock) -> Iterator[T
 
 
 @pytest.fixture
+def db_settings(database_url: str, unique_site: str, tmp_path: Path) -> CloudSettings:
+    """Like ``offline_settings``, on SQLite and on PostgreSQL (the test runs once for each)."""
+    return CloudSettings(
+        database_url=database_url,
+        ingest_enabled=False,
+        ingest_site=unique_site,
+        photo_dir=str(tmp_path / "photos"),
+    )
+
+
+@pytest.fixture
+def db_client(db_settings: CloudSettings, fake_clock: FakeClock) -> Iterator[TestClient]:
+    """A running app without MQTT on either database (``feed`` works with it through ``db_feed``)."""
+    with TestClient(create_app(db_settings, clock=fake_clock), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def db_feed(db_client: TestClient) -> Callable[..., Any]:
+    """``feed`` for ``db_client``."""
+
+    def feed_messages(*messages: tuple[str, bytes]) -> list[Any]:
+        ingest = db_client.app.state.cloud.ingest  # type: ignore[attr-defined]
+        assert db_client.portal is not None
+        return [db_client.portal.call(ingest.handle, topic, payload) for topic, payload in messages]
+
+    return feed_messages
+
+
+@pytest.fixture
 def edge(unique_site: str) -> FakeEdge:
     return FakeEdge(site=unique_site)
 

@@ -1,0 +1,1 @@
+"""Accounts: students and staff, PIN/password checks, tokens and sessions."""

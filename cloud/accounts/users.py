@@ -1,0 +1,69 @@
+"""Reading and creating user rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from cloud.accounts.passwords import hash_secret
+from cloud.errors import Conflict
+from cloud.storage.repository import insert_ignoring_duplicates
+from cloud.storage.tables import users
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    role: str
+    student_id: str | None
+    username: str | None
+    display_name: str | None
+    phone_number: str | None
+    secret_hash: str
+    created_at: datetime
+
+
+_COLUMNS = [users.c.id, users.c.role, users.c.student_id, users.c.username, users.c.display_name]
+_COLUMNS += [users.c.phone_number, users.c.secret_hash, users.c.created_at]
+
+
+def create_user(
+    conn: Connection,
+    *,
+    role: str,
+    secret: str,
+    now: datetime,
+    student_id: str | None = None,
+    username: str | None = None,
+    phone_number: str | None = None,
+    display_name: str | None = None,
+) -> UserRecord:
+    """A new user; ``Conflict`` when the student ID or username is taken (even by a racing request)."""
+    values = {
+        "role": role,
+        "student_id": student_id,
+        "username": username,
+        "phone_number": phone_number,
+        "display_name": display_name,
+        "secret_hash": hash_secret(secret),
+        "created_at": now,
+    }
+    unique = ("student_id",) if student_id is not None else ("username",)
+    if not insert_ignoring_duplicates(conn, users, values, unique):
+        raise Conflict(f"{'student ID' if student_id else 'username'} is already registered", code="already_registered")
+    found = find_by_login(conn, student_id=student_id, username=username)
+    assert found is not None
+    return found
+
+
+def find_by_login(conn: Connection, *, student_id: str | None = None, username: str | None = None) -> UserRecord | None:
+    column, value = (users.c.student_id, student_id) if student_id is not None else (users.c.username, username)
+    row = conn.execute(select(*_COLUMNS).where(column == value)).first()
+    return UserRecord(*row) if row else None
+
+
+def get_user(conn: Connection, user_id: int) -> UserRecord | None:
+    row = conn.execute(select(*_COLUMNS).where(users.c.id == user_id)).first()
+    return UserRecord(*row) if row else None

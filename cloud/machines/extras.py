@@ -1,0 +1,122 @@
+"""Machines with what policy adds to them: the live claim, the waitlist hold, open faults.
+
+One query with outer joins (the partial unique indexes guarantee at most one live claim
+and one hold per machine), so listing a room stays one round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from cloud.machines.schemas import ClaimPublic
+from cloud.storage.repository import (
+    MACHINE_COLUMNS,
+    ROOM_COLUMNS,
+    MachineRecord,
+    RoomRecord,
+    machine_record,
+    room_record,
+)
+from cloud.storage.tables import claims, faults, machines, rooms, waitlist_entries
+
+LIVE_CLAIM_STATUSES = ("pending", "active", "finished")
+
+
+@dataclass(frozen=True, slots=True)
+class MachineExtras:
+    claim: ClaimPublic | None = None
+    claim_user_id: int | None = None
+    hold_user_id: int | None = None
+    hold_until: datetime | None = None
+    open_faults: int = 0
+    out_of_service: bool = False
+    service_reason: str | None = None
+    service_since: datetime | None = None
+
+
+_live_claim = claims.alias("live_claim")
+_hold = waitlist_entries.alias("hold")
+_CLAIM_COLUMNS = [
+    _live_claim.c.id.label("claim_id"),
+    _live_claim.c.user_id.label("claim_user_id"),
+    _live_claim.c.status.label("claim_status"),
+    _live_claim.c.category.label("claim_category"),
+    _live_claim.c.created_at.label("claim_created_at"),
+    _live_claim.c.confirm_by.label("claim_confirm_by"),
+    _live_claim.c.started_at.label("claim_started_at"),
+    _live_claim.c.finished_at.label("claim_finished_at"),
+]
+
+
+def machines_with_extras(
+    conn: Connection,
+    *,
+    room_ids: Sequence[int] | None = None,
+    machine_ids: Sequence[str] | None = None,
+    machine_pks: Sequence[int] | None = None,
+) -> list[tuple[RoomRecord, MachineRecord, MachineExtras]]:
+    open_faults = (
+        select(func.count())
+        .select_from(faults)
+        .where(faults.c.machine_pk == machines.c.id, faults.c.status == "open")
+        .scalar_subquery()
+        .label("open_faults")
+    )
+    query = (
+        select(
+            *ROOM_COLUMNS,
+            *MACHINE_COLUMNS,
+            machines.c.out_of_service,
+            machines.c.service_reason,
+            machines.c.service_since,
+            *_CLAIM_COLUMNS,
+            _hold.c.user_id.label("hold_user_id"),
+            _hold.c.hold_until.label("hold_until"),
+            open_faults,
+        )
+        .select_from(
+            machines.join(rooms, machines.c.room_id == rooms.c.id)
+            .outerjoin(
+                _live_claim,
+                and_(_live_claim.c.machine_pk == machines.c.id, _live_claim.c.status.in_(LIVE_CLAIM_STATUSES)),
+            )
+            .outerjoin(_hold, and_(_hold.c.offered_machine_pk == machines.c.id, _hold.c.status == "offered"))
+        )
+        .order_by(rooms.c.site, rooms.c.room, machines.c.kind.desc(), machines.c.number)
+    )
+    if room_ids is not None:
+        query = query.where(machines.c.room_id.in_(list(room_ids)))
+    if machine_ids is not None:
+        query = query.where(machines.c.machine_id.in_(list(machine_ids)))
+    if machine_pks is not None:
+        query = query.where(machines.c.id.in_(list(machine_pks)))
+    return [(room_record(row), machine_record(row), _extras(row._mapping)) for row in conn.execute(query)]
+
+
+def _extras(row: Any) -> MachineExtras:
+    claim = None
+    if row["claim_id"] is not None:
+        claim = ClaimPublic(
+            id=row["claim_id"],
+            status=row["claim_status"],
+            category=row["claim_category"],
+            created_at=row["claim_created_at"],
+            confirm_by=row["claim_confirm_by"],
+            started_at=row["claim_started_at"],
+            finished_at=row["claim_finished_at"],
+        )
+    return MachineExtras(
+        claim=claim,
+        claim_user_id=row["claim_user_id"],
+        hold_user_id=row["hold_user_id"],
+        hold_until=row["hold_until"],
+        open_faults=int(row["open_faults"] or 0),
+        out_of_service=bool(row["out_of_service"]),
+        service_reason=row["service_reason"],
+        service_since=row["service_since"],
+    )

@@ -1,0 +1,1 @@
+"""Notifications to one student: stored, listed, marked read, pushed live."""

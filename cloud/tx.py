@@ -1,0 +1,130 @@
+"""One unit of work: a database transaction plus what must happen once it commits.
+
+Domain code never talks to WebSocket clients or the broker directly. It records in
+``Changes`` which machines changed and which messages are due (to a room, a user, staff,
+or the broker as retained desired state); ``Tx`` renders machine views inside the
+transaction, commits, and only then sends — so nobody hears of a change that was rolled
+back. Requests get a ``Tx`` from ``TxDep``; ingest and the timer loop use ``run_tx``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
+
+from fastapi import Depends
+from sqlalchemy import Connection, Engine
+
+from cloud.deps import StateDep
+from cloud.realtime.hub import Audience, Hub, Message
+from cloud.settings import CloudSettings
+from kywash.clock import Clock, to_datetime
+
+if TYPE_CHECKING:
+    from cloud.deps import CloudState
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class BrokerPublisher(Protocol):
+    """Whatever can publish to MQTT after a commit (the ingest's connection in service)."""
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool) -> None: ...
+
+
+@dataclass
+class Changes:
+    """What live clients and the broker must hear once the transaction commits."""
+
+    rooms: list[tuple[Message, Audience]] = field(default_factory=list)
+    """Room messages: sent before the machine messages that follow from them."""
+    machines: dict[int, None] = field(default_factory=dict)
+    """Primary keys of machines whose shown view changed (ordered, deduplicated)."""
+    messages: list[tuple[Message, Audience]] = field(default_factory=list)
+    broker: list[tuple[str, bytes, bool]] = field(default_factory=list)
+
+    def room(self, message: Message, audience: Audience) -> None:
+        self.rooms.append((message, audience))
+
+    def machine(self, machine_pk: int) -> None:
+        self.machines[machine_pk] = None
+
+    def send(self, message: Message, audience: Audience) -> None:
+        self.messages.append((message, audience))
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = True) -> None:
+        self.broker.append((topic, payload, retain))
+
+    def render(self, conn: Connection) -> list[tuple[Message, Audience]]:
+        """Machine messages (read inside the transaction) first, then the rest in order."""
+        from cloud.machines.service import machine_messages  # the views depend on the domain tables
+
+        rendered = machine_messages(conn, list(self.machines)) if self.machines else []
+        return self.rooms + rendered + self.messages
+
+
+@dataclass
+class Tx:
+    """Everything a domain operation needs: the connection, the time, settings, the changes."""
+
+    conn: Connection
+    now: datetime
+    settings: CloudSettings
+    changes: Changes = field(default_factory=Changes)
+
+
+@dataclass
+class Delivery:
+    """Where committed changes go."""
+
+    hub: Hub
+    broker: BrokerPublisher | None = None
+
+    def deliver(self, messages: list[tuple[Message, Audience]], broker: list[tuple[str, bytes, bool]]) -> None:
+        for message, audience in messages:
+            self.hub.send(message, audience)
+        for topic, payload, retain in broker:
+            if self.broker is None:
+                log.info("not connected to MQTT: %s will be published when the service reconnects", topic)
+                continue
+            self.broker.publish(topic, payload, retain=retain)
+
+
+@contextmanager
+def transaction(
+    engine: Engine, clock: Clock, settings: CloudSettings, delivery: Delivery, *, now: datetime | None = None
+) -> Iterator[Tx]:
+    """A ``Tx`` committed on success (then its changes are delivered), rolled back on error."""
+    with engine.begin() as conn:
+        tx = Tx(conn, now or to_datetime(clock.now()), settings)
+        yield tx
+        messages = tx.changes.render(conn)
+    delivery.deliver(messages, tx.changes.broker)
+
+
+def run_tx(state: CloudState, work: Callable[[Tx], T]) -> T:
+    """Run ``work`` in its own transaction (for ingest, the timer loop and the CLI)."""
+    with transaction(state.engine, state.clock, state.settings, state.delivery()) as tx:
+        return work(tx)
+
+
+def get_tx(state: StateDep) -> Iterator[Tx]:
+    with transaction(state.engine, state.clock, state.settings, state.delivery()) as tx:
+        yield tx
+
+
+TxDep = Annotated[Tx, Depends(get_tx)]
+
+
+def read_conn(state: StateDep) -> Iterator[Connection]:
+    """A read-only connection (SQLite: no write lock taken), for GET routes."""
+    with state.engine.connect().execution_options(kywash_readonly=True) as conn:
+        yield conn
+
+
+ReadConnDep = Annotated[Connection, Depends(read_conn)]
