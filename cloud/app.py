@@ -14,14 +14,19 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 import kywash
+from cloud.accounts.router import router as accounts_router
+from cloud.activity.router import router as activity_router
 from cloud.deps import CloudState
 from cloud.errors import install_error_handlers
+from cloud.faults.router import router as faults_router
 from cloud.health.metrics import new_registry
 from cloud.health.router import router as health_router
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.runner import Ingest
 from cloud.ingest.source import MqttSource
+from cloud.laundry.router import router as laundry_router
 from cloud.machines.router import router as machines_router
+from cloud.notifications.router import router as notifications_router
 from cloud.realtime.hub import Hub
 from cloud.realtime.router import router as realtime_router
 from cloud.settings import CloudSettings, load_settings
@@ -63,7 +68,12 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
     )
     app.state.cloud = state
     install_error_handlers(app)
+    app.include_router(accounts_router)
     app.include_router(machines_router)
+    app.include_router(laundry_router)
+    app.include_router(faults_router)
+    app.include_router(notifications_router)
+    app.include_router(activity_router)
     app.include_router(realtime_router)
     app.include_router(health_router)
     install_web(app)

@@ -1,0 +1,1 @@
+"""Fault reports from students and from the edge; machines out of service and back."""
