@@ -25,6 +25,7 @@ from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.runner import Ingest
 from cloud.ingest.source import MqttSource
 from cloud.laundry.router import router as laundry_router
+from cloud.laundry.timers import TimerLoop
 from cloud.machines.router import router as machines_router
 from cloud.notifications.router import router as notifications_router
 from cloud.realtime.hub import Hub
@@ -52,9 +53,12 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(upgrade_database, settings.database_url)
         task = await _start_ingest(state) if settings.ingest_enabled else None
+        timers = TimerLoop(state)
+        timers.start()
         try:
             yield
         finally:
+            await timers.stop()
             await _stop(state, task)
 
     app = FastAPI(

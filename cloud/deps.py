@@ -5,14 +5,13 @@ Everything is built by ``create_app`` and kept on ``app.state.cloud``: nothing a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends
 from fastapi.requests import HTTPConnection
 from prometheus_client import CollectorRegistry
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from cloud.machines.service import RoomChoice
 from cloud.realtime.hub import Hub
@@ -56,15 +55,6 @@ def get_settings(state: StateDep) -> CloudSettings:
 
 
 SettingsDep = Annotated[CloudSettings, Depends(get_settings)]
-
-
-def get_conn(state: StateDep) -> Iterator[Connection]:
-    """One connection and transaction per request: committed on success, rolled back on error."""
-    with state.engine.begin() as conn:
-        yield conn
-
-
-ConnDep = Annotated[Connection, Depends(get_conn)]
 
 
 def get_room_choice(settings: SettingsDep, site: str | None = None, room: str | None = None) -> RoomChoice:

@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from kywash.clock import FakeClock, to_datetime
 from kywash.contract import EventType, MachineState
+from tests.cloud.accounts_support import make_account
 from tests.cloud.fake_edge import FakeEdge
 
 Feed = Callable[..., list[Any]]
@@ -44,6 +45,16 @@ def test_the_only_room_is_the_default(client: TestClient, feed: Feed, edge: Fake
         "current_a": 0.0,
         "unknown_since": None,
         "room_online": True,
+        "usage": "free",
+        "in_use_by": None,
+        "mine": False,
+        "claim": None,
+        "hold_until": None,
+        "reserved_for_me": False,
+        "open_faults": 0,
+        "out_of_service": False,
+        "service_reason": None,
+        "service_since": None,
     }
     assert body["washers"][1]["state"] == "unknown"  # registered, but no state reported yet
 
@@ -53,12 +64,12 @@ def test_several_rooms_need_a_choice(client: TestClient, feed: Feed, edge: FakeE
     registered(feed, edge)
     registered(feed, other)
     ambiguous = client.get("/api/v1/machines/")
-    assert ambiguous.status_code == 400
-    assert "choose one with ?site=&room=" in ambiguous.json()["detail"]
+    assert ambiguous.status_code == 422
+    assert "choose one with ?site=&room=" in ambiguous.json()["error"]["message"]
     chosen = client.get("/api/v1/machines/", params={"site": edge.site, "room": "r2"}).json()
     assert {m["room"] for m in chosen["washers"] + chosen["dryers"]} == {"r2"}
     missing = client.get("/api/v1/machines/", params={"site": edge.site, "room": "r9"})
-    assert missing.status_code == 404 and "no room matches" in missing.json()["detail"]
+    assert missing.status_code == 404 and "no room matches" in missing.json()["error"]["message"]
     rooms = client.get("/api/v1/rooms").json()
     assert [(r["room"], r["status"], r["online"]) for r in rooms] == [("r1", "online", True), ("r2", "online", True)]
 
@@ -71,7 +82,7 @@ def test_one_machine_by_kind_and_number(client: TestClient, feed: Feed, edge: Fa
     assert (washer.json()["state"], washer.json()["label"]) == ("running", "W2 (by the window)")
     missing = client.get("/api/v1/machines/dryer/4")
     assert missing.status_code == 404
-    assert missing.json() == {"detail": f"no dryer number 4 in {edge.site}/r1"}
+    assert missing.json() == {"error": {"code": "no_such_machine", "message": f"no dryer number 4 in {edge.site}/r1"}}
     assert client.get("/api/v1/machines/boiler/1").status_code == 422
     assert client.get("/api/v1/machines/washer/0").status_code == 422
 
@@ -111,7 +122,8 @@ def test_health_metrics_and_docs(client: TestClient, feed: Feed, edge: FakeEdge)
 
 def test_websocket_snapshot_then_live_changes(client: TestClient, feed: Feed, edge: FakeEdge) -> None:
     registered(feed, edge)
-    with client.websocket_connect(f"/api/ws?site={edge.site}&room=r1") as ws:
+    student = make_account(client, "100001")
+    with client.websocket_connect(f"/api/ws?site={edge.site}&room=r1", headers=student.headers) as ws:
         snapshot = ws.receive_json()
         assert snapshot["type"] == "snapshot"
         assert [r["room"] for r in snapshot["rooms"]] == ["r1"]
@@ -137,7 +149,8 @@ def test_websocket_filters_by_room(client: TestClient, feed: Feed, edge: FakeEdg
     other = FakeEdge(site=edge.site, room="r2")
     registered(feed, edge)
     registered(feed, other)
-    with client.websocket_connect(f"/api/ws?site={edge.site}&room=r2") as ws:
+    student = make_account(client, "100001")
+    with client.websocket_connect(f"/api/ws?site={edge.site}&room=r2", headers=student.headers) as ws:
         assert {m["room"] for m in ws.receive_json()["machines"]} == {"r2"}
         feed(edge.event("washer-1"), other.event("dryer-1", EventType.CYCLE_STARTED, MachineState.RUNNING))
         change = ws.receive_json()

@@ -1,0 +1,316 @@
+"""Claims: a student's "I am using this machine", which the sensors must confirm.
+
+A claim starts ``pending``; the sensors seeing the machine run make it ``active`` within
+``claim_confirm_minutes`` or it expires (a stored deadline). The sensors seeing the cycle
+finish make it ``finished`` and tell the student; opening the door ends it. Students may
+cancel a pending claim and end theirs once the sensors agree nothing runs; staff may end
+any. Every rule about states is in ``rules.py``; this module does the bookkeeping.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from cloud.accounts.current import Viewer
+from cloud.activity.record import record_activity
+from cloud.errors import Conflict, NotFound
+from cloud.laundry import store, waitlist
+from cloud.laundry.rules import RUNNING, Category, ClaimMove, ClaimStatus, claim_after_sensors, student_may_end
+from cloud.laundry.store import ClaimRecord, MachineRef
+from cloud.notifications.send import notify
+from cloud.realtime.hub import Audience
+from cloud.tx import Tx
+
+_REFUSALS = {
+    "running": ("machine_in_use", "is running"),
+    "paused": ("machine_in_use", "is running (paused)"),
+    "finished": ("machine_not_unloaded", "has finished but still holds someone's laundry"),
+    "sensor_fault": ("machine_unavailable", "has a sensor fault"),
+}
+
+
+def start(tx: Tx, machine: MachineRef, viewer: Viewer, category: Category) -> ClaimRecord:
+    """Claim ``machine`` for ``viewer``; every refusal is a 409 saying why."""
+    store.lock_machine(tx.conn, machine.pk)
+    _check_claimable(tx, machine, viewer)
+    try:
+        with tx.conn.begin_nested():
+            claim = store.insert_claim(
+                tx.conn,
+                machine_pk=machine.pk,
+                user_id=viewer.id,
+                category=category.value,
+                now=tx.now,
+                confirm_by=tx.now + timedelta(minutes=tx.settings.claim_confirm_minutes),
+            )
+    except IntegrityError:  # a racing claim on another replica won
+        raise Conflict(f"{machine.name} was just claimed by someone else", code="machine_taken") from None
+    waitlist.leave_on_claim(tx, machine, viewer.id)
+    minutes = tx.settings.claim_confirm_minutes
+    record_activity(
+        tx,
+        "claim_created",
+        f"claimed {machine.name} ({category.value}); waiting for the sensors to see it start",
+        room_id=machine.room_id,
+        user_id=viewer.id,
+        machine_pk=machine.pk,
+        data={"category": category.value, "confirm_within_minutes": minutes},
+    )
+    tx.changes.machine(machine.pk)
+    return claim
+
+
+def _check_claimable(tx: Tx, machine: MachineRef, viewer: Viewer) -> None:
+    name = machine.name.capitalize()
+    if machine.out_of_service:
+        raise Conflict(f"{name} is out of service", code="out_of_service")
+    if not machine.room_online or machine.state is None:
+        raise Conflict(f"{name}'s sensors are offline; try again when the room is back", code="machine_unknown")
+    if machine.state in _REFUSALS:
+        code, what = _REFUSALS[machine.state]
+        raise Conflict(f"{name} {what}", code=code)
+    if store.live_claim(tx.conn, machine.pk) is not None:
+        raise Conflict(f"{name} is already claimed", code="machine_taken")
+    hold = store.hold_on(tx.conn, machine.pk)
+    if hold is not None and hold.user_id != viewer.id:
+        until = hold.hold_until.isoformat() if hold.hold_until else None
+        raise Conflict(f"{name} is held for the next student on the waitlist", code="machine_reserved", until=until)
+    mine = store.live_claims_of(tx.conn, viewer.id, machine.kind)
+    if len(mine) >= tx.settings.claims_per_student:
+        raise Conflict(
+            f"you already have {len(mine)} {machine.kind} claim(s); end or cancel one first", code="claim_limit"
+        )
+
+
+def cancel(tx: Tx, machine: MachineRef, viewer: Viewer) -> ClaimRecord:
+    """Withdraw a claim the sensors have not confirmed (staff: any pending claim)."""
+    claim = _live_claim_for(tx, machine, viewer)
+    if claim.status is not ClaimStatus.PENDING:
+        raise Conflict(
+            f"{machine.name} is already running; the claim ends when the cycle does (use end)", code="claim_active"
+        )
+    close(tx, machine, claim, ClaimStatus.CANCELLED, "cancelled_by_staff" if _others(claim, viewer) else "cancelled")
+    return _reloaded(tx, claim)
+
+
+def end(tx: Tx, machine: MachineRef, viewer: Viewer) -> ClaimRecord:
+    """End a claim: a student's once the sensors agree nothing runs; staff may force any."""
+    claim = _live_claim_for(tx, machine, viewer)
+    forced = viewer.is_staff and not student_may_end(claim.status, machine.state)
+    if not viewer.is_staff and not student_may_end(claim.status, machine.state):
+        raise Conflict(
+            f"the sensors still see {machine.name} running; it can be ended when it stops", code="cycle_running"
+        )
+    reason = "forced_by_staff" if forced else ("ended_by_staff" if _others(claim, viewer) else "ended")
+    close(tx, machine, claim, ClaimStatus.ENDED, reason)
+    return _reloaded(tx, claim)
+
+
+def _others(claim: ClaimRecord, viewer: Viewer) -> bool:
+    return claim.user_id != viewer.id
+
+
+def _live_claim_for(tx: Tx, machine: MachineRef, viewer: Viewer) -> ClaimRecord:
+    claim = store.live_claim(tx.conn, machine.pk)
+    if claim is None or (claim.user_id != viewer.id and not viewer.is_staff):
+        raise NotFound(f"you have no claim on {machine.name}", code="no_claim")
+    return claim
+
+
+def _reloaded(tx: Tx, claim: ClaimRecord) -> ClaimRecord:
+    found = store.get_claim(tx.conn, claim.id)
+    assert found is not None
+    return found
+
+
+def close(tx: Tx, machine: MachineRef, claim: ClaimRecord, to: ClaimStatus, reason: str) -> bool:
+    if not store.move_claim(
+        tx.conn, claim.id, claim.status, to, closed_at=tx.now, close_reason=reason, next_reminder_at=None
+    ):
+        return False
+    record_activity(
+        tx,
+        f"claim_{to.value}",
+        f"claim on {machine.name} {to.value} ({reason.replace('_', ' ')})",
+        room_id=machine.room_id,
+        user_id=claim.user_id,
+        machine_pk=machine.pk,
+        data={"claim_id": claim.id, "reason": reason},
+    )
+    tx.changes.machine(machine.pk)
+    waitlist.offer_free_machines(tx, machine.room_id, machine.kind)
+    return True
+
+
+# --- the sensors' word -------------------------------------------------------------------
+
+
+def follow_sensors(tx: Tx, machine: MachineRef, before: str | None) -> None:
+    """Move the machine's live claim to agree with its sensor state (idempotent)."""
+    sensor = machine.state
+    claim = store.live_claim(tx.conn, machine.pk)
+    if claim is None:
+        if sensor in RUNNING and before not in RUNNING:
+            record_activity(
+                tx,
+                "cycle_started",
+                f"{machine.name} started without a claim",
+                room_id=machine.room_id,
+                machine_pk=machine.pk,
+                data={"claimed": False},
+            )
+            waitlist.withdraw_hold(tx, machine, f"Someone started {machine.name} without claiming it.")
+        return
+    if sensor is None:
+        return
+    move = claim_after_sensors(claim.status, sensor, before)
+    if move is None:
+        return
+    if move.to is ClaimStatus.ACTIVE:
+        _activate(tx, machine, claim)
+    elif move.to is ClaimStatus.FINISHED:
+        _finish(tx, machine, claim)
+    else:
+        _ended_by_sensors(tx, machine, claim, move)
+
+
+def _activate(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
+    if store.move_claim(tx.conn, claim.id, ClaimStatus.PENDING, ClaimStatus.ACTIVE, started_at=tx.now):
+        record_activity(
+            tx,
+            "cycle_started",
+            f"{machine.name} started (claimed)",
+            room_id=machine.room_id,
+            user_id=claim.user_id,
+            machine_pk=machine.pk,
+            data={"claimed": True, "claim_id": claim.id},
+        )
+
+
+def _finish(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
+    reminders = tx.settings.reminder_max > 0
+    next_reminder = tx.now + timedelta(minutes=tx.settings.reminder_minutes) if reminders else None
+    if not store.move_claim(
+        tx.conn,
+        claim.id,
+        claim.status,
+        ClaimStatus.FINISHED,
+        finished_at=tx.now,
+        next_reminder_at=next_reminder,
+        started_at=claim.started_at or tx.now,
+    ):
+        return
+    wash = "wash" if machine.kind == "washer" else "drying"
+    notify(
+        tx,
+        claim.user_id,
+        "cycle_finished",
+        f"Your {wash} is done",
+        f"{machine.name.capitalize()} has finished. Please collect your laundry so the next student can use it.",
+        {"machine": machine.machine_id, "kind": machine.kind, "number": machine.number},
+    )
+    tx.changes.send(
+        {
+            "type": "cycle_finished",
+            "site": machine.site,
+            "room": machine.room,
+            "machine": machine.machine_id,
+            "kind": machine.kind,
+            "number": machine.number,
+            "finished_at": tx.now.isoformat(),
+        },
+        Audience.of_user(claim.user_id),
+    )
+    record_activity(
+        tx,
+        "cycle_finished",
+        f"{machine.name} finished",
+        room_id=machine.room_id,
+        user_id=claim.user_id,
+        machine_pk=machine.pk,
+        data={"claim_id": claim.id},
+    )
+
+
+def _ended_by_sensors(tx: Tx, machine: MachineRef, claim: ClaimRecord, move: ClaimMove) -> None:
+    if not close(tx, machine, claim, ClaimStatus.ENDED, move.reason):
+        return
+    if move.reason == "interrupted":
+        notify(
+            tx,
+            claim.user_id,
+            "cycle_interrupted",
+            f"{machine.name.capitalize()} stopped early",
+            f"The door of {machine.name} was opened before the cycle finished.",
+            {"machine": machine.machine_id, "kind": machine.kind, "number": machine.number},
+        )
+
+
+# --- deadlines ---------------------------------------------------------------------------
+
+
+def expire(tx: Tx, claim_id: int) -> bool:
+    """A pending claim the sensors never confirmed in time; False if it was not due or already gone."""
+    claim = store.get_claim(tx.conn, claim_id)
+    if claim is None or claim.status is not ClaimStatus.PENDING or claim.confirm_by > tx.now:
+        return False
+    machine = store.machine_ref(tx.conn, claim.machine_pk)
+    if machine is None or not store.move_claim(
+        tx.conn, claim.id, ClaimStatus.PENDING, ClaimStatus.EXPIRED, closed_at=tx.now, close_reason="not_started"
+    ):
+        return False
+    minutes = tx.settings.claim_confirm_minutes
+    notify(
+        tx,
+        claim.user_id,
+        "claim_expired",
+        f"Your claim on {machine.name} expired",
+        f"The sensors did not see {machine.name} start within {minutes:g} minutes, so it is free again. "
+        "Claim it again when you are at the machine.",
+        {"machine": machine.machine_id, "kind": machine.kind, "number": machine.number},
+    )
+    record_activity(
+        tx,
+        "claim_expired",
+        f"claim on {machine.name} expired: the machine never started",
+        room_id=machine.room_id,
+        user_id=claim.user_id,
+        machine_pk=machine.pk,
+        data={"claim_id": claim.id},
+    )
+    tx.changes.machine(machine.pk)
+    waitlist.offer_free_machines(tx, machine.room_id, machine.kind)
+    return True
+
+
+def remind(tx: Tx, claim_id: int) -> bool:
+    """The cycle finished a while ago and the door is still shut: remind the claimant."""
+    claim = store.get_claim(tx.conn, claim_id)
+    if claim is None or claim.status is not ClaimStatus.FINISHED or claim.next_reminder_at is None:
+        return False
+    if claim.next_reminder_at > tx.now:
+        return False
+    sent = claim.reminders_sent + 1
+    more = sent < tx.settings.reminder_max
+    next_at = tx.now + timedelta(minutes=tx.settings.reminder_minutes) if more else None
+    if not store.advance_reminder(tx.conn, claim.id, claim.next_reminder_at, sent=sent, next_at=next_at):
+        return False  # another replica sent this reminder
+    machine = store.machine_ref(tx.conn, claim.machine_pk)
+    name = machine.name if machine else "your machine"
+    notify(
+        tx,
+        claim.user_id,
+        "collect_reminder",
+        f"Your laundry is waiting in {name}",
+        f"{name.capitalize()} finished {_ago(claim, tx)} ago. Please collect your laundry (reminder {sent} of "
+        f"{tx.settings.reminder_max}).",
+        {"machine": machine.machine_id if machine else None, "reminder": sent},
+    )
+    return True
+
+
+def _ago(claim: ClaimRecord, tx: Tx) -> str:
+    minutes = int((tx.now - (claim.finished_at or tx.now)).total_seconds() // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

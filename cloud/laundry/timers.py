@@ -1,0 +1,95 @@
+"""Firing stored deadlines: claims not confirmed in time, reminders to collect laundry,
+waitlist holds that ran out.
+
+No timer lives in memory. Every replica runs ``TimerLoop``, which looks for rows whose
+deadline has passed and fires each in its own transaction; the conditional update inside
+(``WHERE status = 'pending'``, ``WHERE next_reminder_at = :seen``) lets exactly one replica
+win, so a deadline fires once however many replicas see it, and still fires after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import OperationalError
+
+from cloud.laundry import claims, store, waitlist
+from cloud.laundry.rules import ClaimStatus
+from cloud.tx import Tx, run_tx
+from kywash.clock import to_datetime
+
+if TYPE_CHECKING:
+    from cloud.deps import CloudState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Fired:
+    expired_claims: int = 0
+    reminders: int = 0
+    expired_holds: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.expired_claims + self.reminders + self.expired_holds
+
+
+def fire_due(state: CloudState) -> Fired:
+    """Fire every deadline that has passed by the service clock's now."""
+    fired = Fired()
+    now = to_datetime(state.clock.now())
+    with state.engine.connect().execution_options(kywash_readonly=True) as conn:
+        pending = store.due_claims(conn, ClaimStatus.PENDING, "confirm_by", now)
+        finished = store.due_claims(conn, ClaimStatus.FINISHED, "next_reminder_at", now)
+        holds = store.due_holds(conn, now)
+    fired.expired_claims = _each(state, pending, claims.expire)
+    fired.reminders = _each(state, finished, claims.remind)
+    fired.expired_holds = _each(state, holds, waitlist.expire_hold)
+    if fired.total:
+        log.info("timers fired: %s", fired)
+    return fired
+
+
+def _each(state: CloudState, ids: list[int], fire: Callable[[Tx, int], bool]) -> int:
+    count = 0
+    for item_id in ids:
+        try:
+            count += run_tx(state, lambda tx, item_id=item_id: fire(tx, item_id))  # type: ignore[misc]
+        except OperationalError as exc:  # the database is away: the deadline stays, next round fires it
+            log.warning("could not fire %s(%d): %s", fire.__name__, item_id, exc.orig)
+            return count
+        except Exception:
+            log.exception("firing %s(%d) failed; it stays due", fire.__name__, item_id)
+    return count
+
+
+class TimerLoop:
+    """Calls ``fire_due`` every ``settings.timer_interval_s`` until stopped."""
+
+    def __init__(self, state: CloudState) -> None:
+        self.state = state
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="kywash-timers")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(fire_due, self.state)
+            except Exception:
+                log.exception("timer round failed; trying again next round")
+            await asyncio.sleep(self.state.settings.timer_interval_s)
