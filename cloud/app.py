@@ -54,7 +54,8 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
         await asyncio.to_thread(upgrade_database, settings.database_url)
         task = await _start_ingest(state) if settings.ingest_enabled else None
         timers = TimerLoop(state)
-        timers.start()
+        if settings.timer_loop:
+            timers.start()
         try:
             yield
         finally:

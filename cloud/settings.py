@@ -80,6 +80,8 @@ class CloudSettings(BaseSettings):
     """Live claims a student may hold per machine type at once."""
     timer_interval_s: float = Field(default=1.0, gt=0, le=60)
     """How often each replica looks for deadlines that have passed."""
+    timer_loop: bool = True
+    """Fire deadlines in this process (tests turn it off and fire them on their own clock)."""
 
     # --- faults ---
     fault_threshold: int = Field(default=3, ge=1, le=100)

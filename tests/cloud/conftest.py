@@ -26,7 +26,7 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def offline_settings(sqlite_url: str, unique_site: str) -> CloudSettings:
     """Settings for an app that does not connect to MQTT (tests feed ingest directly)."""
-    return CloudSettings(database_url=sqlite_url, ingest_enabled=False, ingest_site=unique_site, timer_interval_s=60)
+    return CloudSettings(database_url=sqlite_url, ingest_enabled=False, ingest_site=unique_site, timer_loop=False)
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def db_settings(database_url: str, unique_site: str, tmp_path: Path) -> CloudSet
         ingest_enabled=False,
         ingest_site=unique_site,
         photo_dir=str(tmp_path / "photos"),
-        timer_interval_s=60,  # the loop fires once at start; tests fire deadlines themselves
+        timer_loop=False,  # tests fire deadlines themselves, on the fake clock
     )
 
 
