@@ -8,6 +8,7 @@ environment variables, with the options below taking precedence; a bad setting p
 from __future__ import annotations
 
 import logging
+import sys
 
 import click
 from pydantic import ValidationError
@@ -68,3 +69,40 @@ def migrate_command(ctx: click.Context) -> None:
     settings = _settings_or_exit(ctx, **ctx.obj["overrides"])
     upgrade_database(settings.database_url)
     click.echo(f"database at revision {head_revision()}")
+
+
+@cloud_command.command("create-staff")
+@click.option("--username", required=True, help="Login name: 3-64 characters, a letter first.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (for scripts).")
+@click.pass_context
+def create_staff_command(ctx: click.Context, username: str, password_stdin: bool) -> None:
+    """Create a staff account (staff can never register through the public API).
+
+    Migrates the database first, so this works on a fresh install. The password is asked
+    twice without echo, or read from stdin so it never appears in a command line or history.
+    """
+    from cloud.accounts.service import create_staff
+    from cloud.errors import Conflict, InvalidInput
+    from cloud.storage.engine import make_engine
+    from cloud.storage.migrate import upgrade_database
+    from kywash.clock import SystemClock, to_datetime
+
+    settings = _settings_or_exit(ctx, **ctx.obj["overrides"])
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            user = create_staff(conn, username, password, to_datetime(SystemClock().now()))
+    except InvalidInput as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(2)
+    except Conflict as exc:
+        click.echo(f"error: {exc}; choose another", err=True)
+        ctx.exit(1)
+    finally:
+        engine.dispose()
+    click.echo(f"created staff user {user.username!r} (id {user.id})")
