@@ -7,9 +7,9 @@ For each broker (the embedded amqtt and a private Mosquitto), in the same run:
   one message at a time (the floor any MQTT path pays);
 - **kywash**: a door toggled on the simulator's gpiozero mock pin → edge agent (debounce,
   detector, SQLite outbox, paho publish) → broker → cloud ingest (validate, apply to
-  SQLite, broadcast) → a WebSocket client of ``/api/ws``. By default the cloud runs as its
-  own process, as it is deployed (the edge is on the room's Pi); ``--cloud in-process``
-  runs everything in one process, as ``kywash demo`` does.
+  SQLite, broadcast) → a student's WebSocket client of ``/api/ws`` (logged in). By
+  default the cloud runs as its own process, as it is deployed (the edge is on the
+  room's Pi); ``--cloud in-process`` runs everything in one process, as ``kywash demo`` does.
 
 It prints p50 and p99 of each, and the ratio kywash / bare, per run and the median over
 runs. Usage::
@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,10 +40,12 @@ sys.path.insert(0, str(ROOT))
 import paho.mqtt.client as mqtt  # noqa: E402
 from websockets.sync.client import connect as ws_connect  # noqa: E402
 
+from cloud.settings import CloudSettings, load_settings  # noqa: E402
+from cloud.storage.engine import make_engine  # noqa: E402
 from kywash.broker import EmbeddedBroker, free_port  # noqa: E402
 from kywash.clock import SystemClock  # noqa: E402
 from kywash.stack import SimulatedRoom  # noqa: E402
-from tests.support.live import wait_for_machines  # noqa: E402
+from tests.support.live import bearer, issue_access_token, wait_for_machines  # noqa: E402
 from tests.support.mosquitto import MosquittoProcess  # noqa: E402
 
 DOOR_SETTLE_S = 0.05
@@ -96,43 +99,58 @@ def bare_round_trips(host: str, port: int, count: int) -> list[float]:
     return samples
 
 
+@dataclass(frozen=True)
+class Cloud:
+    url: str
+    settings: CloudSettings
+    """The settings the cloud runs with (its database and secret key), to log a student in."""
+
+
 @contextmanager
-def cloud_service(mode: str, mqtt_url: str, workdir: Path) -> Iterator[str]:
+def cloud_service(mode: str, mqtt_url: str, workdir: Path) -> Iterator[Cloud]:
     """The cloud in this process (like the demo) or as its own process (like a deployment)."""
-    database_url = f"sqlite:///{workdir / f'cloud-{free_port()}.db'}"
+    settings = load_settings(database_url=f"sqlite:///{workdir / f'cloud-{free_port()}.db'}", mqtt_url=mqtt_url)
     port = free_port()
     if mode == "in-process":
         from cloud.app import create_app
         from cloud.server import serve
-        from cloud.settings import CloudSettings
 
-        settings = CloudSettings(database_url=database_url, mqtt_url=mqtt_url)
         with serve(create_app(settings, clock=SystemClock()), port=port) as server:
-            yield server.url
+            yield Cloud(server.url, settings)
         return
     command = [sys.executable, "-m", "kywash.cli", "cloud", "--port", str(port), "--log-level", "warning",
-               "--database-url", database_url, "--mqtt-url", mqtt_url]  # fmt: skip
+               "--database-url", settings.database_url, "--mqtt-url", mqtt_url]  # fmt: skip
     log_file = (workdir / f"cloud-{port}.log").open("w")  # its log, kept out of the figures
     process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Cloud(f"http://127.0.0.1:{port}", settings)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
         log_file.close()
 
 
+def student_token(cloud: Cloud) -> str:
+    """Log a student in, directly in the cloud's database (the WebSocket needs an access token)."""
+    engine = make_engine(cloud.settings.database_url)
+    try:
+        return issue_access_token(engine, cloud.settings, SystemClock().now())
+    finally:
+        engine.dispose()
+
+
 def door_to_websocket(host: str, port: int, count: int, workdir: Path, cloud_mode: str) -> list[float]:
     """Toggle washer-1's door on the mock pin; time until the WebSocket reports it."""
     site, mqtt_url = f"bench{port}", f"mqtt://{host}:{port}"
     with (
-        cloud_service(cloud_mode, mqtt_url, workdir) as base_url,
+        cloud_service(cloud_mode, mqtt_url, workdir) as cloud,
         SimulatedRoom(
             site, "room-1", mqtt_url, workdir / f"edge-{port}", SystemClock(), students=False, door_bounce=False
         ) as room,
     ):
-        wait_for_machines(base_url, site, "room-1")
-        ws = ws_connect(f"{base_url.replace('http', 'ws', 1)}/api/ws?site={site}&room=room-1")
+        wait_for_machines(cloud.url, site, "room-1")  # also: the cloud has migrated its database
+        ws_url = f"{cloud.url.replace('http', 'ws', 1)}/api/ws?site={site}&room=room-1"
+        ws = ws_connect(ws_url, additional_headers=bearer(student_token(cloud)))
         wait_for(ws, lambda m: m.get("type") == "snapshot", 10)
         samples = []
         for i in range(count):

@@ -1,11 +1,11 @@
-"""The realtime hub: every client gets its rooms' changes; a slow one is dropped, not waited for."""
+"""The realtime hub: rooms' changes to their followers, personal ones to one user or staff; slow clients dropped."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 
-from cloud.realtime.hub import Hub
+from cloud.realtime.hub import Audience, Hub
 
 
 def test_a_slow_client_is_dropped_and_the_others_get_everything() -> None:
@@ -36,6 +36,25 @@ def test_clients_get_only_the_rooms_they_follow() -> None:
         assert await room_one.next() == {"n": 3}
         assert [await whole_site.next(), await whole_site.next()] == [{"n": 1}, {"n": 3}]
         assert [await everything.next() for _ in range(3)] == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+    asyncio.run(scenario())
+
+
+def test_personal_messages_reach_their_user_or_staff_whatever_room_they_follow() -> None:
+    async def scenario() -> None:
+        hub = Hub()
+        alice = hub.subscribe("s", "r1", user_id=1)
+        alice_phone = hub.subscribe(user_id=1)
+        bob = hub.subscribe("s", "r1", user_id=2)
+        staff = hub.subscribe("other", "room", user_id=3, is_staff=True)
+        hub.send({"to": "alice"}, Audience.of_user(1))
+        hub.send({"to": "staff"}, Audience.of_staff())
+        hub.send({"to": "room"}, Audience.of_room("s", "r1"))
+        assert [await alice.next(), await alice.next()] == [{"to": "alice"}, {"to": "room"}]
+        assert [await alice_phone.next(), await alice_phone.next()] == [{"to": "alice"}, {"to": "room"}]
+        assert await bob.next() == {"to": "room"}, "neither Alice's message nor staff's"
+        assert await staff.next() == {"to": "staff"}
+        assert staff.queue.empty(), "staff follow another room"
 
     asyncio.run(scenario())
 

@@ -2,15 +2,13 @@
 
 Every part is real: gpiozero mock pins and a pty serial port into the edge agent, its
 SQLite outbox, paho over the broker (amqtt and Mosquitto), the cloud's ingest and
-database, and the WebSocket at ``/api/ws``.
+database, and the WebSocket at ``/api/ws`` — logged in, as a student's phone is.
 """
 
 from __future__ import annotations
 
 import socket
 from pathlib import Path
-
-from websockets.sync.client import connect
 
 from tests.conftest import BrokerHandle
 from tests.support.live import live_system, machine_update, next_matching
@@ -25,18 +23,20 @@ def test_door_and_current_changes_arrive_as_websocket_messages(
 ) -> None:
     with live_system(any_broker.url, sqlite(tmp_path), tmp_path, unique_site, speed=60) as live:
         room = live.room
-        with connect(live.ws_url) as ws:
+        with live.connect_ws() as ws:
             snapshot = next_matching(ws, lambda m: m.get("type") == "snapshot")
             assert {m["id"] for m in snapshot["machines"]} >= {"washer-1", "dryer-6"}
 
             room.sim.open_door("dryer-3")
             next_matching(ws, machine_update("dryer-3", door="open", state="door_open"))
             room.sim.close_door("dryer-3")
-            next_matching(ws, machine_update("dryer-3", door="closed", state="idle"))
+            next_matching(ws, machine_update("dryer-3", door="closed", state="idle", usage="free"))
 
             room.sim.set_current("washer-2", 11.5)
             running = next_matching(ws, machine_update("washer-2", state="running"), timeout=20)
             assert running["machine"]["room_online"] is True
+            nobody_claimed_it = {"usage": "in_use", "in_use_by": "unknown", "mine": False, "claim": None}
+            assert {k: running["machine"][k] for k in nobody_claimed_it} == nobody_claimed_it
 
 
 def test_an_edge_that_drops_off_shows_unknown_then_recovers(
@@ -45,7 +45,7 @@ def test_an_edge_that_drops_off_shows_unknown_then_recovers(
     """The broker's Last Will turns the room's machines to "unknown since", never "free"."""
     with live_system(any_broker.url, sqlite(tmp_path), tmp_path, unique_site, speed=60) as live:
         room = live.room
-        with connect(live.ws_url) as ws:
+        with live.connect_ws() as ws:
             next_matching(ws, lambda m: m.get("type") == "snapshot")
             link = room.agent.publisher.client.socket()
             assert link is not None
@@ -53,7 +53,7 @@ def test_an_edge_that_drops_off_shows_unknown_then_recovers(
 
             gone = next_matching(ws, machine_update("washer-1", state="unknown"), timeout=20)
             assert gone["machine"]["unknown_since"] is not None
-            assert gone["machine"]["room_online"] is False
+            assert (gone["machine"]["room_online"], gone["machine"]["usage"]) == (False, "unknown")
 
-            back = next_matching(ws, machine_update("washer-1", state="idle"), timeout=30)
+            back = next_matching(ws, machine_update("washer-1", state="idle", usage="free"), timeout=30)
             assert back["machine"]["room_online"] is True

@@ -48,13 +48,20 @@ def test_a_washer_cycle_reaches_the_cloud_once_and_in_order(
             timeout=60,
             what="the cycle's end to be applied",
         )
+        washer_3 = f"{server.url}/api/v1/machines/washer/3"
+        wait_until(
+            lambda: httpx.get(washer_3, params={"site": unique_site}).json()["state"] == "finished",
+            timeout=10,
+            what="the machine's view to show the finished cycle",
+        )
+        finished = httpx.get(washer_3, params={"site": unique_site}).json()
         room.sim.open_door("washer-3")
         wait_until(
             lambda: applied_events(database_url)[-1][1:] == ("washer-3", "door_opened"),
             timeout=10,
             what="the door opening after the cycle",
         )
-        machine = httpx.get(f"{server.url}/api/v1/machines/washer/3", params={"site": unique_site}).json()
+        machine = httpx.get(washer_3, params={"site": unique_site}).json()
 
     events = applied_events(database_url)
     seqs = [seq for seq, _, _ in events]
@@ -66,4 +73,6 @@ def test_a_washer_cycle_reaches_the_cloud_once_and_in_order(
     assert kinds.index("cycle_started") < kinds.index("cycle_finished") < len(kinds) - 1
     truth = [g.what for g in room.sim.ground_truth if g.machine == "washer-3"]
     assert truth.count("cycle_started") == truth.count("cycle_finished") == 1
-    assert machine["state"] == "door_open"
+    assert (finished["state"], finished["usage"]) == ("finished", "finished"), "laundry waiting to be unloaded"
+    assert (finished["in_use_by"], finished["mine"], finished["claim"]) == (None, False, None), "nobody claimed it"
+    assert (machine["state"], machine["usage"]) == ("door_open", "free")

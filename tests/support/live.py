@@ -1,4 +1,9 @@
-"""A live stack for end-to-end tests: start it, poll its REST API, read WebSocket messages until one matches."""
+"""A live stack for end-to-end tests: start it, poll its REST API, log in and read WebSocket messages.
+
+``/api/ws`` needs an access token; ``issue_access_token`` makes one the way a login would
+(a user row, a session, a token pair) directly in the cloud's database, so these tests
+do not depend on the accounts API and work whether the cloud runs in-process or not.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from cloud.settings import CloudSettings
+
 Message = dict[str, Any]
+WATCHER_STUDENT_ID = "900001"
+"""The student whose phone the end-to-end tests watch the room with."""
 
 
 def wait_for_machines(base_url: str, site: str, room: str, count: int = 12, timeout: float = 30) -> Message:
@@ -61,6 +73,31 @@ def machine_update(machine_id: str, **fields: object) -> Callable[[Message], boo
     return matches
 
 
+def issue_access_token(
+    engine: Engine, settings: CloudSettings, now: float, *, student_id: str = WATCHER_STUDENT_ID
+) -> str:
+    """A fresh access token of the student ``student_id`` (created on first use) in the cloud's database.
+
+    ``engine`` and ``settings`` must be the server's (same database, same secret key);
+    ``now`` is on the server's clock, which may run faster than real time.
+    """
+    from cloud.accounts.current import STUDENT
+    from cloud.accounts.sessions import start_session
+    from cloud.accounts.users import create_user, find_by_login
+    from kywash.clock import to_datetime
+
+    at = to_datetime(now)
+    with engine.begin() as conn:
+        user = find_by_login(conn, student_id=student_id)
+        if user is None:
+            user = create_user(conn, role=STUDENT, secret="1234", now=at, student_id=student_id)
+        return start_session(conn, settings, user.id, at).access_token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 @dataclass
 class LiveSystem:
     """A cloud web server and a simulated room with its real edge agent, sharing one clock."""
@@ -68,11 +105,23 @@ class LiveSystem:
     server: Any
     room: Any
     site: str
+    cloud: Any
+    """The running app's ``CloudState`` (database, settings, clock)."""
     room_id: str = "room-1"
 
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.server.port}/api/ws?site={self.site}&room={self.room_id}"
+
+    def access_token(self, student_id: str = WATCHER_STUDENT_ID) -> str:
+        cloud = self.cloud
+        return issue_access_token(cloud.engine, cloud.settings, cloud.clock.now(), student_id=student_id)
+
+    def connect_ws(self, student_id: str = WATCHER_STUDENT_ID) -> Any:
+        """A ``websockets`` client of the room's stream, logged in as ``student_id``."""
+        from websockets.sync.client import connect
+
+        return connect(self.ws_url, additional_headers=bearer(self.access_token(student_id)), open_timeout=10)
 
 
 @contextmanager
@@ -86,10 +135,12 @@ def live_system(broker_url: str, database_url: str, data_dir: Path, site: str, *
     from kywash.stack import SimulatedRoom
 
     clock = ScaledClock(speed=speed)
-    settings = CloudSettings(database_url=database_url, mqtt_url=broker_url)
+    # The clock runs ``speed`` times faster: a day-long access token lasts 1440 / speed real minutes.
+    settings = CloudSettings(database_url=database_url, mqtt_url=broker_url, access_token_minutes=24 * 60)
+    app = create_app(settings, clock=clock)
     with (
-        serve(create_app(settings, clock=clock), port=free_port()) as server,
+        serve(app, port=free_port()) as server,
         SimulatedRoom(site, "room-1", broker_url, data_dir / "edge", clock, students=False) as room,
     ):
         wait_for_machines(server.url, site, "room-1")
-        yield LiveSystem(server, room, site)
+        yield LiveSystem(server, room, site, app.state.cloud)
