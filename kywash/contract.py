@@ -12,6 +12,7 @@ Topic tree (``{site}``, ``{room}`` and ``{machine}`` are lower-case ids)::
     kywash/v1/{site}/{room}/machine/{machine}/state     retained  edge
     kywash/v1/{site}/{room}/machine/{machine}/event     QoS 1     edge, seq per room
     kywash/v1/{site}/{room}/machine/{machine}/telemetry QoS 0     edge
+    kywash/v1/{site}/{room}/machine/{machine}/desired   retained  cloud, revision per machine
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ MAX_PAYLOAD_BYTES: Final = 16 * 1024
 EVENT_QOS: Final = 1
 STATE_QOS: Final = 1
 TELEMETRY_QOS: Final = 0
+DESIRED_QOS: Final = 1
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -170,10 +172,24 @@ class Telemetry(Payload):
     door: Door
 
 
+class MachineDesired(Payload):
+    """What the cloud wants of a machine (out of service or not), retained until it changes.
+
+    Desired state rather than a command: an edge that was away reads the latest revision
+    when it reconnects, and a higher ``revision`` always supersedes a lower one.
+    """
+
+    machine: Id
+    out_of_service: bool
+    reason: str | None = Field(default=None, max_length=500)
+    revision: int = Field(ge=1, description="grows by one on every change of this machine's desired state")
+    ts: datetime
+
+
 # --- topics ------------------------------------------------------------------------------
 
 ROOM_LEAVES: Final = ("status", "info")
-MACHINE_LEAVES: Final = ("state", "event", "telemetry")
+MACHINE_LEAVES: Final = ("state", "event", "telemetry", "desired")
 
 PAYLOAD_BY_LEAF: Final[dict[str, type[Payload]]] = {
     "status": RoomStatus,
@@ -181,6 +197,7 @@ PAYLOAD_BY_LEAF: Final[dict[str, type[Payload]]] = {
     "state": MachineStatePayload,
     "event": MachineEvent,
     "telemetry": Telemetry,
+    "desired": MachineDesired,
 }
 
 
@@ -201,6 +218,7 @@ TOPIC_TABLE: Final = (
     TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/state", "edge", True, 1, MachineStatePayload),
     TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/event", "edge", False, 1, MachineEvent),
     TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/telemetry", "edge", False, 0, Telemetry),
+    TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/desired", "cloud", True, 1, MachineDesired),
 )
 
 

@@ -1,12 +1,155 @@
-"""Fault reports (being written)."""
+"""Fault reports: from students (with an optional photo) and from the edge's sensors.
+
+Every report is logged, counted on its machine's live view and announced to the room
+(without the reporter's identity). Reports from ``fault_threshold`` *distinct students*
+that are still open take the machine out of service automatically: one student
+reporting twice counts once, and sensor (automatic) reports and staff reports do not
+count — the sensors' view already shows as "unavailable", and staff can take a machine
+out themselves. Resolving reports does not put a machine back (see ``service_state``).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import select, update
+
+from cloud.accounts.current import Viewer
+from cloud.activity.record import record_activity
+from cloud.errors import Conflict, NotFound
+from cloud.faults.photos import StoredPhoto
+from cloud.faults.reads import OPEN, RESOLVED, distinct_student_reporters, fault_by_id, open_count
+from cloud.faults.schemas import FaultPublic
+from cloud.faults.service_state import MachinePlace, machine_place, take_out_of_service
+from cloud.notifications.send import notify, notify_staff
+from cloud.realtime.hub import Audience
+from cloud.storage.repository import insert_ignoring_duplicates
+from cloud.storage.tables import faults
 from cloud.tx import Tx
+
+
+def report_fault(
+    tx: Tx, *, viewer: Viewer, machine_pk: int, description: str, photo: StoredPhoto | None
+) -> FaultPublic:
+    """A person's report; may take the machine out of service (see the module docstring)."""
+    place = machine_place(tx.conn, machine_pk, lock=True)
+    fault_id = _insert(
+        tx,
+        place,
+        reporter_id=viewer.id,
+        description=description,
+        photo_file=photo.name if photo else None,
+        photo_type=photo.content_type if photo else None,
+    )
+    _announce_report(tx, place, fault_id, automatic=False, user_id=viewer.id, has_photo=photo is not None)
+    reporters = distinct_student_reporters(tx.conn, machine_pk)
+    if reporters >= tx.settings.fault_threshold:
+        take_out_of_service(tx, machine_pk, reason=f"{reporters} open fault reports", by=None)
+    return fault_by_id(tx.conn, fault_id, viewer)
 
 
 def report_automatic(
     tx: Tx, *, room_id: int, machine_pk: int, reason: str, description: str, edge_seq: int | None
 ) -> int | None:
-    """A fault the edge detected from its sensors; None if this edge event was already recorded."""
-    return None
+    """A fault the edge detected from its sensors; None if this edge event was already recorded.
+
+    Idempotent on (room, edge_seq), so a redelivered event or a second replica adds nothing.
+    """
+    place = machine_place(tx.conn, machine_pk)
+    if edge_seq is None:
+        fault_id = _insert(tx, place, automatic=True, reason=reason, description=description)
+    else:
+        values = _values(tx, place, automatic=True, reason=reason, description=description, edge_seq=edge_seq)
+        if not insert_ignoring_duplicates(tx.conn, faults, values, ("room_id", "edge_seq")):
+            return None
+        fault_id = int(
+            tx.conn.execute(
+                select(faults.c.id).where(faults.c.room_id == room_id, faults.c.edge_seq == edge_seq)
+            ).scalar_one()
+        )
+    _announce_report(tx, place, fault_id, automatic=True, user_id=None, reason=reason)
+    notify_staff(
+        tx,
+        "fault_detected",
+        f"{place.label}: the sensors report a fault",
+        description,
+        {"fault_id": fault_id, "site": place.site, "room": place.room, "machine": place.machine_id, "reason": reason},
+    )
+    return fault_id
+
+
+def resolve_fault(tx: Tx, fault_id: int, *, by: Viewer, note: str | None) -> FaultPublic:
+    """Close an open report (staff); ``Conflict`` if it was already resolved. The reporter is told."""
+    row = tx.conn.execute(
+        update(faults)
+        .where(faults.c.id == fault_id, faults.c.status == OPEN)
+        .values(status=RESOLVED, resolved_at=tx.now, resolved_by=by.id, resolution_note=note)
+        .returning(faults.c.machine_pk, faults.c.reporter_id)
+    ).first()
+    if row is None:
+        if tx.conn.execute(select(faults.c.id).where(faults.c.id == fault_id)).first() is None:
+            raise NotFound(f"no fault report {fault_id}", code="no_such_fault")
+        raise Conflict(f"fault report {fault_id} is already resolved", code="already_resolved")
+    machine_pk, reporter_id = int(row.machine_pk), row.reporter_id
+    place = machine_place(tx.conn, machine_pk)
+    tx.changes.machine(machine_pk)
+    record_activity(
+        tx,
+        "fault_resolved",
+        f"A fault report on {place.label} was resolved" + (f": {note}" if note else ""),
+        room_id=place.room_id,
+        user_id=reporter_id,
+        machine_pk=machine_pk,
+        data={"fault_id": fault_id, "machine": place.machine_id, "resolved_by": by.id, "note": note},
+    )
+    if reporter_id is not None:
+        body = note or "Thank you for reporting it."
+        notify(tx, int(reporter_id), "fault_resolved", f"Your report on {place.label} was resolved", body)
+    return fault_by_id(tx.conn, fault_id, by)
+
+
+def _values(tx: Tx, place: MachinePlace, **values: Any) -> dict[str, Any]:
+    return {"room_id": place.room_id, "machine_pk": place.pk, "status": OPEN, "created_at": tx.now, **values}
+
+
+def _insert(tx: Tx, place: MachinePlace, **values: Any) -> int:
+    stmt = faults.insert().values(**_values(tx, place, **values)).returning(faults.c.id)
+    return int(tx.conn.execute(stmt).scalar_one())
+
+
+def _announce_report(
+    tx: Tx,
+    place: MachinePlace,
+    fault_id: int,
+    *,
+    automatic: bool,
+    user_id: int | None,
+    reason: str | None = None,
+    has_photo: bool = False,
+) -> None:
+    """Log the report, refresh the machine's view and tell the room (never who reported it)."""
+    count = open_count(tx.conn, place.pk)
+    tx.changes.machine(place.pk)
+    message = {
+        "type": "fault_reported",
+        "site": place.site,
+        "room": place.room,
+        "machine": place.machine_id,
+        "kind": place.kind,
+        "number": place.number,
+        "open_faults": count,
+        "automatic": automatic,
+    }
+    tx.changes.send(message, Audience.of_room(place.site, place.room))
+    text = f"Fault reported on {place.label}"
+    if automatic:
+        text = f"The sensors reported a fault on {place.label}: {reason}"
+    record_activity(
+        tx,
+        "fault_reported",
+        text,
+        room_id=place.room_id,
+        user_id=user_id,
+        machine_pk=place.pk,
+        data={"fault_id": fault_id, "machine": place.machine_id, "automatic": automatic, "photo": has_photo},
+    )

@@ -1,0 +1,171 @@
+"""Taking a machine out of service and putting it back: the database, the edge, people, policy.
+
+Either way the change is one conditional update (``WHERE out_of_service = <the other
+state>``), so when two replicas or two staff members race, exactly one of them changes
+the machine and announces it; the other learns it was already done. Each change bumps
+the machine's ``desired_revision`` and publishes the retained ``desired`` message, so an
+edge (issue 6) and every dashboard sees the latest wish whenever it connects. Students
+following the room see the machine change live; staff are notified; claims, holds and
+waitlists react through ``cloud.laundry.policy``.
+
+Resolving fault reports never puts a machine back by itself: a machine with no open
+reports may still be broken, so returning it is always a person's decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, false, select, true, update
+
+from cloud.activity.record import record_activity
+from cloud.errors import NotFound
+from cloud.laundry import policy
+from cloud.notifications.send import notify_staff
+from cloud.realtime.hub import Audience
+from cloud.storage.tables import machines, rooms
+from cloud.tx import Tx
+from kywash.contract import MachineDesired, machine_topic
+
+
+@dataclass(frozen=True, slots=True)
+class MachinePlace:
+    """Where a machine is and what people call it: enough to announce a change about it."""
+
+    pk: int
+    room_id: int
+    site: str
+    room: str
+    machine_id: str
+    kind: str
+    number: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind.capitalize()} {self.number} in {self.site}/{self.room}"
+
+
+def machine_place(conn: Connection, machine_pk: int, *, lock: bool = False) -> MachinePlace:
+    """The machine's place; with ``lock``, its row stays locked until commit (PostgreSQL; SQLite
+    already serialises writers), so concurrent reports on one machine count one after another."""
+    query = (
+        select(
+            machines.c.id,
+            machines.c.room_id,
+            rooms.c.site,
+            rooms.c.room,
+            machines.c.machine_id,
+            machines.c.kind,
+            machines.c.number,
+        )
+        .select_from(machines.join(rooms, machines.c.room_id == rooms.c.id))
+        .where(machines.c.id == machine_pk)
+    )
+    if lock:
+        query = query.with_for_update(of=machines)
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound("that machine is no longer registered", code="no_such_machine")
+    return MachinePlace(*row)
+
+
+def take_out_of_service(tx: Tx, machine_pk: int, *, reason: str, by: int | None) -> bool:
+    """Take the machine out of service (``by`` None: automatically); False if it already was."""
+    revision = tx.conn.execute(
+        update(machines)
+        .where(machines.c.id == machine_pk, machines.c.out_of_service == false())
+        .values(
+            out_of_service=True,
+            service_reason=reason,
+            service_since=tx.now,
+            service_by=by,
+            desired_revision=machines.c.desired_revision + 1,
+        )
+        .returning(machines.c.desired_revision)
+    ).scalar_one_or_none()
+    if revision is None:
+        return False
+    place = machine_place(tx.conn, machine_pk)
+    _announce(tx, place, out_of_service=True, reason=reason, revision=int(revision))
+    who = "automatically" if by is None else "by staff"
+    record_activity(
+        tx,
+        "machine_out_of_service",
+        f"{place.label} was taken out of service {who}: {reason}",
+        room_id=place.room_id,
+        user_id=by,
+        machine_pk=machine_pk,
+        data={"machine": place.machine_id, "reason": reason, "automatic": by is None, "revision": revision},
+    )
+    notify_staff(
+        tx,
+        "machine_out_of_service",
+        f"{place.label} is out of service",
+        reason if by is not None else f"Taken out automatically: {reason}. Check it, then put it back in service.",
+        {"site": place.site, "room": place.room, "machine": place.machine_id, "automatic": by is None},
+    )
+    policy.machine_unavailable(tx, machine_pk, reason)
+    return True
+
+
+def put_back_in_service(tx: Tx, machine_pk: int, *, by: int, note: str | None) -> bool:
+    """Return the machine to service; False if it was not out of service."""
+    revision = tx.conn.execute(
+        update(machines)
+        .where(machines.c.id == machine_pk, machines.c.out_of_service == true())
+        .values(
+            out_of_service=False,
+            service_reason=None,
+            service_since=None,
+            service_by=None,
+            desired_revision=machines.c.desired_revision + 1,
+        )
+        .returning(machines.c.desired_revision)
+    ).scalar_one_or_none()
+    if revision is None:
+        return False
+    place = machine_place(tx.conn, machine_pk)
+    _announce(tx, place, out_of_service=False, reason=None, revision=int(revision))
+    record_activity(
+        tx,
+        "machine_back_in_service",
+        f"{place.label} is back in service" + (f": {note}" if note else ""),
+        room_id=place.room_id,
+        user_id=by,
+        machine_pk=machine_pk,
+        data={"machine": place.machine_id, "note": note, "revision": revision},
+    )
+    notify_staff(
+        tx,
+        "machine_back_in_service",
+        f"{place.label} is back in service",
+        note or "Put back in service by staff.",
+        {"site": place.site, "room": place.room, "machine": place.machine_id},
+    )
+    policy.machine_available(tx, machine_pk)
+    return True
+
+
+def _announce(tx: Tx, place: MachinePlace, *, out_of_service: bool, reason: str | None, revision: int) -> None:
+    """Tell the edge (retained desired state) and the room's live clients, after commit."""
+    desired = MachineDesired(
+        machine=place.machine_id, out_of_service=out_of_service, reason=reason, revision=revision, ts=tx.now
+    )
+    tx.changes.publish(machine_topic(place.site, place.room, place.machine_id, "desired"), desired.to_bytes())
+    tx.changes.machine(place.pk)
+    tx.changes.send(service_message(place, out_of_service, reason, tx.now), Audience.of_room(place.site, place.room))
+
+
+def service_message(
+    place: MachinePlace, out_of_service: bool, reason: str | None, since: datetime
+) -> dict[str, object]:
+    return {
+        "type": "machine_service",
+        "site": place.site,
+        "room": place.room,
+        "machine": place.machine_id,
+        "out_of_service": out_of_service,
+        "reason": reason,
+        "since": since.isoformat(),
+    }

@@ -1,0 +1,144 @@
+"""Out of service reaches the broker as retained desired state, with a growing revision.
+
+The app runs with ingest on against the in-process amqtt broker; a plain paho client
+plays a dashboard (or the edge of issue 6) watching the ``desired`` topics.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from starlette.testclient import TestClient
+
+from cloud.app import create_app
+from cloud.settings import CloudSettings
+from kywash.clock import FakeClock
+from kywash.contract import ContractError, MachineDesired, decode_message
+from tests.cloud.accounts_support import make_account
+from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
+from tests.cloud.faults_support import report
+from tests.conftest import BrokerHandle
+
+Heard = tuple[str, MachineDesired, bool]
+
+
+class DesiredWatcher:
+    """Subscribes to one room's desired topics; every message lands in ``heard``."""
+
+    def __init__(self, broker: BrokerHandle, edge: FakeEdge) -> None:
+        self.filter = f"kywash/v1/{edge.site}/{edge.room}/machine/+/desired"
+        self.heard: queue.Queue[Heard] = queue.Queue()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv311)
+        self.client.on_message = self._on_message
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        result, mid = self.client.subscribe(self.filter, qos=1)
+        assert result == mqtt.MQTT_ERR_SUCCESS and mid is not None
+
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        if not message.payload or not mqtt.topic_matches_sub(self.filter, message.topic):
+            return  # a cleared retained topic, or another test's (amqtt hands out others' retained)
+        _, payload = decode_message(message.topic, message.payload)
+        assert isinstance(payload, MachineDesired)
+        self.heard.put((message.topic, payload, bool(message.retain)))
+
+    def next(self) -> Heard:
+        return self.heard.get(timeout=10)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def publisher(amqtt_broker: BrokerHandle) -> Iterator[EdgePublisher]:
+    edge_client = EdgePublisher(amqtt_broker.host, amqtt_broker.port)
+    yield edge_client
+    edge_client.close()  # clears what it retained, including the desired topics it learned of
+
+
+@pytest.fixture
+def app_client(amqtt_broker: BrokerHandle, unique_site: str, tmp_path: Path) -> Iterator[TestClient]:
+    settings = CloudSettings(
+        database_url=f"sqlite:///{tmp_path / 'cloud.db'}",
+        mqtt_url=amqtt_broker.url,
+        ingest_site=unique_site,
+        photo_dir=str(tmp_path / "photos"),
+    )
+    with TestClient(create_app(settings, clock=FakeClock())) as client:
+        source = client.app.state.cloud.source  # type: ignore[attr-defined]
+        assert source is not None and source.wait_subscribed(10), "ingest never finished subscribing"
+        yield client
+
+
+def test_out_of_service_is_published_retained_for_the_edge(
+    app_client: TestClient, publisher: EdgePublisher, amqtt_broker: BrokerHandle, unique_site: str
+) -> None:
+    edge = FakeEdge(site=unique_site)
+    publisher.publish(edge.info(), retain=True)
+    publisher.publish(edge.status(), retain=True)
+    wait_until(lambda: app_client.get("/api/v1/machines/washer/2").status_code == 200, what="the room to register")
+    staff = make_account(app_client, "boss", role="staff")
+    live = DesiredWatcher(amqtt_broker, edge)
+    try:
+        out = app_client.post(
+            "/api/v1/machines/washer/1/out-of-service", json={"reason": "door seal torn"}, headers=staff.headers
+        )
+        assert out.status_code == 200, out.text
+        topic, desired, _ = live.next()
+        assert topic == f"kywash/v1/{unique_site}/r1/machine/washer-1/desired"
+        assert (desired.machine, desired.out_of_service, desired.reason, desired.revision) == (
+            "washer-1",
+            True,
+            "door seal torn",
+            1,
+        )
+
+        for login in ("111111", "222222", "333333"):  # the threshold publishes too
+            report(app_client, make_account(app_client, login), number=2)
+        topic, desired, _ = live.next()
+        assert topic.endswith("/washer-2/desired")
+        assert (desired.out_of_service, desired.reason, desired.revision) == (True, "3 open fault reports", 1)
+
+        app_client.post("/api/v1/machines/washer/1/back-in-service", headers=staff.headers)
+        _, desired, _ = live.next()
+        assert (desired.machine, desired.out_of_service, desired.reason, desired.revision) == (
+            "washer-1",
+            False,
+            None,
+            2,
+        )
+    finally:
+        live.close()
+
+    late = DesiredWatcher(amqtt_broker, edge)  # a dashboard (or edge) that connects afterwards
+    try:
+        retained = {topic: (desired, retain) for topic, desired, retain in (late.next(), late.next())}
+    finally:
+        late.close()
+    publisher.retained.update(retained)  # cleared when the publisher closes
+    washer_1, retain_1 = retained[f"kywash/v1/{unique_site}/r1/machine/washer-1/desired"]
+    washer_2, retain_2 = retained[f"kywash/v1/{unique_site}/r1/machine/washer-2/desired"]
+    assert retain_1 and retain_2
+    assert (washer_1.out_of_service, washer_1.revision) == (False, 2)
+    assert (washer_2.out_of_service, washer_2.revision) == (True, 1)
+
+
+def test_the_desired_payload_follows_the_contract() -> None:
+    topic = "kywash/v1/north/r1/machine/washer-1/desired"
+    good = (
+        b'{"schema":1,"machine":"washer-1","out_of_service":true,"reason":"torn seal","revision":3,'
+        b'"ts":"2026-01-01T08:00:00Z","new":1}'
+    )
+    ref, desired = decode_message(topic, good)
+    assert (ref.leaf, ref.machine) == ("desired", "washer-1")
+    assert isinstance(desired, MachineDesired) and desired.revision == 3  # unknown fields ignored
+    for bad in (good.replace(b'"revision":3', b'"revision":0'), good.replace(b"washer-1", b"washer-2")):
+        with pytest.raises(ContractError) as refused:
+            decode_message(topic, bad)
+        assert refused.value.reason == "invalid"
