@@ -202,15 +202,6 @@ def _finish(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
         started_at=claim.started_at or tx.now,
     ):
         return
-    wash = "wash" if machine.kind == "washer" else "drying"
-    notify(
-        tx,
-        claim.user_id,
-        "cycle_finished",
-        f"Your {wash} is done",
-        f"{machine.name.capitalize()} has finished. Please collect your laundry so the next student can use it.",
-        {"machine": machine.machine_id, "kind": machine.kind, "number": machine.number},
-    )
     tx.changes.send(
         {
             "type": "cycle_finished",
@@ -222,6 +213,15 @@ def _finish(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
             "finished_at": tx.now.isoformat(),
         },
         Audience.of_user(claim.user_id),
+    )
+    wash = "wash" if machine.kind == "washer" else "drying"
+    notify(
+        tx,
+        claim.user_id,
+        "cycle_finished",
+        f"Your {wash} is done",
+        f"{machine.name.capitalize()} has finished. Please collect your laundry so the next student can use it.",
+        {"machine": machine.machine_id, "kind": machine.kind, "number": machine.number},
     )
     record_activity(
         tx,

@@ -64,6 +64,18 @@ def offer_free_machines(tx: Tx, room_id: int, kind: str) -> int:
             continue
         made += 1
         clock_time = hold_until.strftime("%H:%M")
+        tx.changes.send(
+            {
+                "type": "reservation_offered",
+                "site": machine.site,
+                "room": machine.room,
+                "machine": machine.machine_id,
+                "kind": kind,
+                "number": machine.number,
+                "hold_until": hold_until.isoformat(),
+            },
+            Audience.of_user(entry.user_id),
+        )
         notify(
             tx,
             entry.user_id,
@@ -76,18 +88,6 @@ def offer_free_machines(tx: Tx, room_id: int, kind: str) -> int:
                 "number": machine.number,
                 "hold_until": hold_until.isoformat(),
             },
-        )
-        tx.changes.send(
-            {
-                "type": "reservation_offered",
-                "site": machine.site,
-                "room": machine.room,
-                "machine": machine.machine_id,
-                "kind": kind,
-                "number": machine.number,
-                "hold_until": hold_until.isoformat(),
-            },
-            Audience.of_user(entry.user_id),
         )
         record_activity(
             tx,

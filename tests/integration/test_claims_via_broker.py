@@ -1,0 +1,87 @@
+"""Claims and holds moved by edge events that travel through a real broker (amqtt and
+Mosquitto) into the cloud's ingest, seen by students on the REST API and the WebSocket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from cloud.app import create_app
+from cloud.settings import CloudSettings
+from kywash.clock import FakeClock
+from kywash.contract import Door, EventType, MachineState
+from tests.cloud.accounts_support import make_account
+from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
+from tests.conftest import BrokerHandle
+
+
+@pytest.fixture
+def publisher(any_broker: BrokerHandle) -> Iterator[EdgePublisher]:
+    edge_client = EdgePublisher(any_broker.host, any_broker.port)
+    yield edge_client
+    edge_client.close()
+
+
+def machine(client: TestClient, number: int, headers: dict[str, str]) -> dict[str, Any]:
+    response = client.get(f"/api/v1/machines/washer/{number}", headers=headers)
+    return response.json() if response.status_code == 200 else {}
+
+
+def next_of(ws: Any, type_: str, limit: int = 50) -> dict[str, Any]:
+    for _ in range(limit):
+        message: dict[str, Any] = ws.receive_json()
+        if message["type"] == type_:
+            return message
+    raise AssertionError(f"no {type_} message among {limit}")
+
+
+def test_edge_events_through_the_broker_move_claims_and_holds(
+    any_broker: BrokerHandle,
+    publisher: EdgePublisher,
+    database_url: str,
+    unique_site: str,
+    fake_clock: FakeClock,
+) -> None:
+    edge = FakeEdge(site=unique_site)
+    settings = CloudSettings(
+        database_url=database_url, mqtt_url=any_broker.url, ingest_site=unique_site, timer_loop=False
+    )
+    with TestClient(create_app(settings, clock=fake_clock)) as client:
+        source = client.app.state.cloud.source  # type: ignore[attr-defined]
+        assert source.wait_subscribed(10)
+        publisher.publish(edge.info(), retain=True)
+        publisher.publish(edge.status(), retain=True)
+        for m in edge.machines:
+            publisher.publish(edge.state(m.id), retain=True)
+        alice, carol = make_account(client, "100001"), make_account(client, "100003")
+        wait_until(lambda: machine(client, 2, alice.headers).get("usage") == "free", what="the room to register")
+
+        with client.websocket_connect(f"/api/ws?site={unique_site}", headers=alice.headers) as alice_ws:
+            assert alice_ws.receive_json()["type"] == "snapshot"
+            body = {"machine_type": "washer", "machine_id": 1, "category": "normal"}
+            assert client.post("/api/v1/machines/start", json=body, headers=alice.headers).status_code == 201
+            publisher.publish(edge.event("washer-1", EventType.CYCLE_STARTED, MachineState.RUNNING))
+            publisher.publish(edge.event("washer-2", EventType.CYCLE_STARTED, MachineState.RUNNING))
+            wait_until(lambda: machine(client, 1, alice.headers).get("in_use_by") == "you", what="claim confirmed")
+            wait_until(lambda: machine(client, 2, alice.headers).get("in_use_by") == "unknown", what="unclaimed use")
+
+            joined = client.post("/api/v1/waitlist/join", json={"machine_type": "washer"}, headers=carol.headers)
+            assert joined.json()["my_position"] == 1
+
+            publisher.publish(edge.event("washer-1", EventType.CYCLE_FINISHED, MachineState.FINISHED))
+            done = next_of(alice_ws, "cycle_finished")
+            assert (done["machine"], done["number"]) == ("washer-1", 1)
+            note = next_of(alice_ws, "notification")["notification"]
+            assert note["title"] == "Your wash is done"
+
+        with client.websocket_connect(f"/api/ws?site={unique_site}", headers=carol.headers) as carol_ws:
+            assert carol_ws.receive_json()["type"] == "snapshot"
+            publisher.publish(edge.event("washer-1", EventType.DOOR_OPENED, MachineState.DOOR_OPEN, door=Door.OPEN))
+            held = next_of(carol_ws, "machine")["machine"]  # machine views come first, then the events
+            assert (held["id"], held["usage"], held["reserved_for_me"]) == ("washer-1", "reserved", True)
+            offer = next_of(carol_ws, "reservation_offered")
+            assert offer["machine"] == "washer-1"
+        assert machine(client, 1, alice.headers)["reserved_for_me"] is False
