@@ -22,6 +22,12 @@ def to_datetime(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def iso(moment: datetime) -> str:
+    """A UTC timestamp as the REST API writes it (``...Z``), for hand-built JSON messages."""
+    text = moment.astimezone(UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"
+
+
 class SystemClock:
     """Real time."""
 

@@ -7,6 +7,7 @@ from typing import Any
 from cloud.realtime.hub import Audience
 from cloud.storage.tables import activities
 from cloud.tx import Tx
+from kywash.clock import iso
 
 
 def record_activity(
@@ -38,7 +39,7 @@ def record_activity(
             "message": message,
             "user_id": user_id,
             "data": values["data"],
-            "created_at": tx.now.isoformat(),
+            "created_at": iso(tx.now),
         },
     }
     if user_id is not None:

@@ -26,6 +26,7 @@ from cloud.notifications.send import notify_staff
 from cloud.realtime.hub import Audience
 from cloud.storage.tables import machines, rooms
 from cloud.tx import Tx
+from kywash.clock import iso
 from kywash.contract import MachineDesired, machine_topic
 
 
@@ -167,5 +168,5 @@ def service_message(
         "machine": place.machine_id,
         "out_of_service": out_of_service,
         "reason": reason,
-        "since": since.isoformat(),
+        "since": iso(since),
     }

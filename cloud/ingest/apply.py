@@ -24,6 +24,7 @@ from cloud.errors import IngestRejected
 from cloud.storage import repository as repo
 from cloud.storage.repository import MachineRecord, RoomRecord, SensorReading
 from kywash.contract import (
+    MachineDesired,
     MachineEvent,
     MachineStatePayload,
     Payload,
@@ -75,6 +76,8 @@ def apply_message(
         return apply_event(conn, room, _known_machine(conn, room, message.machine), message, now)
     if isinstance(message, Telemetry):
         return Applied("telemetry", room.id)
+    if isinstance(message, MachineDesired):  # our own retained desired state, if ever subscribed to
+        return Applied("desired", room.id)
     raise TypeError(f"no rule for {type(message).__name__}")
 
 

@@ -22,6 +22,7 @@ from cloud.laundry.store import ClaimRecord, MachineRef
 from cloud.notifications.send import notify
 from cloud.realtime.hub import Audience
 from cloud.tx import Tx
+from kywash.clock import iso
 
 _REFUSALS = {
     "running": ("machine_in_use", "is running"),
@@ -75,7 +76,7 @@ def _check_claimable(tx: Tx, machine: MachineRef, viewer: Viewer) -> None:
         raise Conflict(f"{name} is already claimed", code="machine_taken")
     hold = store.hold_on(tx.conn, machine.pk)
     if hold is not None and hold.user_id != viewer.id:
-        until = hold.hold_until.isoformat() if hold.hold_until else None
+        until = iso(hold.hold_until) if hold.hold_until else None
         raise Conflict(f"{name} is held for the next student on the waitlist", code="machine_reserved", until=until)
     mine = store.live_claims_of(tx.conn, viewer.id, machine.kind)
     if len(mine) >= tx.settings.claims_per_student:
@@ -210,7 +211,7 @@ def _finish(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
             "machine": machine.machine_id,
             "kind": machine.kind,
             "number": machine.number,
-            "finished_at": tx.now.isoformat(),
+            "finished_at": iso(tx.now),
         },
         Audience.of_user(claim.user_id),
     )

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
+from cloud.accounts.service import purge_throttle
 from cloud.laundry import claims, store, waitlist
 from cloud.laundry.rules import ClaimStatus
 from cloud.tx import Tx, run_tx
@@ -38,6 +40,16 @@ class Fired:
     @property
     def total(self) -> int:
         return self.expired_claims + self.reminders + self.expired_holds
+
+
+PURGE_EVERY_S = 300.0
+"""How often a replica deletes login-throttle rows that have gone quiet."""
+
+
+def purge(state: CloudState) -> int:
+    now = to_datetime(state.clock.now())
+    with state.engine.begin() as conn:
+        return purge_throttle(conn, now, state.settings)
 
 
 def fire_due(state: CloudState) -> Fired:
@@ -87,9 +99,13 @@ class TimerLoop:
             self._task = None
 
     async def _run(self) -> None:
+        last_purge = -PURGE_EVERY_S
         while True:
             try:
                 await asyncio.to_thread(fire_due, self.state)
+                if time.monotonic() - last_purge >= PURGE_EVERY_S:
+                    last_purge = time.monotonic()
+                    await asyncio.to_thread(purge, self.state)
             except Exception:
                 log.exception("timer round failed; trying again next round")
             await asyncio.sleep(self.state.settings.timer_interval_s)

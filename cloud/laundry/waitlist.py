@@ -21,6 +21,7 @@ from cloud.notifications.send import notify
 from cloud.realtime.hub import Audience
 from cloud.storage.repository import RoomRecord
 from cloud.tx import Tx
+from kywash.clock import iso
 
 
 def _free_unheld(tx: Tx, room_id: int, kind: str) -> list[MachineRef]:
@@ -72,7 +73,7 @@ def offer_free_machines(tx: Tx, room_id: int, kind: str) -> int:
                 "machine": machine.machine_id,
                 "kind": kind,
                 "number": machine.number,
-                "hold_until": hold_until.isoformat(),
+                "hold_until": iso(hold_until),
             },
             Audience.of_user(entry.user_id),
         )
@@ -86,7 +87,7 @@ def offer_free_machines(tx: Tx, room_id: int, kind: str) -> int:
                 "machine": machine.machine_id,
                 "kind": kind,
                 "number": machine.number,
-                "hold_until": hold_until.isoformat(),
+                "hold_until": iso(hold_until),
             },
         )
         record_activity(
@@ -96,7 +97,7 @@ def offer_free_machines(tx: Tx, room_id: int, kind: str) -> int:
             room_id=room_id,
             user_id=entry.user_id,
             machine_pk=machine.pk,
-            data={"hold_until": hold_until.isoformat()},
+            data={"hold_until": iso(hold_until)},
         )
         tx.changes.machine(machine.pk)
     if made:

@@ -7,6 +7,7 @@ from typing import Any
 from cloud.realtime.hub import Audience
 from cloud.storage.tables import notifications
 from cloud.tx import Tx
+from kywash.clock import iso
 
 
 def notify(tx: Tx, user_id: int, type: str, title: str, body: str, data: dict[str, Any] | None = None) -> int:
@@ -30,7 +31,7 @@ def notify(tx: Tx, user_id: int, type: str, title: str, body: str, data: dict[st
             "title": title,
             "body": body,
             "data": values["data"],
-            "created_at": tx.now.isoformat(),
+            "created_at": iso(tx.now),
             "read": False,
         },
     }
