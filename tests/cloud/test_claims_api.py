@@ -9,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from kywash.clock import FakeClock
+from kywash.contract import EventType, MachineState
 from tests.cloud.accounts_support import make_account
 from tests.cloud.fake_edge import FakeEdge
 from tests.cloud.laundry_support import Room, open_room
@@ -172,10 +173,19 @@ def test_a_claim_confirmed_from_retained_state_after_a_reconnect(room: Room) -> 
     """Events lost while the cloud was away: the retained state alone still moves the claim."""
     alice = make_account(room.client, "100001")
     room.post("/machines/start", WASHER_1, alice.headers)
-    from kywash.contract import MachineState
-
     room.feed(room.edge.state("washer-1", MachineState.FINISHED, seq=50))
     assert room.machine("washer", 1, alice.headers)["claim"]["status"] == "finished"
     assert room.notifications(alice.id) == [("cycle_finished", "Your wash is done")]
     room.feed(room.edge.state("washer-1", MachineState.FINISHED, seq=50))  # redelivered: nothing new
     assert len(room.notifications(alice.id)) == 1
+
+
+def test_a_fault_the_edge_detects_arrives_as_an_automatic_report_once(room: Room) -> None:
+    staff = make_account(room.client, "warden", role="staff")
+    room.sensors("washer-2", "fault")
+    replay = room.edge.event("washer-2", EventType.SENSOR_FAULT, MachineState.SENSOR_FAULT, seq=room.edge.seq)
+    room.feed(replay)  # the same event delivered again
+    reports = room.client.get("/api/v1/faults/", headers=staff.headers).json()["items"]
+    assert [(r["machine"], r["automatic"]) for r in reports] == [("washer-2", True)]
+    assert room.machine("washer", 2)["usage"] == "unavailable"
+    assert [t for t, _ in room.notifications(staff.id)] == ["fault_detected"]
