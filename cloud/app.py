@@ -28,6 +28,7 @@ from cloud.laundry.router import router as laundry_router
 from cloud.laundry.timers import TimerLoop
 from cloud.machines.router import router as machines_router
 from cloud.notifications.router import router as notifications_router
+from cloud.realtime.fanout import receiver
 from cloud.realtime.hub import Hub
 from cloud.realtime.router import router as realtime_router
 from cloud.settings import CloudSettings, load_settings
@@ -86,7 +87,10 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
 
 
 async def _start_ingest(state: CloudState) -> asyncio.Task[None]:
-    state.source = await MqttSource.from_settings(state.settings).start()
+    source = MqttSource.from_settings(state.settings)
+    if state.settings.replica_fanout:
+        source.on_fanout = receiver(state.hub, state.settings.mqtt_client_id)
+    state.source = await source.start()
     log.info("ingest subscribing to %s", state.settings.mqtt_url)
     return asyncio.create_task(state.ingest.run(state.source), name="kywash-ingest")
 

@@ -39,7 +39,8 @@ class CloudState:
         """Where committed changes go: the hub, and the broker while connected."""
         from cloud.tx import Delivery
 
-        return Delivery(self.hub, self.source)
+        origin = self.settings.mqtt_client_id if self.settings.replica_fanout else None
+        return Delivery(self.hub, self.source, origin)
 
 
 def get_state(connection: HTTPConnection) -> CloudState:

@@ -41,6 +41,8 @@ class CloudSettings(BaseSettings):
     """False (with a fixed ``mqtt_client_id``) lets the broker keep QoS 1 events while we restart."""
     mqtt_shared_group: str | None = None
     """Replicas on Mosquitto share machine state/event topics via ``$share/{group}/...``."""
+    replica_fanout: bool = True
+    """Share live changes with the other replicas over the broker (see cloud/realtime/fanout.py)."""
     ingest_enabled: bool = True
     auto_register_rooms: bool = True
     ingest_site: str = "+"

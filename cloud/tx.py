@@ -80,14 +80,21 @@ class Tx:
 
 @dataclass
 class Delivery:
-    """Where committed changes go."""
+    """Where committed changes go: this replica's clients, the broker, and (through the
+    broker) the clients of every other replica."""
 
     hub: Hub
     broker: BrokerPublisher | None = None
+    origin: str | None = None
+    """This replica's id on the fan-out topic; None: a single replica, no fan-out."""
 
     def deliver(self, messages: list[tuple[Message, Audience]], broker: list[tuple[str, bytes, bool]]) -> None:
         for message, audience in messages:
             self.hub.send(message, audience)
+        if messages and self.broker is not None and self.origin is not None:
+            from cloud.realtime.fanout import FANOUT_TOPIC, encode
+
+            self.broker.publish(FANOUT_TOPIC, encode(self.origin, messages), retain=False)
         for topic, payload, retain in broker:
             if self.broker is None:
                 log.info("not connected to MQTT: %s will be published when the service reconnects", topic)

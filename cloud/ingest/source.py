@@ -15,12 +15,13 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from cloud.realtime.fanout import FANOUT_TOPIC
 from cloud.settings import CloudSettings
 from kywash.contract import machine_filters, room_filters
 
@@ -29,11 +30,15 @@ log = logging.getLogger(__name__)
 Received = tuple[str, bytes]
 
 
-def subscription_stages(site: str = "+", room: str = "+", shared_group: str | None = None) -> list[list[str]]:
-    """Filters to subscribe, stage by stage: room info, room status, then machine state and events."""
+def subscription_stages(
+    site: str = "+", room: str = "+", shared_group: str | None = None, fanout_topic: str | None = None
+) -> list[list[str]]:
+    """Filters to subscribe, stage by stage: room info, room status, then machine state and events
+    (with the replicas' fan-out topic, which is never shared: every replica needs every change)."""
     rooms = sorted(room_filters(site, room), key=lambda topic: not topic.endswith("/info"))
     prefix = f"$share/{shared_group}/" if shared_group else ""
-    return [[topic] for topic in rooms] + [[prefix + topic for topic in machine_filters(site, room)]]
+    last = [prefix + topic for topic in machine_filters(site, room)]
+    return [[topic] for topic in rooms] + [last + ([fanout_topic] if fanout_topic else [])]
 
 
 class MqttSource:
@@ -77,6 +82,8 @@ class MqttSource:
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[Received | None] | None = None
+        self.on_fanout: Callable[[bytes], None] | None = None
+        """Called (on paho's thread) with each payload on the replicas' fan-out topic."""
 
     @classmethod
     def from_settings(cls, settings: CloudSettings) -> MqttSource:
@@ -85,7 +92,12 @@ class MqttSource:
             settings.mqtt_host,
             settings.mqtt_port,
             client_id=settings.mqtt_client_id,
-            stages=subscription_stages(settings.ingest_site, settings.ingest_room, settings.mqtt_shared_group),
+            stages=subscription_stages(
+                settings.ingest_site,
+                settings.ingest_room,
+                settings.mqtt_shared_group,
+                FANOUT_TOPIC if settings.replica_fanout else None,
+            ),
             username=settings.mqtt_username,
             password=password,
             tls=settings.mqtt_tls,
@@ -187,6 +199,10 @@ class MqttSource:
             topic = message.topic
         except UnicodeDecodeError:
             topic = "<topic that is not UTF-8>"
+        if topic == FANOUT_TOPIC:
+            if self.on_fanout is not None:
+                self.on_fanout(bytes(message.payload))
+            return
         loop, queue = self._loop, self._queue
         if loop is None or queue is None or not self._wanted(topic):
             return

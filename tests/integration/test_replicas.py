@@ -1,0 +1,103 @@
+"""Two cloud replicas on one database and one broker: a change made on either reaches the
+WebSocket clients of both (through the fan-out topic), and an edge event is applied once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from cloud.app import create_app
+from cloud.realtime.fanout import FANOUT_TOPIC, decode, encode
+from cloud.settings import CloudSettings
+from kywash.clock import FakeClock
+from kywash.contract import EventType, MachineState
+from tests.cloud.accounts_support import make_account
+from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
+from tests.conftest import BrokerHandle
+
+
+@pytest.fixture
+def publisher(any_broker: BrokerHandle) -> Iterator[EdgePublisher]:
+    edge_client = EdgePublisher(any_broker.host, any_broker.port)
+    yield edge_client
+    edge_client.close()
+
+
+def next_of(ws: Any, type_: str, limit: int = 50) -> dict[str, Any]:
+    for _ in range(limit):
+        message: dict[str, Any] = ws.receive_json()
+        if message["type"] == type_:
+            return message
+    raise AssertionError(f"no {type_} message among {limit}")
+
+
+def test_changes_on_one_replica_reach_clients_of_the_other(
+    any_broker: BrokerHandle,
+    publisher: EdgePublisher,
+    database_url: str,
+    unique_site: str,
+    fake_clock: FakeClock,
+) -> None:
+    edge = FakeEdge(site=unique_site)
+
+    def replica(name: str) -> TestClient:
+        settings = CloudSettings(
+            database_url=database_url,
+            mqtt_url=any_broker.url,
+            mqtt_client_id=f"{unique_site}-{name}",
+            ingest_site=unique_site,
+            timer_loop=False,
+        )
+        return TestClient(create_app(settings, clock=fake_clock))
+
+    with ExitStack() as stack:
+        one, two = stack.enter_context(replica("one")), stack.enter_context(replica("two"))
+        for client in (one, two):
+            assert client.app.state.cloud.source.wait_subscribed(10)  # type: ignore[attr-defined]
+        publisher.publish(edge.info(), retain=True)
+        publisher.publish(edge.status(), retain=True)
+        for m in edge.machines:
+            publisher.publish(edge.state(m.id), retain=True)
+        alice, bob = make_account(one, "100001"), make_account(one, "100002")
+
+        def free(client: TestClient) -> bool:
+            response = client.get("/api/v1/machines/washer/1")
+            return response.status_code == 200 and response.json()["usage"] == "free"
+
+        wait_until(lambda: free(one) and free(two), what="both replicas to know the room")
+        with (
+            two.websocket_connect(f"/api/ws?site={unique_site}", headers=alice.headers) as alice_on_two,
+            one.websocket_connect(f"/api/ws?site={unique_site}", headers=bob.headers) as bob_on_one,
+        ):
+            assert alice_on_two.receive_json()["type"] == "snapshot"
+            assert bob_on_one.receive_json()["type"] == "snapshot"
+            body = {"machine_type": "washer", "machine_id": 1}
+            assert one.post("/api/v1/machines/start", json=body, headers=alice.headers).status_code == 201
+            mine = next_of(alice_on_two, "machine")["machine"]  # claimed on replica one, seen on two
+            assert (mine["id"], mine["usage"], mine["mine"]) == ("washer-1", "claimed", True)
+            theirs = next_of(bob_on_one, "machine")["machine"]
+            assert (theirs["usage"], theirs["mine"], theirs["in_use_by"]) == ("claimed", False, "someone")
+
+            publisher.publish(edge.event("washer-1", EventType.CYCLE_STARTED, MachineState.RUNNING))
+            publisher.publish(edge.event("washer-1", EventType.CYCLE_FINISHED, MachineState.FINISHED))
+            assert next_of(alice_on_two, "cycle_finished")["machine"] == "washer-1"
+            assert next_of(alice_on_two, "notification")["notification"]["type"] == "cycle_finished"
+
+        notices = alice.headers
+        listed = two.get("/api/v1/notifications/", headers=notices).json()["items"]
+        assert [n["type"] for n in listed] == ["cycle_finished"]  # applied once, though both replicas got it
+
+
+def test_fanout_payloads_round_trip_and_garbage_is_refused(unique_site: str) -> None:
+    from cloud.realtime.hub import Audience
+
+    messages = [({"type": "waitlist", "kind": "washer", "length": 2}, Audience.of_room(unique_site, "r1"))]
+    assert decode(encode("replica-a", messages)) == ("replica-a", messages)
+    for garbage in (b"", b"{not json", b'{"origin": "x"}', b'{"origin": "x", "messages": [{"audience": 5}]}'):
+        with pytest.raises(ValueError, match="not a fan-out message"):
+            decode(garbage)
+    assert FANOUT_TOPIC.startswith("kywash/internal/")
