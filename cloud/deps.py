@@ -5,7 +5,7 @@ Everything is built by ``create_app`` and kept on ``app.state.cloud``: nothing a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends
@@ -13,6 +13,7 @@ from fastapi.requests import HTTPConnection
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
+from cloud.machines.cache import ViewCache
 from cloud.machines.service import RoomChoice
 from cloud.realtime.hub import Hub
 from cloud.settings import CloudSettings
@@ -34,16 +35,17 @@ class CloudState:
     ingest: Ingest
     source: MqttSource | None = None
     """The MQTT connection, while the app runs with ingest enabled."""
+    views: ViewCache = field(default_factory=ViewCache)
 
     def delivery(self) -> Delivery:
         """Where committed changes go: the hub, and the broker while connected."""
         from cloud.tx import Delivery
 
         origin = self.settings.mqtt_client_id if self.settings.replica_fanout else None
-        return Delivery(self.hub, self.source, origin)
+        return Delivery(self.hub, self.source, origin, self.views)
 
 
-def get_state(connection: HTTPConnection) -> CloudState:
+async def get_state(connection: HTTPConnection) -> CloudState:
     state: CloudState = connection.app.state.cloud
     return state
 
@@ -51,14 +53,14 @@ def get_state(connection: HTTPConnection) -> CloudState:
 StateDep = Annotated[CloudState, Depends(get_state)]
 
 
-def get_settings(state: StateDep) -> CloudSettings:
+async def get_settings(state: StateDep) -> CloudSettings:
     return state.settings
 
 
 SettingsDep = Annotated[CloudSettings, Depends(get_settings)]
 
 
-def get_room_choice(settings: SettingsDep, site: str | None = None, room: str | None = None) -> RoomChoice:
+async def get_room_choice(settings: SettingsDep, site: str | None = None, room: str | None = None) -> RoomChoice:
     """The ``?site=&room=`` query with the configured default room behind it."""
     return RoomChoice(site, room, settings.default_site, settings.default_room)
 

@@ -20,6 +20,7 @@ from fastapi import Depends
 from sqlalchemy import Connection, Engine
 
 from cloud.deps import StateDep
+from cloud.machines.cache import ViewCache
 from cloud.realtime.hub import Audience, Hub, Message
 from cloud.settings import CloudSettings
 from kywash.clock import Clock, to_datetime
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+VIEW_CHANGES = frozenset({"machine", "room"})
+"""Messages that mean the cached machine views are out of date."""
 
 
 class BrokerPublisher(Protocol):
@@ -87,8 +91,11 @@ class Delivery:
     broker: BrokerPublisher | None = None
     origin: str | None = None
     """This replica's id on the fan-out topic; None: a single replica, no fan-out."""
+    cache: ViewCache | None = None
 
     def deliver(self, messages: list[tuple[Message, Audience]], broker: list[tuple[str, bytes, bool]]) -> None:
+        if self.cache is not None and any(message["type"] in VIEW_CHANGES for message, _ in messages):
+            self.cache.clear()
         for message, audience in messages:
             self.hub.send(message, audience)
         if messages and self.broker is not None and self.origin is not None:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Final
 
+from cloud.machines.cache import ViewCache
 from cloud.machines.schemas import ClaimPublic, MachinePublic
 from cloud.machines.service import MachineView
 from cloud.realtime.hub import Audience, Hub, Message
@@ -79,8 +80,9 @@ def _unmessage(message: dict[str, Any]) -> Message:
     return machine_message(view)
 
 
-def receiver(hub: Hub, origin: str) -> Callable[[bytes], None]:
-    """What to do with a fan-out payload (on paho's thread): hand others' messages to the hub."""
+def receiver(hub: Hub, origin: str, cache: ViewCache | None = None) -> Callable[[bytes], None]:
+    """What to do with a fan-out payload (on paho's thread): hand others' messages to the hub
+    (and forget cached machine views they make stale)."""
 
     def receive(payload: bytes) -> None:
         try:
@@ -90,6 +92,8 @@ def receiver(hub: Hub, origin: str) -> Callable[[bytes], None]:
             return
         if sender == origin:
             return
+        if cache is not None and any(message["type"] in ("machine", "room") for message, _ in messages):
+            cache.clear()
         for message, audience in messages:
             hub.send(message, audience)
 

@@ -16,6 +16,11 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_S = 10.0
+POOL_SIZE = 10
+POOL_OVERFLOW = 40
+"""Room for more connections than the web server has worker threads (40, Starlette's default)
+plus ingest and the timer loop. With fewer, requests holding a connection while waiting for
+a thread and requests holding a thread while waiting for a connection can stall each other."""
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -23,7 +28,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo=echo)
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
@@ -34,6 +39,8 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         url,
         echo=echo,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
     )
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_sqlite_transaction)
