@@ -1,0 +1,84 @@
+// /api/ws: send the access token as the first message (never in the URL), then follow the room.
+// A dropped socket reconnects with backoff; the snapshot it sends first replaces what was missed.
+// Close code 4401 means the token was refused: refresh once, and if that fails the session is over.
+
+const UNAUTHORIZED = 4401;
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * @param {object} options
+ * @param {URLSearchParams} options.query  site/room to follow
+ * @param {() => string|null} options.token  the current access token
+ * @param {() => Promise<boolean>} options.refresh  refresh the session; false: it has ended
+ * @param {() => void} options.onRefused  even a freshly refreshed token was refused: log in again
+ * @param {(message: object) => void} options.onMessage
+ * @param {(text: string, ok: boolean) => void} options.onStatus
+ * @returns {{stop: () => void}}
+ */
+export function startLive({ query, token, refresh, onRefused, onMessage, onStatus }) {
+  let socket = null;
+  let timer = null;
+  let stopped = false;
+  let refreshedSinceSnapshot = false;
+
+  function retry(attempt) {
+    const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2);
+    onStatus(`Reconnecting in ${Math.ceil(delay / 1000)} s…`, false);
+    timer = window.setTimeout(() => open(attempt), delay);
+  }
+
+  async function unauthorized(attempt) {
+    if (refreshedSinceSnapshot) {
+      onRefused();
+      return;
+    }
+    onStatus("Renewing your session…", false);
+    try {
+      if (!(await refresh())) return; // the session is over: the page shows the login panel
+      refreshedSinceSnapshot = true;
+      open(0);
+    } catch {
+      if (!stopped) retry(attempt + 1); // the server is unreachable; the session may be fine
+    }
+  }
+
+  function open(attempt) {
+    timer = null;
+    if (stopped) return;
+    const access = token();
+    if (!access) return;
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${window.location.host}/api/ws?${query}`);
+    socket = ws;
+    let synced = false;
+    ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "auth", token: access })));
+    ws.addEventListener("message", (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (message.type === "snapshot") {
+        synced = true;
+        refreshedSinceSnapshot = false;
+        onStatus("Live", true);
+      }
+      onMessage(message);
+    });
+    ws.addEventListener("close", (event) => {
+      if (stopped) return;
+      if (event.code === UNAUTHORIZED) unauthorized(attempt);
+      else retry(synced ? 0 : attempt + 1);
+    });
+  }
+
+  open(0);
+  return {
+    stop() {
+      stopped = true;
+      if (timer) window.clearTimeout(timer);
+      socket?.close(1000, "bye");
+    },
+  };
+}
