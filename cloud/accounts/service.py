@@ -54,13 +54,15 @@ class LoginAttempt:
 # --- register, profile, staff --------------------------------------------------------------
 
 
-def register(tx: Tx, body: StudentCreate) -> TokenPair:
-    """A new student, logged in; ``Conflict`` (``already_registered``) if the ID is taken."""
+def register(tx: Tx, body: StudentCreate, pin_hash: str) -> TokenPair:
+    """A new student, logged in; ``Conflict`` (``already_registered``) if the ID is taken.
+
+    ``pin_hash`` is computed by the caller before the transaction (see ``create_user``)."""
     phone = normalise_phone(body.phone_number, tx.settings.phone_region)
     if find_by_login(tx.conn, student_id=body.student_id) is not None:  # answer before spending a hash
         raise Conflict("this student ID is already registered; log in instead", code="already_registered")
     user = create_user(
-        tx.conn, role=STUDENT, secret=body.pin, now=tx.now, student_id=body.student_id, phone_number=phone
+        tx.conn, role=STUDENT, secret_hash=pin_hash, now=tx.now, student_id=body.student_id, phone_number=phone
     )
     record_activity(tx, "registered", f"student {body.student_id} registered", user_id=user.id)
     return start_session(tx.conn, tx.settings, user.id, tx.now)
