@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -9,7 +11,7 @@ from cloud.accounts.current import OptionalUser, bearer_token, viewer_for_token
 from cloud.deps import CloudState, RoomChoiceDep, StateDep
 from cloud.machines import service
 from cloud.machines.schemas import MachinePublic, MachinesPublic, RoomPublic
-from cloud.machines.service import RoomChoice
+from cloud.machines.service import MachineView, RoomChoice
 from cloud.tx import ReadConnDep
 from kywash.contract import MachineKind
 
@@ -21,33 +23,44 @@ async def list_machines(request: Request, state: StateDep, choice: RoomChoiceDep
     """The washers and dryers of the room named by ``?site=&room=`` (or the only/default room).
 
     Public, so a screen in the laundry room can show it; with a token, your own claim and
-    hold are marked (``mine``, ``reserved_for_me``). The most-read endpoint: the anonymous
-    answer is cached until a machine changes, and each answer is built in one worker-thread
-    call that takes and returns its database connection (see ``cloud/machines/cache.py``).
+    hold are marked (``mine``, ``reserved_for_me``). The most-read endpoint: a room's views
+    are cached until a machine changes (``cloud/machines/cache.py``), and database work
+    happens in single worker-thread calls that take and return their own connection.
     """
     token = bearer_token(request)
-    if token is not None:
-        return _json(await run_in_threadpool(_machines_json, state, choice, token))
+    viewer_id = await run_in_threadpool(_viewer_id, state, token) if token is not None else None
     key = ("machines", choice.site, choice.room)
-    body = state.views.get(key)
-    if body is None:
+    room: RoomMachines | None = state.views.get(key)
+    if room is None:
         generation = state.views.generation
-        body = await run_in_threadpool(_machines_json, state, choice, None)
-        state.views.put(key, body, generation)
-    return _json(body)
+        room = await run_in_threadpool(_room_machines, state, choice)
+        state.views.put(key, room, generation)
+    return Response(room.json_for(viewer_id), media_type="application/json")
 
 
-def _json(body: bytes) -> Response:
-    return Response(body, media_type="application/json")
+@dataclass(frozen=True, slots=True)
+class RoomMachines:
+    views: list[MachineView]
+    anonymous: bytes
+
+    def json_for(self, viewer_id: int | None) -> bytes:
+        """The anonymous bytes, unless the viewer holds a claim or a hold here."""
+        if viewer_id is None or all(viewer_id not in (v.claim_user_id, v.hold_user_id) for v in self.views):
+            return self.anonymous
+        return service.listing(self.views, viewer_id).model_dump_json().encode()
 
 
-def _machines_json(state: CloudState, choice: RoomChoice, token: str | None) -> bytes:
+def _viewer_id(state: CloudState, token: str) -> int:
     with state.engine.connect().execution_options(kywash_readonly=True) as conn:
-        viewer_id = None
-        if token is not None:
-            secret = state.settings.secret_key.get_secret_value()
-            viewer_id = viewer_for_token(conn, secret, token, now_ts=state.clock.now()).id
-        return service.machines_in(conn, service.choose_room(conn, choice), viewer_id).model_dump_json().encode()
+        secret = state.settings.secret_key.get_secret_value()
+        return viewer_for_token(conn, secret, token, now_ts=state.clock.now()).id
+
+
+def _room_machines(state: CloudState, choice: RoomChoice) -> RoomMachines:
+    with state.engine.connect().execution_options(kywash_readonly=True) as conn:
+        room = service.choose_room(conn, choice)
+        views = [] if room is None else service.views_of(conn, room_ids=[room.id])
+    return RoomMachines(views, service.listing(views, None).model_dump_json().encode())
 
 
 @router.get("/machines/{kind}/{number}", response_model=MachinePublic)

@@ -136,10 +136,15 @@ def choose_room(conn: Connection, choice: RoomChoice) -> RoomRecord | None:
 
 
 def machines_in(conn: Connection, room: RoomRecord | None, viewer_id: int | None = None) -> MachinesPublic:
-    views = [] if room is None else [v.for_viewer(viewer_id) for v in views_of(conn, room_ids=[room.id])]
+    return listing([] if room is None else views_of(conn, room_ids=[room.id]), viewer_id)
+
+
+def listing(views: Sequence[MachineView], viewer_id: int | None) -> MachinesPublic:
+    """A room's machines as ``viewer_id`` sees them, split into washers and dryers."""
+    shown = [view.for_viewer(viewer_id) for view in views]
     return MachinesPublic(
-        washers=[m for m in views if m.kind is MachineKind.WASHER],
-        dryers=[m for m in views if m.kind is MachineKind.DRYER],
+        washers=[m for m in shown if m.kind is MachineKind.WASHER],
+        dryers=[m for m in shown if m.kind is MachineKind.DRYER],
     )
 
 
