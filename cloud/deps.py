@@ -13,6 +13,7 @@ from fastapi.requests import HTTPConnection
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
+from cloud.accounts.session_cache import SessionCache
 from cloud.machines.cache import ViewCache
 from cloud.machines.service import RoomChoice
 from cloud.realtime.hub import Hub
@@ -36,13 +37,14 @@ class CloudState:
     source: MqttSource | None = None
     """The MQTT connection, while the app runs with ingest enabled."""
     views: ViewCache = field(default_factory=ViewCache)
+    sessions: SessionCache = field(default_factory=SessionCache)
 
     def delivery(self) -> Delivery:
         """Where committed changes go: the hub, and the broker while connected."""
         from cloud.tx import Delivery
 
         origin = self.settings.mqtt_client_id if self.settings.replica_fanout else None
-        return Delivery(self.hub, self.source, origin, self.views)
+        return Delivery(self.hub, self.source, origin, self.views, self.sessions)
 
 
 async def get_state(connection: HTTPConnection) -> CloudState:

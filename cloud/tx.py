@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
 from fastapi import Depends
 from sqlalchemy import Connection, Engine
 
+from cloud.accounts.session_cache import SessionCache
 from cloud.deps import StateDep
 from cloud.machines.cache import ViewCache
 from cloud.realtime.hub import Audience, Hub, Message
@@ -51,6 +52,8 @@ class Changes:
     """Primary keys of machines whose shown view changed (ordered, deduplicated)."""
     messages: list[tuple[Message, Audience]] = field(default_factory=list)
     broker: list[tuple[str, bytes, bool]] = field(default_factory=list)
+    ended_sessions: list[str] = field(default_factory=list)
+    """Sessions revoked in this transaction: forgotten by this replica's session cache."""
 
     def room(self, message: Message, audience: Audience) -> None:
         self.rooms.append((message, audience))
@@ -60,6 +63,9 @@ class Changes:
 
     def send(self, message: Message, audience: Audience) -> None:
         self.messages.append((message, audience))
+
+    def end_session(self, session_id: str) -> None:
+        self.ended_sessions.append(session_id)
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = True) -> None:
         self.broker.append((topic, payload, retain))
@@ -92,8 +98,17 @@ class Delivery:
     origin: str | None = None
     """This replica's id on the fan-out topic; None: a single replica, no fan-out."""
     cache: ViewCache | None = None
+    sessions: SessionCache | None = None
 
-    def deliver(self, messages: list[tuple[Message, Audience]], broker: list[tuple[str, bytes, bool]]) -> None:
+    def deliver(
+        self,
+        messages: list[tuple[Message, Audience]],
+        broker: list[tuple[str, bytes, bool]],
+        ended_sessions: list[str] | None = None,
+    ) -> None:
+        if self.sessions is not None:
+            for session_id in ended_sessions or ():
+                self.sessions.forget(session_id)
         if self.cache is not None and any(message["type"] in VIEW_CHANGES for message, _ in messages):
             self.cache.clear()
         for message, audience in messages:
@@ -118,7 +133,7 @@ def transaction(
         tx = Tx(conn, now or to_datetime(clock.now()), settings)
         yield tx
         messages = tx.changes.render(conn)
-    delivery.deliver(messages, tx.changes.broker)
+    delivery.deliver(messages, tx.changes.broker, tx.changes.ended_sessions)
 
 
 def run_tx(state: CloudState, work: Callable[[Tx], T]) -> T:

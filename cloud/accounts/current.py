@@ -2,50 +2,35 @@
 
 An access token alone is not enough: its session must still be live, so logging out (or a
 reused refresh token revoking the family) ends access at once, not when the token expires.
-That costs one indexed query per request.
+That is one indexed query, which a replica skips for a session it found live in the last
+``SESSION_CACHE_TTL_S`` seconds; a revocation made on this replica takes effect at once, one
+made on another within that time (``cloud/accounts/session_cache.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
 from fastapi.requests import HTTPConnection
 from sqlalchemy import Connection, select
+from starlette.concurrency import run_in_threadpool
 
 from cloud.accounts import tokens
-from cloud.deps import StateDep
+from cloud.accounts.viewer import STAFF, STUDENT, Viewer
+from cloud.deps import CloudState, StateDep
 from cloud.errors import Forbidden, Unauthorized
 from cloud.storage.tables import sessions, users
 from kywash.clock import to_datetime
 
-STUDENT = "student"
-STAFF = "staff"
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """The authenticated user of a request or WebSocket."""
-
-    id: int
-    role: str
-    student_id: str | None
-    username: str | None
-    session_id: str
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role == STAFF
-
-    @property
-    def login(self) -> str:
-        return self.student_id or self.username or str(self.id)
-
 
 def viewer_for_token(conn: Connection, secret: str, token: str, *, now_ts: float) -> Viewer:
     """The user behind an access token whose session is still live; ``Unauthorized`` otherwise."""
-    claims = tokens.decode(secret, token, expected="access", now=to_datetime(now_ts))
+    return session_viewer(conn, tokens.decode(secret, token, expected="access", now=to_datetime(now_ts)))
+
+
+def session_viewer(conn: Connection, claims: tokens.TokenClaims) -> Viewer:
+    """The user of a decoded token, if its session is live (one indexed query)."""
     row = conn.execute(
         select(users.c.id, users.c.role, users.c.student_id, users.c.username)
         .select_from(users.join(sessions, sessions.c.user_id == users.c.id))
@@ -64,25 +49,42 @@ def bearer_token(connection: HTTPConnection) -> str | None:
     return token.strip()
 
 
-def optional_user(connection: HTTPConnection, state: StateDep) -> Viewer | None:
-    token = bearer_token(connection)
-    if token is None:
-        return None
+async def authenticate(state: CloudState, token: str) -> Viewer:
+    """The viewer of an access token: checked for signature and expiry on every call, for a
+    live session in the database unless this replica saw it live in the last few seconds."""
+    secret = state.settings.secret_key.get_secret_value()
+    claims = tokens.decode(secret, token, expected="access", now=to_datetime(state.clock.now()))
+    viewer = state.sessions.get(claims.session_id)
+    if viewer is not None and viewer.id == claims.user_id:
+        return viewer
+    viewer = await run_in_threadpool(_load_viewer, state, claims)
+    state.sessions.put(viewer)
+    return viewer
+
+
+def _load_viewer(state: CloudState, claims: tokens.TokenClaims) -> Viewer:
     with state.engine.connect().execution_options(kywash_readonly=True) as conn:
-        return viewer_for_token(conn, state.settings.secret_key.get_secret_value(), token, now_ts=state.clock.now())
+        return session_viewer(conn, claims)
 
 
-def current_user(viewer: Annotated[Viewer | None, Depends(optional_user)]) -> Viewer:
+async def optional_user(connection: HTTPConnection, state: StateDep) -> Viewer | None:
+    token = bearer_token(connection)
+    return None if token is None else await authenticate(state, token)
+
+
+async def current_user(viewer: Annotated[Viewer | None, Depends(optional_user)]) -> Viewer:
     if viewer is None:
         raise Unauthorized("log in first: send Authorization: Bearer <access token>", code="not_authenticated")
     return viewer
 
 
-def staff_user(viewer: Annotated[Viewer, Depends(current_user)]) -> Viewer:
+async def staff_user(viewer: Annotated[Viewer, Depends(current_user)]) -> Viewer:
     if not viewer.is_staff:
         raise Forbidden("only staff may do this")
     return viewer
 
+
+__all__ = ["STAFF", "STUDENT", "CurrentUser", "OptionalUser", "StaffUser", "Viewer", "authenticate", "bearer_token"]
 
 OptionalUser = Annotated[Viewer | None, Depends(optional_user)]
 CurrentUser = Annotated[Viewer, Depends(current_user)]

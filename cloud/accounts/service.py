@@ -253,6 +253,7 @@ def _rotate(tx: Tx, claims: tokens.TokenClaims) -> TokenPair | CloudError:
     if not used_now:
         if tx.conn.execute(select(refresh_tokens.c.jti).where(*this_token)).first() is None:
             return Unauthorized("the token is not valid", code="invalid_token")
+        tx.changes.end_session(claims.session_id)
         if revoke_session(tx.conn, claims.session_id, tx.now, "token_reused"):
             log.warning("refresh token reused: session of user %s revoked", claims.user_id)
         return Unauthorized("this refresh token was already used; the session is ended", code="token_reused")
@@ -275,4 +276,5 @@ def log_out(tx: Tx, viewer: Viewer, refresh_token: str) -> None:
     if claims.session_id != viewer.session_id or claims.user_id != viewer.id:
         raise Forbidden("this refresh token belongs to another session", code="wrong_session")
     revoke_session(tx.conn, viewer.session_id, tx.now, "logout")
+    tx.changes.end_session(viewer.session_id)
     record_activity(tx, "logout", "logged out", user_id=viewer.id)

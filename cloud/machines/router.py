@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from cloud.accounts.current import OptionalUser, bearer_token, viewer_for_token
+from cloud.accounts.current import OptionalUser, authenticate, bearer_token
 from cloud.deps import CloudState, RoomChoiceDep, StateDep
 from cloud.machines import service
 from cloud.machines.schemas import MachinePublic, MachinesPublic, RoomPublic
@@ -28,7 +28,7 @@ async def list_machines(request: Request, state: StateDep, choice: RoomChoiceDep
     happens in single worker-thread calls that take and return their own connection.
     """
     token = bearer_token(request)
-    viewer_id = await run_in_threadpool(_viewer_id, state, token) if token is not None else None
+    viewer_id = (await authenticate(state, token)).id if token is not None else None
     key = ("machines", choice.site, choice.room)
     room: RoomMachines | None = state.views.get(key)
     if room is None:
@@ -48,12 +48,6 @@ class RoomMachines:
         if viewer_id is None or all(viewer_id not in (v.claim_user_id, v.hold_user_id) for v in self.views):
             return self.anonymous
         return service.listing(self.views, viewer_id).model_dump_json().encode()
-
-
-def _viewer_id(state: CloudState, token: str) -> int:
-    with state.engine.connect().execution_options(kywash_readonly=True) as conn:
-        secret = state.settings.secret_key.get_secret_value()
-        return viewer_for_token(conn, secret, token, now_ts=state.clock.now()).id
 
 
 def _room_machines(state: CloudState, choice: RoomChoice) -> RoomMachines:

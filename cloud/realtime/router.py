@@ -20,7 +20,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
-from cloud.accounts.current import Viewer, bearer_token, viewer_for_token
+from cloud.accounts.current import Viewer, authenticate, bearer_token
 from cloud.deps import CloudState, StateDep
 from cloud.errors import CloudError
 from cloud.machines import service
@@ -70,12 +70,7 @@ async def _authenticate(websocket: WebSocket, state: CloudState) -> Viewer:
         if not isinstance(first, dict) or first.get("type") != "auth" or not isinstance(first.get("token"), str):
             raise ValueError('send {"type": "auth", "token": "<access token>"} first')
         token = first["token"]
-    return await run_in_threadpool(_viewer, state, token)
-
-
-def _viewer(state: CloudState, token: str) -> Viewer:
-    with state.engine.connect().execution_options(kywash_readonly=True) as conn:
-        return viewer_for_token(conn, state.settings.secret_key.get_secret_value(), token, now_ts=state.clock.now())
+    return await authenticate(state, token)
 
 
 def _snapshot(state: CloudState, site: str | None, room: str | None, user_id: int) -> Message:

@@ -52,7 +52,10 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
+from cloud.accounts.sessions import start_session  # noqa: E402
+from cloud.accounts.users import create_user  # noqa: E402
 from cloud.ingest.apply import apply_message  # noqa: E402
+from cloud.settings import CloudSettings  # noqa: E402
 from cloud.storage.engine import make_engine  # noqa: E402
 from cloud.storage.migrate import upgrade_database  # noqa: E402
 from kywash.broker import free_port  # noqa: E402
@@ -123,6 +126,20 @@ def seed_database(url: str) -> None:
             for topic, payload in room_messages(now):
                 ref, message = decode_message(topic, payload)
                 apply_message(conn, ref, message, now)
+    finally:
+        engine.dispose()
+
+
+def student_token(url: str) -> str:
+    """An access token for a new student, signed with the secret the cloud process will use
+    (both read ``KYWASH_SECRET_KEY``, or fall back to the development default)."""
+    settings = CloudSettings(database_url=url)
+    engine = make_engine(url)
+    now = datetime.now(UTC)
+    try:
+        with engine.begin() as conn:
+            user = create_user(conn, role="student", secret="1234", now=now, student_id="424242")
+            return start_session(conn, settings, user.id, now).access_token
     finally:
         engine.dispose()
 
@@ -369,6 +386,10 @@ def main() -> int:
         help="measure right after the warm-up, while the requests it abandoned (wrk stops mid-request) are in flight",
     )  # fmt: skip
     parser.add_argument("--token", help="send `Authorization: Bearer TOKEN` to KY Wash (if the route needs one)")
+    parser.add_argument(
+        "--as-student", action="store_true",
+        help="ask as a logged-in student (a token for a student registered in the seeded database)",
+    )  # fmt: skip
     args = parser.parse_args()
 
     loadgen = choose_loadgen(args.loadgen)
@@ -383,6 +404,10 @@ def main() -> int:
         workdir = Path(tmp)
         database_url = f"sqlite:///{workdir / 'cloud.db'}"
         seed_database(database_url)
+        if args.as_student:
+            auth = {"Authorization": f"Bearer {student_token(database_url)}"}
+            kywash_headers = [f"{k}: {v}" for k, v in auth.items()]
+            print("asking as a logged-in student (the session is checked on every request)")
         cloud_port, bare_port = free_port(), free_port()
         with server_process("kywash", cloud_command(cloud_port, database_url), cloud_port, workdir) as cloud:
             body = checked_body(cloud.url, auth)

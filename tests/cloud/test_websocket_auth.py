@@ -134,7 +134,7 @@ def test_a_notification_reaches_only_its_user(client: TestClient) -> None:
                 "title": "Done",
                 "body": "Collect it",
                 "data": {"m": 1},
-                "created_at": "2026-01-01T00:00:00+00:00",
+                "created_at": "2026-01-01T00:00:00Z",
                 "read": False,
             },
         }
@@ -159,7 +159,7 @@ def test_an_activity_reaches_its_user_and_staff(client: TestClient) -> None:
             "message": "Alice claimed",
             "user_id": alice.id,
             "data": {},
-            "created_at": "2026-01-01T00:00:00+00:00",
+            "created_at": "2026-01-01T00:00:00Z",
         }
         assert bob_ws.receive_json()["activity"]["id"] == second, "Alice's never reached Bob"
         assert [boss_ws.receive_json()["activity"]["id"] for _ in range(2)] == [first, second]
