@@ -109,6 +109,18 @@ def end(tx: Tx, machine: MachineRef, viewer: Viewer) -> ClaimRecord:
     return _reloaded(tx, claim)
 
 
+def _claim_activity(tx: Tx, machine: MachineRef, claim: ClaimRecord, type: str, message: str) -> None:
+    record_activity(
+        tx,
+        type,
+        message,
+        room_id=machine.room_id,
+        user_id=claim.user_id,
+        machine_pk=machine.pk,
+        data={"claim_id": claim.id},
+    )
+
+
 def _others(claim: ClaimRecord, viewer: Viewer) -> bool:
     return claim.user_id != viewer.id
 
@@ -222,17 +234,9 @@ def _finish(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
         "cycle_finished",
         f"Your {wash} is done",
         f"{machine.name.capitalize()} has finished. Please collect your laundry so the next student can use it.",
-        {"machine": machine.machine_id, "kind": machine.kind, "number": machine.number},
+        machine.data,
     )
-    record_activity(
-        tx,
-        "cycle_finished",
-        f"{machine.name} finished",
-        room_id=machine.room_id,
-        user_id=claim.user_id,
-        machine_pk=machine.pk,
-        data={"claim_id": claim.id},
-    )
+    _claim_activity(tx, machine, claim, "cycle_finished", f"{machine.name} finished")
 
 
 def _ended_by_sensors(tx: Tx, machine: MachineRef, claim: ClaimRecord, move: ClaimMove) -> None:
@@ -245,7 +249,7 @@ def _ended_by_sensors(tx: Tx, machine: MachineRef, claim: ClaimRecord, move: Cla
             "cycle_interrupted",
             f"{machine.name.capitalize()} stopped early",
             f"The door of {machine.name} was opened before the cycle finished.",
-            {"machine": machine.machine_id, "kind": machine.kind, "number": machine.number},
+            machine.data,
         )
 
 
@@ -270,17 +274,9 @@ def expire(tx: Tx, claim_id: int) -> bool:
         f"Your claim on {machine.name} expired",
         f"The sensors did not see {machine.name} start within {minutes:g} minutes, so it is free again. "
         "Claim it again when you are at the machine.",
-        {"machine": machine.machine_id, "kind": machine.kind, "number": machine.number},
+        machine.data,
     )
-    record_activity(
-        tx,
-        "claim_expired",
-        f"claim on {machine.name} expired: the machine never started",
-        room_id=machine.room_id,
-        user_id=claim.user_id,
-        machine_pk=machine.pk,
-        data={"claim_id": claim.id},
-    )
+    _claim_activity(tx, machine, claim, "claim_expired", f"claim on {machine.name} expired: the machine never started")
     tx.changes.machine(machine.pk)
     waitlist.offer_free_machines(tx, machine.room_id, machine.kind)
     return True

@@ -27,7 +27,7 @@ def machine_unavailable(tx: Tx, machine_pk: int, reason: str) -> None:
             "claim_cancelled",
             f"Your claim on {machine.name} was cancelled",
             f"{machine.name.capitalize()} was taken out of service ({reason}). Please pick another machine.",
-            {"machine": machine.machine_id, "kind": machine.kind, "number": machine.number},
+            machine.data,
         )
     waitlist.withdraw_hold(tx, machine, f"{machine.name.capitalize()} was taken out of service.")
 

@@ -66,6 +66,11 @@ class MachineRef:
     def name(self) -> str:
         return f"{self.kind} {self.number}"
 
+    @property
+    def data(self) -> dict[str, object]:
+        """How notifications and live messages name the machine."""
+        return {"machine": self.machine_id, "kind": self.kind, "number": self.number}
+
 
 _CLAIM_COLUMNS = [claims.c[name] for name in ClaimRecord.__slots__]
 _ENTRY_COLUMNS = [waitlist_entries.c[name] for name in EntryRecord.__slots__]

@@ -175,7 +175,7 @@ def withdraw_hold(tx: Tx, machine: MachineRef, why: str) -> None:
         "reservation_withdrawn",
         f"{machine.name.capitalize()} is no longer held for you",
         f"{why} You keep your place at the head of the {machine.kind} waitlist.",
-        {"machine": machine.machine_id, "kind": machine.kind, "number": machine.number},
+        machine.data,
     )
     tx.changes.machine(machine.pk)
     offer_free_machines(tx, machine.room_id, machine.kind)

@@ -3,10 +3,8 @@ Mosquitto) into the cloud's ingest, seen by students on the REST API and the Web
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
 from cloud.app import create_app
@@ -16,26 +14,12 @@ from kywash.contract import Door, EventType, MachineState
 from tests.cloud.accounts_support import make_account
 from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
 from tests.conftest import BrokerHandle
-
-
-@pytest.fixture
-def publisher(any_broker: BrokerHandle) -> Iterator[EdgePublisher]:
-    edge_client = EdgePublisher(any_broker.host, any_broker.port)
-    yield edge_client
-    edge_client.close()
+from tests.support.ws import next_machine, next_of
 
 
 def machine(client: TestClient, number: int, headers: dict[str, str]) -> dict[str, Any]:
     response = client.get(f"/api/v1/machines/washer/{number}", headers=headers)
     return response.json() if response.status_code == 200 else {}
-
-
-def next_of(ws: Any, type_: str, limit: int = 50) -> dict[str, Any]:
-    for _ in range(limit):
-        message: dict[str, Any] = ws.receive_json()
-        if message["type"] == type_:
-            return message
-    raise AssertionError(f"no {type_} message among {limit}")
 
 
 def test_edge_events_through_the_broker_move_claims_and_holds(
@@ -80,8 +64,8 @@ def test_edge_events_through_the_broker_move_claims_and_holds(
         with client.websocket_connect(f"/api/ws?site={unique_site}", headers=carol.headers) as carol_ws:
             assert carol_ws.receive_json()["type"] == "snapshot"
             publisher.publish(edge.event("washer-1", EventType.DOOR_OPENED, MachineState.DOOR_OPEN, door=Door.OPEN))
-            held = next_of(carol_ws, "machine")["machine"]  # machine views come first, then the events
-            assert (held["id"], held["usage"], held["reserved_for_me"]) == ("washer-1", "reserved", True)
+            held = next_machine(carol_ws, "washer-1", usage="reserved")  # machine views first, then the events
+            assert held["reserved_for_me"] is True
             offer = next_of(carol_ws, "reservation_offered")
             assert offer["machine"] == "washer-1"
         assert machine(client, 1, alice.headers)["reserved_for_me"] is False

@@ -3,9 +3,7 @@ WebSocket clients of both (through the fan-out topic), and an edge event is appl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -18,21 +16,7 @@ from kywash.contract import EventType, MachineState
 from tests.cloud.accounts_support import make_account
 from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
 from tests.conftest import BrokerHandle
-
-
-@pytest.fixture
-def publisher(any_broker: BrokerHandle) -> Iterator[EdgePublisher]:
-    edge_client = EdgePublisher(any_broker.host, any_broker.port)
-    yield edge_client
-    edge_client.close()
-
-
-def next_of(ws: Any, type_: str, limit: int = 50) -> dict[str, Any]:
-    for _ in range(limit):
-        message: dict[str, Any] = ws.receive_json()
-        if message["type"] == type_:
-            return message
-    raise AssertionError(f"no {type_} message among {limit}")
+from tests.support.ws import next_machine, next_of
 
 
 def test_changes_on_one_replica_reach_clients_of_the_other(
@@ -77,10 +61,10 @@ def test_changes_on_one_replica_reach_clients_of_the_other(
             assert bob_on_one.receive_json()["type"] == "snapshot"
             body = {"machine_type": "washer", "machine_id": 1}
             assert one.post("/api/v1/machines/start", json=body, headers=alice.headers).status_code == 201
-            mine = next_of(alice_on_two, "machine")["machine"]  # claimed on replica one, seen on two
-            assert (mine["id"], mine["usage"], mine["mine"]) == ("washer-1", "claimed", True)
-            theirs = next_of(bob_on_one, "machine")["machine"]
-            assert (theirs["usage"], theirs["mine"], theirs["in_use_by"]) == ("claimed", False, "someone")
+            mine = next_machine(alice_on_two, "washer-1", usage="claimed")  # claimed on replica one, seen on two
+            assert mine["mine"] is True
+            theirs = next_machine(bob_on_one, "washer-1", usage="claimed")
+            assert (theirs["mine"], theirs["in_use_by"]) == (False, "someone")
 
             publisher.publish(edge.event("washer-1", EventType.CYCLE_STARTED, MachineState.RUNNING))
             publisher.publish(edge.event("washer-1", EventType.CYCLE_FINISHED, MachineState.FINISHED))
