@@ -41,8 +41,10 @@ class CloudSettings(BaseSettings):
     """False (with a fixed ``mqtt_client_id``) lets the broker keep QoS 1 events while we restart."""
     mqtt_shared_group: str | None = None
     """Replicas on Mosquitto share machine state/event topics via ``$share/{group}/...``."""
-    replica_fanout: bool = True
-    """Share live changes with the other replicas over the broker (see cloud/realtime/fanout.py)."""
+    replica_fanout: bool = False
+    """Share live changes with the other replicas over the broker (see cloud/realtime/fanout.py).
+    Turn it on when running several replicas; one replica has nobody to share with, and each
+    change would cost a publish and, on the embedded broker, its routing."""
     ingest_enabled: bool = True
     auto_register_rooms: bool = True
     ingest_site: str = "+"

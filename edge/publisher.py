@@ -33,6 +33,7 @@ from edge.errors import ConfigError, OutboxError
 from edge.outbox import Outbox
 from kywash.clock import Clock
 from kywash.contract import EVENT_QOS, STATE_QOS
+from kywash.net import no_delay
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class Publisher:
             except (ssl.SSLError, OSError, ValueError) as exc:
                 raise ConfigError(f"broker.ca_file: cannot use {broker.ca_file} for TLS: {exc}") from exc
         client.on_connect = self._on_connect
+        client.on_socket_open = no_delay
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
         client.on_publish = self._on_publish

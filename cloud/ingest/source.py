@@ -24,6 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from cloud.realtime.fanout import FANOUT_TOPIC
 from cloud.settings import CloudSettings
 from kywash.contract import machine_filters, room_filters
+from kywash.net import no_delay
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class MqttSource:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
+        self._client.on_socket_open = no_delay
         self._keepalive = keepalive
         self._pending: dict[int, int] = {}
         self._connected = threading.Event()

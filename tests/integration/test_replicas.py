@@ -35,6 +35,7 @@ def test_changes_on_one_replica_reach_clients_of_the_other(
             mqtt_client_id=f"{unique_site}-{name}",
             ingest_site=unique_site,
             timer_loop=False,
+            replica_fanout=True,
         )
         return TestClient(create_app(settings, clock=fake_clock))
 
