@@ -175,6 +175,15 @@ def follow_sensors(tx: Tx, machine: MachineRef, before: str | None) -> None:
                 data={"claimed": False},
             )
             waitlist.withdraw_hold(tx, machine, f"Someone started {machine.name} without claiming it.")
+        elif sensor == "finished" and before != "finished":
+            record_activity(
+                tx,
+                "cycle_finished",
+                f"{machine.name} finished (unclaimed)",
+                room_id=machine.room_id,
+                machine_pk=machine.pk,
+                data={"claimed": False},
+            )
         return
     if sensor is None:
         return

@@ -51,9 +51,13 @@ def test_a_claim_is_confirmed_by_the_sensors_and_ends_when_the_door_opens(room: 
 
 
 def test_a_cycle_nobody_claimed_is_in_use_by_someone_unknown(room: Room) -> None:
+    staff = make_account(room.client, "warden", role="staff")
     room.sensors("washer-2", "start")
     machine = room.machine("washer", 2)
     assert (machine["usage"], machine["in_use_by"]) == ("in_use", "unknown")
+    room.sensors("washer-2", "finish")
+    log = room.client.get("/api/v1/activities/", headers=staff.headers).json()["items"]
+    assert [(a["type"], a["data"]["claimed"]) for a in log[:2]] == [("cycle_finished", False), ("cycle_started", False)]
 
 
 def test_a_claim_the_sensors_never_confirm_expires_once(room: Room) -> None:
