@@ -13,6 +13,7 @@ Topic tree (``{site}``, ``{room}`` and ``{machine}`` are lower-case ids)::
     kywash/v1/{site}/{room}/machine/{machine}/event     QoS 1     edge, seq per room
     kywash/v1/{site}/{room}/machine/{machine}/telemetry QoS 0     edge
     kywash/v1/{site}/{room}/machine/{machine}/desired   retained  cloud, revision per machine
+    kywash/v1/{site}/{room}/replay                      QoS 1     cloud asks the edge to resend events
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ class EventType(StrEnum):
     CYCLE_INTERRUPTED = "cycle_interrupted"
     SENSOR_FAULT = "sensor_fault"
     SENSOR_RECOVERED = "sensor_recovered"
+    FAULT_DETECTED = "fault_detected"
+    """The sensors show a machine misbehaving (``reason``: e.g. ``current_with_door_open``,
+    ``cycle_too_long``); the cloud files it as an automatic fault report."""
 
 
 class RoomStatusValue(StrEnum):
@@ -186,9 +190,23 @@ class MachineDesired(Payload):
     ts: datetime
 
 
+class ReplayRequest(Payload):
+    """The cloud saw a gap in a room's event sequence and asks the edge to publish the events
+    from ``from_seq`` (to ``to_seq``, or to the newest) again. Events are idempotent by
+    (room, seq), so a replay that overlaps what arrived changes nothing."""
+
+    from_seq: int = Field(ge=1)
+    to_seq: int | None = Field(default=None, ge=1)
+    reason: str = Field(default="gap", max_length=200)
+    ts: datetime
+
+
 # --- topics ------------------------------------------------------------------------------
 
 ROOM_LEAVES: Final = ("status", "info")
+"""Room topics the edge publishes (and the cloud subscribes)."""
+CLOUD_ROOM_LEAVES: Final = ("replay",)
+"""Room topics the cloud publishes (and the room's edge subscribes)."""
 MACHINE_LEAVES: Final = ("state", "event", "telemetry", "desired")
 
 PAYLOAD_BY_LEAF: Final[dict[str, type[Payload]]] = {
@@ -198,6 +216,7 @@ PAYLOAD_BY_LEAF: Final[dict[str, type[Payload]]] = {
     "event": MachineEvent,
     "telemetry": Telemetry,
     "desired": MachineDesired,
+    "replay": ReplayRequest,
 }
 
 
@@ -219,11 +238,12 @@ TOPIC_TABLE: Final = (
     TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/event", "edge", False, 1, MachineEvent),
     TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/telemetry", "edge", False, 0, Telemetry),
     TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/desired", "cloud", True, 1, MachineDesired),
+    TopicSpec("kywash/v1/{site}/{room}/replay", "cloud", False, 1, ReplayRequest),
 )
 
 
 def room_topic(site: str, room: str, leaf: str) -> str:
-    if leaf not in ROOM_LEAVES:
+    if leaf not in ROOM_LEAVES and leaf not in CLOUD_ROOM_LEAVES:
         raise ContractError("bad_topic", f"unknown room topic leaf {leaf!r}")
     return f"{TOPIC_ROOT}/{check_id(site, 'site')}/{check_id(room, 'room')}/{leaf}"
 
@@ -260,7 +280,7 @@ def parse_topic(topic: str) -> TopicRef:
     site, room = parts[2], parts[3]
     for value, what in ((site, "site"), (room, "room")):
         check_id(value, what)
-    if len(parts) == 5 and parts[4] in ROOM_LEAVES:
+    if len(parts) == 5 and (parts[4] in ROOM_LEAVES or parts[4] in CLOUD_ROOM_LEAVES):
         return TopicRef(site, room, parts[4])
     if len(parts) == 7 and parts[4] == "machine" and parts[6] in MACHINE_LEAVES:
         return TopicRef(site, room, parts[6], check_id(parts[5], "machine"))

@@ -28,6 +28,7 @@ from kywash.contract import (
     MachineEvent,
     MachineStatePayload,
     Payload,
+    ReplayRequest,
     RoomInfo,
     RoomStatus,
     Telemetry,
@@ -76,8 +77,8 @@ def apply_message(
         return apply_event(conn, room, _known_machine(conn, room, message.machine), message, now)
     if isinstance(message, Telemetry):
         return Applied("telemetry", room.id)
-    if isinstance(message, MachineDesired):  # our own retained desired state, if ever subscribed to
-        return Applied("desired", room.id)
+    if isinstance(message, MachineDesired | ReplayRequest):  # our own publications, if ever subscribed to
+        return Applied("own", room.id)
     raise TypeError(f"no rule for {type(message).__name__}")
 
 

@@ -14,7 +14,7 @@ from cloud.laundry.rules import EMPTYABLE
 from cloud.tx import Tx
 from kywash.contract import EventType
 
-AUTOMATIC_FAULT_EVENTS = frozenset({EventType.SENSOR_FAULT})
+AUTOMATIC_FAULT_EVENTS = frozenset({EventType.SENSOR_FAULT, EventType.FAULT_DETECTED})
 
 
 def react(tx: Tx, applied: Applied) -> None:

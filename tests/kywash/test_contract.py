@@ -126,7 +126,7 @@ def test_any_topic_parses_or_is_refused(topic: str) -> None:
         ref = c.parse_topic(topic)
     except c.ContractError:
         return
-    assert topic.startswith("kywash/v1/") and ref.leaf in (*c.ROOM_LEAVES, *c.MACHINE_LEAVES)
+    assert topic.startswith("kywash/v1/") and ref.leaf in (*c.ROOM_LEAVES, *c.CLOUD_ROOM_LEAVES, *c.MACHINE_LEAVES)
 
 
 def test_every_leaf_has_one_topic_table_row() -> None:
