@@ -286,9 +286,33 @@ def expire(tx: Tx, claim_id: int) -> bool:
         machine.data,
     )
     _claim_activity(tx, machine, claim, "claim_expired", f"claim on {machine.name} expired: the machine never started")
+    _suspect_no_current(tx, machine, claim)
     tx.changes.machine(machine.pk)
     waitlist.offer_free_machines(tx, machine.room_id, machine.kind)
     return True
+
+
+def _suspect_no_current(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
+    """The claimant shut the door after claiming, yet the machine never drew current: that is
+    what a broken machine looks like (or a start button nobody pressed), so staff get an
+    automatic fault report to look at. It does not count toward the out-of-service threshold."""
+    from cloud.faults.service import report_automatic  # faults take machines out of service through laundry
+
+    if machine.state != "idle":
+        return
+    seq = store.door_closed_since(tx.conn, machine, claim.created_at)
+    if seq is None:
+        return
+    minutes = tx.settings.claim_confirm_minutes
+    report_automatic(
+        tx,
+        room_id=machine.room_id,
+        machine_pk=machine.pk,
+        reason="no_current_after_claim",
+        description=f"{machine.name.capitalize()} drew no current for {minutes:g} minutes after a student claimed "
+        "it and shut its door",
+        edge_seq=None,
+    )
 
 
 def remind(tx: Tx, claim_id: int) -> bool:

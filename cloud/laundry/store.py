@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from cloud.laundry.rules import LIVE, ClaimStatus
-from cloud.storage.tables import claims, machines, rooms, users, waitlist_entries
+from cloud.storage.tables import claims, edge_events, machines, rooms, users, waitlist_entries
 
 LIVE_ENTRY = ("waiting", "offered")
 
@@ -190,6 +190,23 @@ def move_claim(conn: Connection, claim_id: int, expected: ClaimStatus, to: Claim
         .values(status=to.value, **values)
     )
     return result.rowcount == 1
+
+
+def door_closed_since(conn: Connection, machine: MachineRef, since: datetime) -> int | None:
+    """The sequence number of the last ``door_closed`` event the cloud received for ``machine``
+    at or after ``since``, if any."""
+    seq = conn.scalar(
+        select(edge_events.c.seq)
+        .where(
+            edge_events.c.room_id == machine.room_id,
+            edge_events.c.machine_id == machine.machine_id,
+            edge_events.c.type == "door_closed",
+            edge_events.c.received_at >= since,
+        )
+        .order_by(edge_events.c.seq.desc())
+        .limit(1)
+    )
+    return int(seq) if seq is not None else None
 
 
 def advance_reminder(conn: Connection, claim_id: int, due: datetime, *, sent: int, next_at: datetime | None) -> bool:

@@ -193,3 +193,17 @@ def test_a_fault_the_edge_detects_arrives_as_an_automatic_report_once(room: Room
     assert [(r["machine"], r["automatic"]) for r in reports] == [("washer-2", True)]
     assert room.machine("washer", 2)["usage"] == "unavailable"
     assert [t for t, _ in room.notifications(staff.id)] == ["fault_detected"]
+
+
+def test_a_machine_that_never_draws_current_after_the_claimant_shut_its_door_is_reported(room: Room) -> None:
+    alice = make_account(room.client, "100001")
+    staff = make_account(room.client, "warden", role="staff")
+    room.post("/machines/start", WASHER_1, alice.headers)
+    room.post("/machines/start", {"machine_type": "dryer", "machine_id": 1}, alice.headers)
+    room.sensors("washer-1", "open")
+    room.sensors("washer-1", "close")  # loaded and shut; the dryer's door is never touched
+    assert room.fire(minutes=5.1).expired_claims == 2
+    reports = room.client.get("/api/v1/faults/", headers=staff.headers).json()["items"]
+    assert [(r["machine"], r["automatic"], r["reason"]) for r in reports] == [
+        ("washer-1", True, "no_current_after_claim")
+    ]
