@@ -31,6 +31,7 @@ from cloud.notifications.router import router as notifications_router
 from cloud.realtime.fanout import receiver
 from cloud.realtime.hub import Hub
 from cloud.realtime.router import router as realtime_router
+from cloud.rooms.router import router as rooms_router
 from cloud.settings import CloudSettings, load_settings
 from cloud.storage.engine import make_engine
 from cloud.storage.migrate import upgrade_database
@@ -80,6 +81,7 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
     app.include_router(faults_router)
     app.include_router(notifications_router)
     app.include_router(activity_router)
+    app.include_router(rooms_router)
     app.include_router(realtime_router)
     app.include_router(health_router)
     install_web(app)

@@ -87,6 +87,17 @@ class CloudSettings(BaseSettings):
     timer_loop: bool = True
     """Fire deadlines in this process (tests turn it off and fire them on their own clock)."""
 
+    # --- event sequence (cloud/ingest/gaps.py) ---
+    replay_after_s: float = Field(default=5, gt=0, le=3600)
+    """How long a gap in a room's event sequence may stay open (events may simply be out of
+    order) before the cloud asks the edge to replay the missing events."""
+    replay_retry_s: float = Field(default=60, gt=0, le=86_400)
+    """While a gap stays open, ask again after this long; each further retry waits twice as
+    long as the one before, up to ``replay_retry_max_s`` (a gap the edge can no longer fill,
+    its archive trimmed, must not cost a full replay every minute forever)."""
+    replay_retry_max_s: float = Field(default=3600, gt=0, le=7 * 86_400)
+    """The longest wait between two requests for the same open gaps."""
+
     # --- faults ---
     fault_threshold: int = Field(default=3, ge=1, le=100)
     """Open reports from distinct students that take a machine out of service."""

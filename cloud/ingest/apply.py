@@ -10,7 +10,8 @@ Each rule keeps replicas and redeliveries safe:
   publishes one, and its ``online`` may have come first and been refused (room unknown).
   A retained ``offline`` still wins: status is subscribed after info, so it comes later.
 - ``state``: stored unless the machine already has a newer sequence number.
-- ``event``: stored once per (room, seq); only a new, newer event moves the machine.
+- ``event``: stored once per (room, epoch, seq); only a new, newer event moves the machine.
+  ``cloud/ingest/gaps.py`` tracks the room's sequence (gaps, replay requests, a wiped edge).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from cloud.errors import IngestRejected
+from cloud.ingest import gaps
 from cloud.storage import repository as repo
 from cloud.storage.repository import MachineRecord, RoomRecord, SensorReading
 from kywash.contract import (
@@ -59,6 +61,8 @@ class Applied:
     machines: tuple[str, ...] = ()
     """Machines whose shown state changed."""
     transitions: tuple[Transition, ...] = ()
+    seq_reset: bool = False
+    """The event showed that the room's edge restarted its sequence (see cloud/ingest/gaps.py)."""
 
 
 def apply_message(
@@ -107,14 +111,17 @@ def apply_state(
 def apply_event(
     conn: Connection, room: RoomRecord, machine: MachineRecord, event: MachineEvent, now: datetime
 ) -> Applied:
-    if not repo.insert_event(conn, room.id, event, now):
-        return Applied("duplicate", room.id)
+    placed = gaps.store_event(conn, room.id, event, now)  # once per (room, epoch, seq); tracks gaps
+    if placed.kind != "new":
+        return Applied(placed.kind, room.id)
     reading = SensorReading(event.state.value, event.door.value, event.current_a, event.seq, event.ts, keep_since=True)
     moved = repo.record_reading(conn, machine.id, reading, now=now, strictly_newer=True)
     if not moved:
-        return Applied("event", room.id)
+        return Applied("event", room.id, seq_reset=placed.seq_reset)
     transition = Transition(machine.id, machine.state, event.state.value, event.door.value, event)
-    return Applied("event", room.id, machines=(machine.machine_id,), transitions=(transition,))
+    return Applied(
+        "event", room.id, machines=(machine.machine_id,), transitions=(transition,), seq_reset=placed.seq_reset
+    )
 
 
 def _known_room(conn: Connection, ref: TopicRef) -> RoomRecord:

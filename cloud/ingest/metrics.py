@@ -6,9 +6,20 @@ from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter
 
-ACCEPTED_KINDS: Final = ("status", "info", "state", "event", "duplicate", "stale", "telemetry", "cleared")
-"""``duplicate``: an event already applied (a redelivery); ``stale``: a state older than the stored
-one; ``cleared``: an empty payload, which deletes a retained message (nothing to apply)."""
+ACCEPTED_KINDS: Final = (
+    "status",
+    "info",
+    "state",
+    "event",
+    "duplicate",
+    "old_epoch",
+    "stale",
+    "telemetry",
+    "cleared",
+)
+"""``duplicate``: an event already applied (a redelivery); ``old_epoch``: a late event from before
+the room's edge restarted its sequence, stored there without moving anything; ``stale``: a state
+older than the stored one; ``cleared``: an empty payload, which deletes a retained message."""
 REJECT_REASONS: Final = (
     "bad_topic",
     "bad_id",
@@ -44,6 +55,29 @@ class IngestMetrics:
             self.messages.labels(kind)
         for reason in REJECT_REASONS:
             self.rejected.labels(reason)
+
+        self.replay_requests = Counter(
+            "kywash_ingest_replay_requests",
+            "Replay requests published to edges for gaps in a room's event sequence",
+            registry=registry,
+        )
+        self.seq_resets = Counter(
+            "kywash_ingest_seq_resets",
+            "Rooms whose edge restarted its event sequence (a wiped edge): a new epoch began",
+            registry=registry,
+        )
+
+    def count_replay_request(self, count: int = 1) -> None:
+        self.replay_requests.inc(count)
+
+    def count_seq_reset(self) -> None:
+        self.seq_resets.inc()
+
+    def replay_request_count(self) -> float:
+        return self.registry.get_sample_value("kywash_ingest_replay_requests_total") or 0.0
+
+    def seq_reset_count(self) -> float:
+        return self.registry.get_sample_value("kywash_ingest_seq_resets_total") or 0.0
 
     def count_accepted(self, kind: str) -> None:
         self.messages.labels(kind).inc()

@@ -85,6 +85,8 @@ class Ingest:
             self.metrics.count_rejected("error")
             return None
         self.metrics.count_accepted(applied.kind)
+        if applied.seq_reset:
+            self.metrics.count_seq_reset()
         return applied
 
     def close(self) -> None:

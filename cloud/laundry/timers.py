@@ -1,5 +1,5 @@
 """Firing stored deadlines: claims not confirmed in time, reminders to collect laundry,
-waitlist holds that ran out.
+waitlist holds that ran out, replay requests for gaps in a room's events (cloud/ingest/gaps.py).
 
 No timer lives in memory. Every replica runs ``TimerLoop``, which looks for rows whose
 deadline has passed and fires each in its own transaction; the conditional update inside
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import OperationalError
 
 from cloud.accounts.service import purge_throttle
+from cloud.ingest import gaps
 from cloud.laundry import claims, store, waitlist
 from cloud.laundry.rules import ClaimStatus
 from cloud.tx import Tx, run_tx
@@ -36,10 +37,11 @@ class Fired:
     expired_claims: int = 0
     reminders: int = 0
     expired_holds: int = 0
+    replay_requests: int = 0
 
     @property
     def total(self) -> int:
-        return self.expired_claims + self.reminders + self.expired_holds
+        return self.expired_claims + self.reminders + self.expired_holds + self.replay_requests
 
 
 PURGE_EVERY_S = 300.0
@@ -60,9 +62,13 @@ def fire_due(state: CloudState) -> Fired:
         pending = store.due_claims(conn, ClaimStatus.PENDING, "confirm_by", now)
         finished = store.due_claims(conn, ClaimStatus.FINISHED, "next_reminder_at", now)
         holds = store.due_holds(conn, now)
+        replays = gaps.due_replays(conn, now, state.settings.replay_after_s)
     fired.expired_claims = _each(state, pending, claims.expire)
     fired.reminders = _each(state, finished, claims.remind)
     fired.expired_holds = _each(state, holds, waitlist.expire_hold)
+    fired.replay_requests = _each(state, replays, gaps.request_replay)
+    if fired.replay_requests:
+        state.ingest.metrics.count_replay_request(fired.replay_requests)
     if fired.total:
         log.info("timers fired: %s", fired)
     return fired

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cloud.storage.tables import edge_events, machines, rooms
-from kywash.contract import MachineEvent, MachineInfo
+from kywash.contract import MachineInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,25 +212,6 @@ def machines_with_rooms(
 
 
 # --- edge events -------------------------------------------------------------------------
-
-
-def insert_event(conn: Connection, room_id: int, event: MachineEvent, now: datetime) -> bool:
-    """Store an event once; False when (room, seq) is already there (a redelivery)."""
-    return insert_ignoring_duplicates(
-        conn,
-        edge_events,
-        {
-            "room_id": room_id,
-            "seq": event.seq,
-            "boot_id": event.boot_id,
-            "machine_id": event.machine,
-            "type": event.type.value,
-            "ts": event.ts,
-            "payload": event.model_dump(mode="json", by_alias=True),
-            "received_at": now,
-        },
-        ("room_id", "seq"),
-    )
 
 
 def count_events(conn: Connection, room_id: int) -> int:

@@ -1,7 +1,7 @@
 """SQLAlchemy Core tables: everything the cloud remembers, for SQLite and PostgreSQL alike.
 
 Constraints, not processes, keep replicas honest: ``edge_events`` has ``UNIQUE(room_id,
-seq)``, so an event is applied once; partial unique indexes allow one live claim per
+epoch, seq)``, so an event is applied once; partial unique indexes allow one live claim per
 machine, one live waitlist entry per student and type, and one hold per machine. Timers
 are deadline columns (``claims.confirm_by``, ``claims.next_reminder_at``,
 ``waitlist_entries.hold_until``) that any replica may fire with a conditional update.
@@ -120,8 +120,37 @@ edge_events = Table(
     Column("ts", UtcDateTime(), nullable=False),
     Column("payload", Json, nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("room_id", "seq", name="uq_edge_events_room_seq"),
+    Column("epoch", Integer, nullable=False, server_default="0"),
+    # Which run of the room's sequence the event belongs to: a wiped edge restarts at seq 1 in
+    # a new epoch (see cloud/ingest/gaps.py), so (room, epoch, seq) is what is unique.
+    UniqueConstraint("room_id", "epoch", "seq", name="uq_edge_events_room_epoch_seq"),
     Index("ix_edge_events_machine_ts", "room_id", "machine_id", "ts"),
+    Index("ix_edge_events_room_boot", "room_id", "boot_id"),
+)
+
+room_sequences = Table(
+    "room_sequences",
+    metadata,
+    # Per room, how far its event sequence is complete and what is missing (cloud/ingest/gaps.py).
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
+    Column("epoch", Integer, nullable=False, server_default="0"),
+    Column("base_seq", BigInteger, nullable=False, server_default="0"),
+    # The seq just before the first event the cloud saw in this epoch.
+    Column("contiguous_seq", BigInteger, nullable=False, server_default="0"),
+    # Every seq in (base_seq, contiguous_seq] has been applied.
+    Column("max_seq", BigInteger, nullable=False, server_default="0"),
+    Column("gap_since", UtcDateTime()),
+    # When the oldest still-open gap appeared (None: no gap).
+    Column("replay_next_at", UtcDateTime()),
+    # The stored deadline: ask again at this time (None: not asked yet for this gap).
+    Column("last_replay_at", UtcDateTime()),
+    Column("replay_requests", Integer, nullable=False, server_default="0"),
+    Column("gap_requests", Integer, nullable=False, server_default="0"),
+    # Requests sent since the open gaps appeared: each retry waits twice as long as the last.
+    Column("seq_resets", Integer, nullable=False, server_default="0"),
+    Column("last_reset_at", UtcDateTime()),
+    Column("last_reset_boot_id", String(64)),
+    Index("ix_room_sequences_gap_since", "gap_since"),
 )
 
 

@@ -1,0 +1,75 @@
+"""Read a room's applied edge events and the state of its sequence (staff audit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from cloud.errors import InvalidInput, NotFound
+from cloud.ingest import gaps
+from cloud.rooms.schemas import EdgeEventPublic, RoomEventsPublic, SeqResetPublic
+from cloud.storage import repository as repo
+from cloud.storage.repository import RoomRecord
+from cloud.storage.tables import edge_events
+
+
+def find_room(conn: Connection, room: str, site: str | None) -> RoomRecord:
+    """The room called ``room`` (in ``site``, when given); 404 if none, 422 if the name repeats."""
+    candidates = repo.list_rooms(conn, site, room)
+    if not candidates:
+        raise NotFound(f"no room {room!r}" + (f" in site {site!r}" if site else ""), code="room_not_found")
+    if len(candidates) > 1:
+        sites = ", ".join(candidate.site for candidate in candidates[:10])
+        raise InvalidInput(f"room {room!r} exists in several sites ({sites}); choose one with ?site=")
+    return candidates[0]
+
+
+def room_events(
+    conn: Connection, room: RoomRecord, *, after: int, limit: int, epoch: int | None = None
+) -> RoomEventsPublic:
+    sequence = gaps.get_sequence(conn, room.id)
+    current = sequence.epoch if sequence else 0
+    shown = current if epoch is None else epoch
+    rows = conn.execute(
+        select(edge_events)
+        .where(edge_events.c.room_id == room.id, edge_events.c.epoch == shown, edge_events.c.seq > after)
+        .order_by(edge_events.c.seq)
+        .limit(limit + 1)
+    ).all()
+    items = [_event(row._mapping) for row in rows[:limit]]
+    return RoomEventsPublic(
+        site=room.site,
+        room=room.room,
+        epoch=shown,
+        current_epoch=current,
+        contiguous_seq=sequence.contiguous_seq if sequence else 0,
+        max_seq=sequence.max_seq if sequence else 0,
+        gaps=gaps.open_gaps(conn, sequence) if sequence else [],
+        last_replay_at=sequence.last_replay_at if sequence else None,
+        replay_requests=sequence.replay_requests if sequence else 0,
+        seq_reset=SeqResetPublic(
+            count=sequence.seq_resets if sequence else 0,
+            last_at=sequence.last_reset_at if sequence else None,
+            last_boot_id=sequence.last_reset_boot_id if sequence else None,
+        ),
+        items=items,
+        next_after=items[-1].seq if len(rows) > limit else None,
+    )
+
+
+def _event(row: Any) -> EdgeEventPublic:
+    payload: dict[str, Any] = row["payload"] if isinstance(row["payload"], dict) else {}
+    return EdgeEventPublic(
+        seq=row["seq"],
+        epoch=row["epoch"],
+        boot_id=row["boot_id"],
+        machine=row["machine_id"],
+        type=row["type"],
+        state=payload.get("state"),
+        door=payload.get("door"),
+        current_a=payload.get("current_a"),
+        reason=payload.get("reason"),
+        ts=row["ts"],
+        received_at=row["received_at"],
+    )
