@@ -10,9 +10,17 @@ The sensor loop is the only consumer of the queue and the only caller of the det
 so they need no locks. It wakes at least every 50 ms of real time to tick debouncers and
 detectors. For every batch of transitions it writes the events and the machines' new
 states to the outbox in one transaction, then wakes the publisher: nothing is sent that
-is not on disk first. Telemetry (current per machine, QoS 0) goes straight to the
-publisher every ``telemetry_interval_s`` of clock time and is not stored: a lost sample
-is worthless a minute later.
+is not on disk first. If the write fails (disk full), the batch stays in memory and is
+retried every ``SAVE_RETRY_S`` (one log line per outage, and a reminder per minute):
+events are never dropped while the agent runs. Telemetry (current per machine, QoS 0)
+goes to the publisher every ``telemetry_interval_s`` of clock time and is not stored: a
+sample is worth little a few minutes later (the publisher buffers a few while offline).
+
+Health: the sensor loop beats a ``Heartbeat`` every turn; ``health()`` combines it with
+the publisher's, and ``edge.watchdog`` pings systemd only while both are fine. A full
+disk or an absent broker is not unhealthy: a restart would not cure either. A status
+snapshot (``status()``) is stored in the outbox every ``STATUS_EVERY_S`` and on close,
+for ``kywash edge status``, which runs in another process.
 
 A machine whose current has not been heard for ``board.silence_fault_s`` goes
 ``sensor_fault`` (``SilenceWatch``); its next reading recovers it.
@@ -25,6 +33,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import replace
 
 from gpiozero.pins import Factory
@@ -33,14 +42,15 @@ from edge import messages
 from edge.config import MachineConfig, RoomConfig
 from edge.detector import CycleDetector, DetectorSnapshot, Transition
 from edge.errors import OutboxError
-from edge.outbox import Outbox
+from edge.outbox import Outbox, OutboxFull
 from edge.publisher import Publisher
 from edge.restore import restore_detectors
 from edge.sensors.board import CurrentBoard
 from edge.sensors.door import DoorSwitch
 from edge.sensors.readings import BoardReading, DoorEdge
 from edge.sensors.silence import SilenceWatch
-from edge.status import AgentStats, AgentStatus, MachineStatus
+from edge.status import STATUS_KEY, AgentStats, AgentStatus, MachineStatus
+from edge.watchdog import Heartbeat, Notifier, Watchdog, watchdog_interval
 from kywash.clock import Clock
 from kywash.contract import Door
 
@@ -49,6 +59,10 @@ log = logging.getLogger(__name__)
 TICK_S = 0.05
 MAX_BATCH = 500
 OUTBOX_FILE = "outbox.db"
+SENSOR_STALE_S = 10.0  # the loop turns every 50 ms; this long without a turn is stuck
+SAVE_RETRY_S = 1.0
+SAVE_REMIND_S = 60.0
+STATUS_EVERY_S = 5.0
 
 Change = tuple[str, Transition]
 
@@ -59,10 +73,14 @@ class EdgeAgent:
     ``pin_factory`` is a gpiozero pin factory (``None``: gpiozero's default, the Pi's
     pins). A simulator drives the mock pins after construction and before ``start()``,
     which takes the pins' levels as the doors' starting state. As a context manager the
-    agent is closed on exit (``start()`` stays explicit).
+    agent is closed on exit (``start()`` stays explicit). ``environ`` (default: the
+    process's) supplies systemd's ``NOTIFY_SOCKET`` and ``WATCHDOG_USEC``.
     """
 
-    def __init__(self, config: RoomConfig, *, clock: Clock, pin_factory: Factory | None = None) -> None:
+    def __init__(
+        self, config: RoomConfig, *, clock: Clock, pin_factory: Factory | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:  # fmt: skip
         self.config = config
         self.clock = clock
         self.boot_id = uuid.uuid4().hex
@@ -80,7 +98,13 @@ class EdgeAgent:
         self._unsaved: list[Change] = []
         self._warned_channels: set[str] = set()
         self._next_telemetry = self.started_at + config.telemetry_interval_s
-        self.outbox = Outbox(config.data_dir / OUTBOX_FILE)
+        self._heartbeat = Heartbeat()
+        self._save_retry_at = 0.0
+        self._save_failing_since: float | None = None
+        self._save_reminded = 0.0
+        self._status_thread: threading.Thread | None = None
+        self.watchdog = Watchdog(Notifier.from_env(environ), self.health, watchdog_interval(environ))
+        self.outbox = Outbox(config.data_dir / OUTBOX_FILE, archive_events=config.archive_events)
         b = config.board
         self.board = CurrentBoard(
             b.url, readings=self._queue, clock=clock, baudrate=b.baudrate,
@@ -113,6 +137,10 @@ class EdgeAgent:
             self.board.start()
             self._thread = threading.Thread(target=self._run, name="kywash-sensor-loop", daemon=True)
             self._thread.start()
+            self._status_thread = threading.Thread(target=self._store_status, name="kywash-status", daemon=True)
+            self._status_thread.start()
+        self.watchdog.ready(f"watching {len(self.config.machines)} machines")
+        self.watchdog.start()
         log.info("edge agent for %s/%s started (boot %s)", self.config.site, self.config.room, self.boot_id)
         return self
 
@@ -122,9 +150,13 @@ class EdgeAgent:
             if self._closed:
                 return
             self._closed = True
+        self.watchdog.close()  # STOPPING=1 first: a slow shutdown is not a hang
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for thread in (self._thread, self._status_thread):
+            if thread is not None:
+                thread.join(timeout=5)
+        if self._thread is not None:  # the last status, with the broker link as it was
+            self._write_status()
         self.board.close()
         if hasattr(self, "publisher"):  # absent only if the constructor failed early
             self.publisher.close()
@@ -163,6 +195,7 @@ class EdgeAgent:
     def _run(self) -> None:
         next_tick = 0.0
         while not self._stop.is_set():
+            self._heartbeat.beat()
             try:
                 for item in self._next_items():
                     self._handle(item)
@@ -239,7 +272,7 @@ class EdgeAgent:
 
     def _save(self) -> None:
         """Events and new states of this batch in one transaction, then wake the publisher."""
-        if not self._unsaved:
+        if not self._unsaved or time.monotonic() < self._save_retry_at:
             return
         changes = self._unsaved
         touched = list(dict.fromkeys(machine_id for machine_id, _ in changes))
@@ -249,15 +282,30 @@ class EdgeAgent:
         states = [messages.state_row(mid, self._detectors[mid].snapshot) for mid in touched]
         try:
             self.outbox.append_events(drafts, states, now=self.clock.now())
-        except OutboxError as exc:  # keep them and retry on the next pass
-            self.stats.outbox_errors += 1
-            log.error("could not write %d events to the outbox: %s", len(drafts), exc)
+        except OutboxError as exc:  # keep them in memory and retry: never drop an event
+            self._save_failed(len(drafts), exc)
             return
+        if self._save_failing_since is not None:
+            log.warning("outbox writable again after %.0f s", time.monotonic() - self._save_failing_since)
+            self._save_failing_since = None
         self._unsaved = []
         self.stats.events_written += len(drafts)
         for mid in touched:
             self._snapshots[mid] = self._detectors[mid].snapshot
         self.publisher.notify(touched)
+
+    def _save_failed(self, count: int, exc: OutboxError) -> None:
+        """One error line per outage, a reminder each minute; retry after ``SAVE_RETRY_S``."""
+        mono = time.monotonic()
+        self.stats.outbox_errors += 1
+        self.stats.outbox_full += isinstance(exc, OutboxFull)
+        self._save_retry_at = mono + SAVE_RETRY_S
+        if self._save_failing_since is None:
+            self._save_failing_since = self._save_reminded = mono
+            log.error("cannot write %d events to the outbox (kept in memory, retrying): %s", count, exc)
+        elif mono - self._save_reminded >= SAVE_REMIND_S:
+            self._save_reminded = mono
+            log.error("outbox still unwritable; %d events waiting in memory: %s", count, exc)
 
     def _telemetry(self, now: float) -> None:
         if now < self._next_telemetry:
@@ -265,10 +313,30 @@ class EdgeAgent:
         self._next_telemetry = now + self.config.telemetry_interval_s
         for machine_id, detector in self._detectors.items():
             message = messages.telemetry_message(self.config, machine_id, detector.snapshot, now)
-            if self.publisher.publish_telemetry(*message):
-                self.stats.telemetry_sent += 1
-            else:
-                self.stats.telemetry_dropped += 1
+            self.publisher.publish_telemetry(*message)
+
+    # --- health -------------------------------------------------------------------------
+
+    def health(self) -> tuple[bool, str]:
+        """(ok, why): the sensor loop turns and the publisher is healthy (see the docstrings)."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            return False, "sensor loop is not running"
+        age = self._heartbeat.age()
+        if age > SENSOR_STALE_S:
+            return False, f"sensor loop stuck for {age:.0f} s"
+        ok, why = self.publisher.healthy()
+        return ok, f"sensors ok, broker {why}" if ok else why
+
+    def _store_status(self) -> None:
+        while not self._stop.wait(STATUS_EVERY_S):
+            self._write_status()
+
+    def _write_status(self) -> None:
+        try:
+            self.outbox.put_meta(STATUS_KEY, self.status().to_json())
+        except OutboxError as exc:  # a full disk: the status can wait, events matter
+            log.debug("could not store the status snapshot: %s", exc)
 
     # --- status -----------------------------------------------------------------------
 
@@ -281,9 +349,11 @@ class EdgeAgent:
                 machines.append(MachineStatus(m.id, m.kind, snap.state, snap.since, snap.door, snap.current))
         try:
             depth, last = self.outbox.depth(), self.outbox.last_seq()
+            archived, acked = self.outbox.archive_size(), self.outbox.last_acked()
         except OutboxError:
-            depth = last = -1
+            depth = last = archived = acked = -1
         publisher = self.publisher
+        healthy, health = self.health()
         return AgentStatus(
             site=self.config.site,
             room=self.config.room,
@@ -292,6 +362,13 @@ class EdgeAgent:
             broker_connected=publisher.connected,
             outbox_depth=depth,
             last_seq=last,
+            archive_size=archived,
+            last_acked_seq=acked,
+            unsaved_events=len(self._unsaved),
+            healthy=healthy,
+            health=health,
+            sensor_loop_age_s=self._heartbeat.age(),
+            written_at=self.clock.now(),
             machines=tuple(machines),
             stats=replace(self.stats),
             board=self.board.health(),

@@ -161,6 +161,12 @@ class RoomConfig(_Section):
     board: BoardConfig = BoardConfig()
     door: DoorConfig = DoorConfig()
     telemetry_interval_s: float = Field(default=30.0, gt=0)
+    telemetry_buffer: int = Field(
+        default=120, ge=0, le=100_000, description="telemetry kept while disconnected; oldest dropped first"
+    )
+    archive_events: int = Field(
+        default=100_000, ge=0, description="acknowledged events kept for the cloud's replay requests"
+    )
     thresholds: ThresholdsTable = ThresholdsTable()
     machines: tuple[MachineConfig, ...] = Field(min_length=1)
 

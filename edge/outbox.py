@@ -3,15 +3,33 @@
 One SQLite database per room (WAL, ``synchronous=FULL``, through sqlite-utils):
 
 * ``events`` — the messages still to deliver, keyed by the room's sequence number.
+* ``archive`` — events the broker has acknowledged, kept so the cloud can ask for them
+  again (``requeue``) after it saw a gap in the sequence.
 * ``machine_state`` — each machine's last state, so a restarted agent restores its
   detectors and republishes the retained state messages.
 * ``meta`` — the last sequence number handed out (never reused, even after the rows
-  are acknowledged and deleted) and ``boots``, the history of agent boot ids.
+  are acknowledged and archived), the agent's last status snapshot, and ``boots``, the
+  history of agent boot ids.
 
 ``append_events`` assigns sequence numbers and writes the event rows and the state rows
 in one transaction: a crash leaves either both or neither. The publisher reads
-``pending`` in order and calls ``ack`` once the broker confirmed a row (PUBACK).
+``pending`` in order and calls ``ack`` once the broker confirmed a row (PUBACK); ``ack``
+moves the row to the archive in one transaction, so it is always in exactly one place.
 One connection, guarded by a lock, is shared by the agent's threads.
+
+Bounds (the policy):
+
+* **Events are never dropped while the disk allows.** ``events`` has no size limit: a
+  broker away for a week means a week of rows, which is a few MB. When the disk (or
+  ``limit_size``) is full, ``append_events`` raises ``OutboxFull`` and writes nothing;
+  the agent keeps the batch in memory, logs, and retries until a write succeeds.
+* **The archive is bounded by sequence number**: it keeps the acknowledged events whose
+  seq is within ``archive_events`` of the newest acknowledged one (default 100,000,
+  about a month of a busy room and ~40 MB); older ones are deleted on ``ack``. A replay
+  request for older seqs is answered with what is left and the rest is counted missing.
+* **Telemetry is not stored here at all**: it is periodic and superseded by the next
+  sample, so the publisher keeps only a small in-memory buffer while disconnected and
+  drops the oldest sample first (``telemetry_buffer`` in the room's config).
 """
 
 from __future__ import annotations
@@ -29,6 +47,23 @@ import sqlite_utils
 from edge.errors import OutboxError
 
 BOOT_HISTORY = 100
+DEFAULT_ARCHIVE_EVENTS = 100_000
+_ROW_COLUMNS = "seq, topic, payload, qos, retain, created"
+
+
+class OutboxFull(OutboxError):  # noqa: N818 - a condition, like the other edge errors
+    """The disk (or the size limit) is full: nothing of the batch was written; retry later."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequeueResult:
+    """What a replay request found: rows put back to send, and seqs no longer archived."""
+
+    first: int
+    last: int
+    requeued: int
+    already_pending: int
+    missing: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +107,10 @@ class MachineStateRow:
 class Outbox:
     """The room's outbox database at ``path`` (created if missing)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, archive_events: int = DEFAULT_ARCHIVE_EVENTS) -> None:
         self.path = Path(path)
+        self.archive_events = archive_events
+        self.archive_skipped = 0  # acknowledged rows not archived for want of space
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         try:
@@ -89,6 +126,10 @@ class Outbox:
     def _create_tables(self) -> None:
         db = self._db
         db.table("events").create(
+            {"seq": int, "topic": str, "payload": bytes, "qos": int, "retain": int, "created": float},
+            pk="seq", if_not_exists=True,
+        )  # fmt: skip
+        db.table("archive").create(
             {"seq": int, "topic": str, "payload": bytes, "qos": int, "retain": int, "created": float},
             pk="seq", if_not_exists=True,
         )  # fmt: skip
@@ -109,6 +150,8 @@ class Outbox:
             try:
                 yield self._db
             except sqlite3.Error as exc:
+                if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc):
+                    raise OutboxFull(f"outbox {self.path}: {exc}") from exc
                 raise OutboxError(f"outbox {self.path}: {exc}") from exc
 
     # --- writing ------------------------------------------------------------------------
@@ -171,13 +214,76 @@ class Outbox:
         return [OutboxRow(r[0], r[1], bytes(r[2]), r[3], bool(r[4]), r[5]) for r in rows]
 
     def ack(self, seq: int) -> None:
-        """The broker has the row: delete it (its number stays used)."""
-        with self._locked() as db:
-            db.execute("DELETE FROM events WHERE seq = ?", [seq])
+        """The broker has the row: move it to the archive and trim the archive, atomically.
+
+        With the disk full, the row is deleted without its archive copy (counted in
+        ``archive_skipped``): a delivered event must not stay pending and be sent again
+        forever, and deleting frees the space new events need.
+        """
+        trim = "DELETE FROM archive WHERE seq <= (SELECT max(seq) FROM archive) - ?"
+        try:
+            with self._locked() as db, db.atomic():
+                db.execute(f"INSERT OR REPLACE INTO archive SELECT {_ROW_COLUMNS} FROM events WHERE seq = ?", [seq])
+                db.execute("DELETE FROM events WHERE seq = ?", [seq])
+                db.execute(trim, [self.archive_events])  # by seq: an indexed range, not a count of 100k rows
+        except OutboxFull:
+            with self._locked() as db:
+                db.execute("DELETE FROM events WHERE seq = ?", [seq])
+            self.archive_skipped += 1
+
+    def requeue(self, first: int, last: int | None = None) -> RequeueResult:
+        """Put archived events ``first..last`` (None: the newest) back to be sent, unchanged.
+
+        The rows keep their seq, topic and payload (boot id included), so the cloud's
+        (room, seq) dedupe applies. Seqs still pending count as ``already_pending``;
+        seqs in neither table (trimmed from the archive) as ``missing``.
+        """
+        with self._locked() as db, db.atomic():
+            top = self._last_seq(db)
+            last = top if last is None else min(last, top)
+            if last < first:
+                return RequeueResult(first, last, 0, 0, 0)
+            span = [first, last]
+            pending = db.execute("SELECT count(*) FROM events WHERE seq BETWEEN ? AND ?", span).fetchone()[0]
+            moved = db.execute(
+                f"INSERT OR IGNORE INTO events SELECT {_ROW_COLUMNS} FROM archive WHERE seq BETWEEN ? AND ?", span
+            ).rowcount
+            db.execute("DELETE FROM archive WHERE seq BETWEEN ? AND ?", span)
+        missing = (last - first + 1) - moved - int(pending)
+        return RequeueResult(first, last, moved, int(pending), missing)
 
     def depth(self) -> int:
         with self._locked() as db:
             return int(db.execute("SELECT count(*) FROM events").fetchone()[0])
+
+    def archive_size(self) -> int:
+        with self._locked() as db:
+            return int(db.execute("SELECT count(*) FROM archive").fetchone()[0])
+
+    def last_acked(self) -> int:
+        """The newest seq the broker acknowledged (0: none archived)."""
+        with self._locked() as db:
+            return int(db.execute("SELECT max(seq) FROM archive").fetchone()[0] or 0)
+
+    def limit_size(self, max_bytes: int | None) -> None:
+        """Cap the database file (SQLite ``max_page_count``; None: no cap).
+
+        Lets an operator keep the outbox off a shared card's last megabytes, and lets
+        tests reach the disk-full path without filling a disk.
+        """
+        with self._locked() as db:
+            page = int(db.execute("PRAGMA page_size").fetchone()[0])
+            pages = 4_294_967_294 if max_bytes is None else max(1, max_bytes // page)
+            db.execute(f"PRAGMA max_page_count = {int(pages)}")
+
+    def put_meta(self, key: str, value: str) -> None:
+        with self._locked() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+    def get_meta(self, key: str) -> str | None:
+        with self._locked() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
 
     def last_seq(self) -> int:
         with self._locked() as db:

@@ -6,12 +6,28 @@ the sending, woken by the agent (new rows) and by paho (connected, PUBACK receiv
 
 On every connect it publishes, retained: ``online`` status, room ``info`` and every
 machine's ``state``; then it sends outbox rows in sequence order with at most ``window``
-of them unacknowledged. A row is deleted only when its PUBACK arrives (``on_publish``
-for its message id). paho keeps unacknowledged QoS 1 messages in memory and resends them
-itself after a reconnect, so a row handed to paho is never handed over again by this
-process; rows still in the outbox when the agent restarts are sent again (consumers
-dedupe by room + seq). The Last Will is a retained ``offline`` status; a clean ``close``
-publishes ``offline`` itself, since the broker drops the will on a clean disconnect.
+of them unacknowledged. A row leaves the outbox (for the archive) only when its PUBACK
+arrives (``on_publish`` for its message id). paho keeps unacknowledged QoS 1 messages in
+memory and resends them itself after a reconnect, so a row handed to paho is not handed
+over again by this process unless the cloud asks for a replay; rows still in the outbox
+when the agent restarts are sent again (consumers dedupe by room + seq). The Last Will
+is a retained ``offline`` status; a clean ``close`` publishes ``offline`` itself, since
+the broker drops the will on a clean disconnect.
+
+Replay (``edge.replay``): it subscribes (QoS 1) to the room's ``replay`` topic on every
+connect; a request puts archived rows back into the outbox and rewinds the send cursor,
+skipping rows that are still in flight.
+
+Telemetry (QoS 0) is sent at once while connected; while disconnected it waits in a
+buffer of ``telemetry_buffer`` messages that drops the oldest first (counted), and is
+flushed after the next connect's announcements.
+
+Health, for the systemd watchdog: ``healthy()`` is true while this module's thread
+turns over (it wakes at least every second) and paho's network thread (which also
+reconnects, with backoff) is alive, connected or not — a broker that is away is *not*
+unhealthy, since the outbox keeps everything and restarting the agent would not bring
+the broker back. A dead paho thread never reconnects, and a stuck sending thread never
+sends: those stop the pings, and systemd restarts the agent.
 """
 
 from __future__ import annotations
@@ -20,8 +36,9 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -31,6 +48,7 @@ from edge import messages
 from edge.config import RoomConfig
 from edge.errors import ConfigError, OutboxError
 from edge.outbox import Outbox
+from edge.replay import ReplayDesk, ReplayStats
 from kywash.clock import Clock
 from kywash.contract import EVENT_QOS, STATE_QOS
 from kywash.net import no_delay
@@ -39,6 +57,7 @@ log = logging.getLogger(__name__)
 
 _QUEUED = (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)
 STALE_AFTER_S = 120.0
+HEARTBEAT_STALE_S = 15.0  # the sending thread wakes every second; this long without a turn is stuck
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,11 @@ class PublisherStatus:
     in_flight: int
     acked: int
     last_acked_seq: int
+    last_sent_seq: int = 0
+    telemetry_sent: int = 0
+    telemetry_dropped: int = 0
+    telemetry_buffered: int = 0
+    replay: ReplayStats = field(default_factory=ReplayStats)
 
 
 class Publisher:
@@ -56,7 +80,7 @@ class Publisher:
 
     def __init__(
         self, config: RoomConfig, outbox: Outbox, *, clock: Clock, boot_id: str, started_at: float,
-        window: int = 20,
+        window: int = 20, monotonic: Callable[[], float] = time.monotonic,
     ) -> None:  # fmt: skip
         self.config = config
         self._outbox = outbox
@@ -71,7 +95,13 @@ class Publisher:
         self._others: dict[int, float] = {}  # mids of status/info/state/telemetry -> when sent
         self._early: dict[int, float] = {}  # acks that beat publish() returning the mid -> when
         self._sent: set[int] = set()  # rows handed to paho, not yet acknowledged
+        self._cursor = 0  # rows up to here were handed to paho (a replay moves it back)
         self._highest_sent = 0
+        self._telemetry: deque[tuple[str, bytes]] = deque(maxlen=config.telemetry_buffer)
+        self._telemetry_sent = self._telemetry_dropped = 0
+        self.replay = ReplayDesk(config.site, config.room)
+        self._monotonic = monotonic
+        self._beat = monotonic()
         self._dirty: set[str] = set()
         self._announce = False
         self._connected = False
@@ -104,6 +134,7 @@ class Publisher:
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
         client.on_publish = self._on_publish
+        client.on_message = self._on_message
         return client
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -127,7 +158,7 @@ class Publisher:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=timeout + 2)
-        if self._connected:
+        if self._connected and self._paho_alive():  # nobody would send it otherwise: don't wait
             topic, payload = messages.status_message(self.config, self.boot_id, False, self._clock.now())
             info = self.client.publish(topic, payload, qos=1, retain=True)
             try:
@@ -144,17 +175,43 @@ class Publisher:
         self._wake.set()
 
     def publish_telemetry(self, topic: str, payload: bytes) -> bool:
-        """QoS 0, straight to the broker; dropped (False) while disconnected."""
-        if not self._connected:
-            return False
-        return self._send(topic, payload, qos=0, retain=False)
+        """QoS 0 at once if connected (True); otherwise buffered, dropping the oldest if full."""
+        if self._connected and not self._telemetry and self._send(topic, payload, qos=0, retain=False):
+            with self._lock:
+                self._telemetry_sent += 1
+            return True
+        with self._lock:
+            if len(self._telemetry) == self._telemetry.maxlen:  # full (or no buffer): the oldest goes
+                self._telemetry_dropped += 1
+            self._telemetry.append((topic, payload))  # a deque with maxlen drops from the left
+        self._wake.set()
+        return False
 
     def status(self) -> PublisherStatus:
+        replay = self.replay.stats()
         with self._lock:
             return PublisherStatus(
                 self._connected, self._connects, self._connect_failures, len(self._sent), self._acked,
-                self._last_acked,
+                self._last_acked, self._highest_sent, self._telemetry_sent, self._telemetry_dropped,
+                len(self._telemetry), replay,
             )  # fmt: skip
+
+    def healthy(self) -> tuple[bool, str]:
+        """(ok, why not): see the module docstring for what counts as healthy."""
+        if self._closed:
+            return False, "publisher closed"
+        if self._thread is None or not self._thread.is_alive():
+            return False, "publisher thread is not running"
+        if self._monotonic() - self._beat > HEARTBEAT_STALE_S:
+            return False, f"publisher thread stuck for {self._monotonic() - self._beat:.0f} s"
+        if not self._paho_alive():  # it also does the reconnecting, so it must live, connected or not
+            return False, "MQTT network thread is dead"
+        return True, "connected" if self._connected else "reconnecting"
+
+    def _paho_alive(self) -> bool:
+        """Whether paho's network thread runs (paho has no public accessor; loop_start() sets ``_thread``)."""
+        paho = getattr(self.client, "_thread", None)
+        return paho is not None and bool(paho.is_alive())
 
     @property
     def connected(self) -> bool:
@@ -171,6 +228,7 @@ class Publisher:
             self._announce = True
             self._connects += 1
         log.info("connected to %s", self.config.broker.url)
+        client.subscribe(self.replay.topic, qos=1)
         self._wake.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
@@ -195,12 +253,18 @@ class Publisher:
         if seq is not None:
             self._acked_row(seq)
 
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if self.replay.submit(msg.topic, bytes(msg.payload)):
+            self._wake.set()
+
     def _acked_row(self, seq: int) -> None:
-        try:
-            self._outbox.ack(seq)
-        except OutboxError as exc:  # closing down: the row is resent after the restart
-            log.warning("could not delete acknowledged row %d: %s", seq, exc)
+        # Archive and forget under our lock, so a replay (our thread) never sees the row
+        # archived yet still counted in flight, which would make the drain skip it.
         with self._lock:
+            try:
+                self._outbox.ack(seq)
+            except OutboxError as exc:  # closing down: the row is resent after the restart
+                log.warning("could not archive acknowledged row %d: %s", seq, exc)
             self._sent.discard(seq)
             self._acked += 1
             self._last_acked = max(self._last_acked, seq)
@@ -210,6 +274,7 @@ class Publisher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._beat = self._monotonic()
             self._wake.wait(1.0)
             self._wake.clear()
             if self._stop.is_set():
@@ -221,6 +286,11 @@ class Publisher:
                 self._stop.wait(1.0)
 
     def _step(self) -> None:
+        if self.replay.waiting:
+            lowest = self.replay.run(self._outbox)
+            if lowest is not None:
+                with self._lock:
+                    self._cursor = min(self._cursor, lowest - 1)
         if not self._connected:
             return
         with self._lock:
@@ -232,7 +302,21 @@ class Publisher:
             self._send(*messages.status_message(self.config, self.boot_id, True, self._clock.now()),
                        qos=STATE_QOS, retain=True)  # fmt: skip
         self._publish_states(None if announce else dirty)
+        self._flush_telemetry()
         self._drain()
+
+    def _flush_telemetry(self) -> None:
+        while self._connected:
+            with self._lock:
+                if not self._telemetry:
+                    return
+                topic, payload = self._telemetry[0]
+            if not self._send(topic, payload, qos=0, retain=False):
+                return
+            with self._lock:
+                if self._telemetry and self._telemetry[0] == (topic, payload):
+                    self._telemetry.popleft()
+                self._telemetry_sent += 1
 
     def _publish_states(self, machines: set[str] | None) -> None:
         """Retained state of ``machines`` (None: every machine), from the outbox's table."""
@@ -245,14 +329,27 @@ class Publisher:
                 self._send(*messages.state_message(self.config, row, now), qos=STATE_QOS, retain=True)
 
     def _drain(self) -> None:
-        """Hand the next rows to paho, keeping at most ``window`` unacknowledged."""
+        """Hand the next rows to paho, keeping at most ``window`` unacknowledged.
+
+        Rows after the cursor that are still in flight (a replay rewound the cursor
+        over them) are skipped: paho already has them.
+        """
         with self._lock:
-            room, after = self._window - len(self._sent), self._highest_sent
+            room, after, in_flight = self._window - len(self._sent), self._cursor, len(self._sent)
         if room <= 0:
             return
-        for row in self._outbox.pending(room, after=after):
+        for row in self._outbox.pending(room + in_flight, after=after):
+            with self._lock:
+                busy = row.seq in self._sent
+            if busy:
+                with self._lock:
+                    self._cursor = max(self._cursor, row.seq)
+                continue
+            if room <= 0:
+                break
             if not self._connected or not self._send(row.topic, row.payload, EVENT_QOS, row.retain, row.seq):
                 break
+            room -= 1
 
     def _send(self, topic: str, payload: bytes, qos: int, retain: bool, seq: int | None = None) -> bool:
         """Publish and remember the mid, coping with a PUBACK that arrives before we know it."""
@@ -265,6 +362,7 @@ class Publisher:
             early = self._early.pop(info.mid, None) is not None
             if seq is not None:
                 self._highest_sent = max(self._highest_sent, seq)
+                self._cursor = max(self._cursor, seq)
                 if not early:
                     self._rows[info.mid] = seq
                     self._sent.add(seq)

@@ -1,16 +1,21 @@
 """What the running agent reports about itself: plain counters and a status snapshot.
 
-No metrics library on the Pi: ints in a dataclass, read through ``EdgeAgent.status()``
-(for ``kywash edge status`` and logs).
+No metrics library on the Pi: ints in a dataclass, read through ``EdgeAgent.status()``.
+``kywash edge status`` runs in another process, so the agent also stores the snapshot
+as JSON in the outbox's ``meta`` table (``STATUS_KEY``) every few seconds and on close;
+``edge.status_report`` prints it with its age, so a stale snapshot is visible as such.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 
 from edge.publisher import PublisherStatus
 from edge.sensors.board import BoardHealth
 from kywash.contract import Door, MachineKind, MachineState
+
+STATUS_KEY = "agent_status"
 
 
 @dataclass
@@ -24,8 +29,7 @@ class AgentStats:
     sensor_faults: int = 0
     events_written: int = 0
     outbox_errors: int = 0
-    telemetry_sent: int = 0
-    telemetry_dropped: int = 0
+    outbox_full: int = 0
     loop_errors: int = 0
 
 
@@ -54,3 +58,14 @@ class AgentStatus:
     stats: AgentStats
     board: BoardHealth
     publisher: PublisherStatus
+    archive_size: int = 0
+    last_acked_seq: int = 0
+    unsaved_events: int = 0
+    healthy: bool = True
+    health: str = ""
+    sensor_loop_age_s: float = 0.0
+    written_at: float = 0.0
+
+    def to_json(self) -> str:
+        """The snapshot as JSON (enums as their values), for the outbox's ``meta`` table."""
+        return json.dumps(asdict(self), default=str)
