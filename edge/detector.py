@@ -35,6 +35,19 @@ States (``kywash.contract.MachineState``) and what moves between them::
   sensor silent (``on_sensor_fault``): the sensors no longer back any claim about the
   cycle. Door events still count. The next reading recovers it (``sensor_recovered``,
   back to the cycle state) and dwell counts start afresh.
+* End signature: every washer program ends with its final spin, and a dryer's with its
+  cool-down tumble. When the draw stayed in ``end_low_amps``..``end_high_amps`` for
+  ``end_min_s`` without a break and the machine goes quiet within ``end_gap_s`` after
+  that stretch, ``end_dwell_s`` of quiet is enough to call the end (rather than
+  ``off_dwell_s``): that is what keeps the wait after the true end under a minute, while
+  a soak (which follows a tumble or a heating burst, never a spin) still needs the long
+  wait. A dryer's mid-cycle thermostat dips (motor only for 1-2 min) are shorter than a
+  cool-down and do not count.
+* Automatic faults (``fault_detected``, the state unchanged): current at or above
+  ``on_amps`` with the door open, without a quiet break of ``pause_dwell_s``, for
+  ``door_fault_dwell_s`` (reason ``current_with_door_open``, once per episode); a cycle
+  running or paused for ``max_cycle_s`` since its start (reason ``cycle_too_long``, once
+  per cycle). A value of 0 turns either check off.
 * Transitions are stamped with the moment their condition was confirmed (``now``);
   ``cycle_seconds`` of a finished cycle runs from the first sample above ``on_amps`` to
   the first sample of the final quiet stretch.
@@ -95,6 +108,12 @@ class CycleDetector:
         self._above_since: float | None = None
         self._below_since: float | None = None
         self._burst_since: float | None = None
+        self._band_since: float | None = None
+        self._end_stretch_at: float | None = None
+        self._open_draw_since: float | None = None
+        self._open_quiet_since: float | None = None
+        self._door_fault_sent = False
+        self._too_long_sent = False
         if restore is None:
             restore = DetectorSnapshot(
                 S.IDLE if door is Door.CLOSED else S.DOOR_OPEN, now, door, 0.0,
@@ -131,6 +150,7 @@ class CycleDetector:
         if self._fault:
             out.append(self._recover(now))
         self._track(now, self._current)
+        self._track_open_draw(now, self._current)
         out += self._evaluate(now)
         return out
 
@@ -139,6 +159,8 @@ class CycleDetector:
         now = self._advance(now)
         if door is self._door:
             return []
+        self._open_draw_since = self._open_quiet_since = None
+        self._door_fault_sent = False
         quiet = self._cycle is S.PAUSED or (self._cycle is S.RUNNING and self._below_since is not None)
         if door is Door.OPEN and quiet:
             finished = self._finish(now, reason="door_opened")
@@ -175,6 +197,8 @@ class CycleDetector:
     def _restart_counts(self, now: float) -> None:
         """Forget partial dwell counts (after a restore or a sensor fault)."""
         self._above_since = self._burst_since = None
+        self._band_since = self._end_stretch_at = None
+        self._open_draw_since = self._open_quiet_since = None
         self._below_since = now if self._cycle is S.PAUSED else None
 
     def _recover(self, now: float) -> Transition:
@@ -186,6 +210,13 @@ class CycleDetector:
         t = self.thresholds
         above, below = amps >= t.on_amps, amps < t.off_amps
         self._above_since = (self._above_since if self._above_since is not None else now) if above else None
+        if self._cycle in (S.RUNNING, S.PAUSED) and t.has_end_signature:
+            if t.in_end_band(amps):
+                self._band_since = self._band_since if self._band_since is not None else now
+                if now - self._band_since >= t.end_min_s:
+                    self._end_stretch_at = now
+            else:
+                self._band_since = None
         if self._cycle is S.RUNNING:
             self._below_since = (self._below_since if self._below_since is not None else now) if below else None
         elif self._cycle is S.PAUSED:
@@ -196,7 +227,50 @@ class CycleDetector:
                     self._below_since = now
                 self._burst_since = None
 
+    def _track_open_draw(self, now: float, amps: float) -> None:
+        """Draw with the door open: counted until the machine is quiet for ``pause_dwell_s``."""
+        t = self.thresholds
+        if self._door is not Door.OPEN:
+            return
+        if amps >= t.on_amps:
+            self._open_quiet_since = None
+            if self._open_draw_since is None:
+                self._open_draw_since = now
+        elif amps < t.off_amps and self._open_draw_since is not None:
+            self._open_quiet_since = self._open_quiet_since if self._open_quiet_since is not None else now
+            if now - self._open_quiet_since >= t.pause_dwell_s:
+                self._open_draw_since = self._open_quiet_since = None
+                self._door_fault_sent = False
+
+    def _faults(self, now: float) -> list[Transition]:
+        t = self.thresholds
+        out: list[Transition] = []
+        draw = self._open_draw_since
+        if (
+            t.door_fault_dwell_s > 0
+            and not self._door_fault_sent
+            and draw is not None
+            and self._open_quiet_since is None
+            and now - draw >= t.door_fault_dwell_s
+        ):
+            self._door_fault_sent = True
+            out.append(self._event(now, EventType.FAULT_DETECTED, reason="current_with_door_open"))
+        started = self._started_at
+        if (
+            t.max_cycle_s > 0
+            and not self._too_long_sent
+            and self._cycle in (S.RUNNING, S.PAUSED)
+            and started is not None
+            and now - started >= t.max_cycle_s
+        ):
+            self._too_long_sent = True
+            out.append(self._event(now, EventType.FAULT_DETECTED, now - started, "cycle_too_long"))
+        return out
+
     def _evaluate(self, now: float) -> list[Transition]:
+        return self._cycle_rules(now) + self._faults(now)
+
+    def _cycle_rules(self, now: float) -> list[Transition]:
         t = self.thresholds
         cycle = self._cycle
         if cycle in (S.IDLE, S.FINISHED):
@@ -222,18 +296,23 @@ class CycleDetector:
         reason = "restarted_door_closed" if self._cycle is S.FINISHED else None
         self._started_at = self._above_since
         self._below_since = self._burst_since = None
+        self._band_since = self._end_stretch_at = None
+        self._too_long_sent = False
         return self._move(now, S.RUNNING, EventType.CYCLE_STARTED, reason=reason)
 
     def _quiet_to_finish(self) -> float:
         ran = None
         if self._started_at is not None and self._below_since is not None:
             ran = self._below_since - self._started_at
-        return self.thresholds.quiet_to_finish(ran)
+        end, quiet = self._end_stretch_at, self._below_since
+        after_end = end is not None and quiet is not None and quiet - end <= self.thresholds.end_gap_s
+        return self.thresholds.quiet_to_finish(ran, after_end)
 
     def _finish(self, now: float, reason: str | None = None) -> Transition:
         end = self._below_since if self._below_since is not None else now
         seconds = None if self._started_at is None else max(end - self._started_at, 0.0)
         self._started_at = self._above_since = self._below_since = self._burst_since = None
+        self._band_since = self._end_stretch_at = None
         target = S.FINISHED if self._door is Door.CLOSED else S.DOOR_OPEN
         return self._move(now, target, EventType.CYCLE_FINISHED, seconds, reason)
 
@@ -254,6 +333,7 @@ class CycleDetector:
             self._cycle, self._since = state, now
         if state in (S.DOOR_OPEN, S.IDLE):
             self._started_at = self._below_since = self._burst_since = None
+            self._band_since = self._end_stretch_at = None
         return self._event(now, type_, cycle_seconds, reason)
 
     def _event(

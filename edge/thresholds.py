@@ -25,6 +25,20 @@ the issue trackers of open-source washer monitors, see docs/DESIGN):
   (anti-wrinkle): while paused a burst shorter than ``resume_dwell_s`` (60 s) is such a
   pulse and neither resumes the cycle nor restarts the off count, and once finished only
   ``restart_dwell_s`` (180 s) of continuous draw counts as a new cycle.
+* **End signature** (both kinds) — the long off dwells alone put "finished" 5-8 minutes
+  after the drum stops (the detection bench measured a median of 397 s over the program
+  library). Every washer program ends with its final spin (drum motor and pump steadily at
+  1.5-4.5 A, no heater: band 1.5-6 A for at least 60 s without a break; tumbling rests
+  every 8-12 s and heating is at 10 A and more, so neither looks like it), and a dryer's
+  with its cool-down tumble (motor only, 0.5-2.5 A, for at least 180 s; the thermostat's
+  mid-cycle dips last 1-2 min). Quiet that begins within ``end_gap_s`` (60 s: a pump's
+  run-on) of such a stretch is the end after ``end_dwell_s`` (40 s); soaks follow a
+  tumble or a heating burst, never a spin, so they still need the long dwells.
+  ``end_min_s = 0`` turns the rule off for a machine that pauses after a spin.
+* **Automatic faults** — ``door_fault_dwell_s`` (60 s): current at or above ``on_amps``
+  with the door open for that long (no washer or dryer runs so; a broken interlock or a
+  door switch knocked off its magnet). ``max_cycle_s``: washer 5 h (the longest eco
+  programs run just under 4 h), dryer 6 h (they run one to five hours). 0 turns either off.
 """
 
 from __future__ import annotations
@@ -62,6 +76,18 @@ class Thresholds(BaseModel):
     resume_dwell_s: float = Field(default=0.0, ge=0)
     min_cycle_s: float = Field(default=0.0, ge=0)
     soak_dwell_s: float = Field(default=0.0, ge=0)
+    end_low_amps: float = Field(default=0.0, ge=0, le=100)
+    end_high_amps: float = Field(default=0.0, ge=0, le=100)
+    end_min_s: float = Field(default=0.0, ge=0)
+    end_gap_s: float = Field(default=60.0, ge=0)
+    end_dwell_s: float = Field(default=0.0, ge=0)
+    door_fault_dwell_s: float = Field(default=60.0, ge=0)
+    max_cycle_s: float = Field(default=0.0, ge=0)
+
+    @property
+    def has_end_signature(self) -> bool:
+        """True when an end stretch (final spin, cool-down) shortens the wait for the end."""
+        return self.end_min_s > 0 and self.end_dwell_s > 0 and self.end_high_amps > self.end_low_amps
 
     @model_validator(mode="after")
     def _consistent(self) -> Thresholds:
@@ -79,13 +105,32 @@ class Thresholds(BaseModel):
                 ("soak_dwell_s",),
                 f"soak_dwell_s {self.soak_dwell_s} must not be below off_dwell_s {self.off_dwell_s}",
             )
+        if self.end_min_s > 0 and self.end_high_amps <= self.end_low_amps:
+            raise FieldProblem(
+                ("end_high_amps",),
+                f"end_high_amps {self.end_high_amps} must be above end_low_amps {self.end_low_amps}",
+            )
+        if self.end_dwell_s > self.off_dwell_s:
+            raise FieldProblem(
+                ("end_dwell_s",), f"end_dwell_s {self.end_dwell_s} must not exceed off_dwell_s {self.off_dwell_s}"
+            )
         return self
 
-    def quiet_to_finish(self, ran_s: float | None) -> float:
-        """Quiet needed to call a cycle finished that ran ``ran_s`` before going quiet."""
+    def quiet_to_finish(self, ran_s: float | None, after_end_stretch: bool = False) -> float:
+        """Quiet needed to call a cycle finished that ran ``ran_s`` before going quiet.
+
+        ``after_end_stretch``: the quiet began within ``end_gap_s`` of the end of a stretch
+        that looked like a program's last phase (see ``has_end_signature``).
+        """
+        if after_end_stretch and self.has_end_signature:
+            return self.end_dwell_s
         if ran_s is not None and ran_s < self.min_cycle_s:
             return max(self.soak_dwell_s, self.off_dwell_s)
         return self.off_dwell_s
+
+    def in_end_band(self, amps: float) -> bool:
+        """``amps`` lies in the band of a program's last phase (``end_low_amps`` to ``end_high_amps``)."""
+        return self.end_low_amps <= amps < self.end_high_amps
 
     def merged(self, overrides: ThresholdOverrides | None) -> Thresholds:
         """These thresholds with a machine's overrides applied (validated again)."""
@@ -109,6 +154,13 @@ class ThresholdOverrides(BaseModel):
     resume_dwell_s: float | None = Field(default=None, ge=0)
     min_cycle_s: float | None = Field(default=None, ge=0)
     soak_dwell_s: float | None = Field(default=None, ge=0)
+    end_low_amps: float | None = Field(default=None, ge=0, le=100)
+    end_high_amps: float | None = Field(default=None, ge=0, le=100)
+    end_min_s: float | None = Field(default=None, ge=0)
+    end_gap_s: float | None = Field(default=None, ge=0)
+    end_dwell_s: float | None = Field(default=None, ge=0)
+    door_fault_dwell_s: float | None = Field(default=None, ge=0)
+    max_cycle_s: float | None = Field(default=None, ge=0)
 
 
 WASHER_THRESHOLDS: Final = Thresholds(
@@ -120,6 +172,13 @@ WASHER_THRESHOLDS: Final = Thresholds(
     restart_dwell_s=30,
     min_cycle_s=900,
     soak_dwell_s=1500,
+    end_low_amps=1.5,
+    end_high_amps=6.0,
+    end_min_s=60,
+    end_gap_s=60,
+    end_dwell_s=40,
+    door_fault_dwell_s=60,
+    max_cycle_s=5 * 3600,
 )
 DRYER_THRESHOLDS: Final = Thresholds(
     on_amps=0.5,
@@ -129,6 +188,13 @@ DRYER_THRESHOLDS: Final = Thresholds(
     off_dwell_s=300,
     restart_dwell_s=180,
     resume_dwell_s=60,
+    end_low_amps=0.5,
+    end_high_amps=2.5,
+    end_min_s=180,
+    end_gap_s=60,
+    end_dwell_s=40,
+    door_fault_dwell_s=60,
+    max_cycle_s=6 * 3600,
 )
 DEFAULT_THRESHOLDS: Final = {MachineKind.WASHER: WASHER_THRESHOLDS, MachineKind.DRYER: DRYER_THRESHOLDS}
 

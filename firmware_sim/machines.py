@@ -123,7 +123,8 @@ class SimMachine:
             return False
         rng = random.Random(self._rng.getrandbits(64))
         detail = program if not extra_minutes else f"{program}+{extra_minutes}min"
-        self._cycle = Cycle(now, builder(rng, extra_minutes), detail, self._pulses(rng))
+        timeline = builder(rng, extra_minutes)
+        self._cycle = Cycle(now, timeline, detail, self._pulses(rng, timeline))
         self._status = "running"
         self.log.record(now, self.id, "cycle_started", detail)
         return True
@@ -177,7 +178,7 @@ class SimMachine:
         """Load after the program ends, before the door opens."""
         return 0.0
 
-    def _pulses(self, rng: random.Random) -> tuple[tuple[float, float], ...]:
+    def _pulses(self, rng: random.Random, timeline: Timeline) -> tuple[tuple[float, float], ...]:
         return ()
 
     def _settle(self, now: float) -> None:
@@ -196,7 +197,7 @@ class SimMachine:
 
 
 class Washer(SimMachine):
-    """Front loader: door locked while running; programs normal (~45 min), quick, heavy."""
+    """Front loader: door locked while running (a delayed start too); normal (~45 min), quick, heavy, delayed."""
 
     kind = "washer"
     programs = WASHER_PROGRAMS
@@ -204,7 +205,7 @@ class Washer(SimMachine):
 
 
 class Dryer(SimMachine):
-    """Tumble dryer: programs normal, high, low (45 min + extra); anti-wrinkle after the end."""
+    """Tumble dryer: timed normal, high, low (45 min + extra), sensor-dry; anti-wrinkle after the end."""
 
     kind = "dryer"
     programs = DRYER_PROGRAMS
@@ -216,8 +217,8 @@ class Dryer(SimMachine):
                 return DRYER_MOTOR_AMPS + 0.1
         return 0.0
 
-    def _pulses(self, rng: random.Random) -> tuple[tuple[float, float], ...]:
-        return anti_wrinkle_pulses(rng)
+    def _pulses(self, rng: random.Random, timeline: Timeline) -> tuple[tuple[float, float], ...]:
+        return anti_wrinkle_pulses(rng, timeline.anti_wrinkle_s) if timeline.anti_wrinkle_s > 0 else ()
 
 
 MACHINE_KINDS: Mapping[str, type[SimMachine]] = {"washer": Washer, "dryer": Dryer}

@@ -11,6 +11,13 @@ cycle detector is only as good as the data it was tried on:
   heater, ends with a cool-down tumble, and after the end tumbles briefly every few
   minutes (anti-wrinkle) until the door opens.
 
+The library: washer ``normal``, ``quick``, ``heavy`` (a quarter-hour pre-soak at standby
+level) and ``delayed`` (a normal wash after a delay of 30 min to 2 h at standby; the door
+is locked from the press of the button); dryer ``normal``, ``high``, ``low`` (timed:
+45 min + extra minutes, anti-wrinkle for 30 min) and ``sensor`` (runs until the moisture
+sensor says dry, with minute-long drum rests at a few tens of watts mid-cycle, a 5-10 min
+cool-down tumble and anti-wrinkle for up to an hour).
+
 Each builder takes the random generator of one cycle, so two cycles of the same
 program differ a little (fill time, heater time, soak length), as real ones do.
 """
@@ -35,6 +42,7 @@ DRYER_MOTOR_AMPS = 0.85
 DRYER_COOLDOWN_S = 300.0
 DRYER_BASE_MINUTES = 45
 ANTI_WRINKLE_WINDOW_S = 30 * 60.0
+SENSOR_ANTI_WRINKLE_WINDOW_S = 60 * 60.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ class Timeline:
     program: str
     phases: tuple[Phase, ...]
     _ends: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    anti_wrinkle_s: float = 0.0
+    """How long after the end the machine keeps tumbling briefly (dryers), 0 = never."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_ends", tuple(accumulate(p.duration for p in self.phases)))
@@ -84,6 +94,16 @@ class Timeline:
         i = bisect.bisect_right(self._ends, t)
         start = self._ends[i - 1] if i else 0.0
         return self.phases[i], t - start
+
+    @property
+    def delay(self) -> float:
+        """Seconds from pressing start to the first draw of a delayed start (0 otherwise)."""
+        total = 0.0
+        for phase in self.phases:
+            if phase.name != "delay":
+                break
+            total += phase.duration
+        return total
 
     def windows(self, name: str) -> list[tuple[float, float]]:
         """(start, end) offsets of every phase called ``name``: for tests and plots."""
@@ -154,6 +174,12 @@ def washer_normal(rng: random.Random, extra_minutes: int = 0) -> Timeline:
     )
 
 
+def washer_delayed(rng: random.Random, extra_minutes: int = 0) -> Timeline:
+    """A normal wash after a delay of 30 min to 2 h with nothing but standby drawing."""
+    delay = Phase("delay", rng.uniform(30, 120) * 60.0)
+    return Timeline("delayed", (delay, *washer_normal(rng).phases))
+
+
 def washer_quick(rng: random.Random, extra_minutes: int = 0) -> Timeline:
     """~20 min, cold: no heater, one rinse."""
     return Timeline(
@@ -208,16 +234,43 @@ def _dryer(program: str, heater: float) -> ProgramBuilder:
                 phases.append(Phase("dip", dip, motor=DRYER_MOTOR_AMPS))
                 done += dip
         phases.append(Phase("cooldown", DRYER_COOLDOWN_S, motor=DRYER_MOTOR_AMPS))
-        return Timeline(program, tuple(phases))
+        return Timeline(program, tuple(phases), anti_wrinkle_s=ANTI_WRINKLE_WINDOW_S)
 
     return build
 
 
-def anti_wrinkle_pulses(rng: random.Random) -> tuple[tuple[float, float], ...]:
-    """(offset after the end, length) of each short tumble: 15-20 s every 3-5 min, 30 min long."""
+def dryer_sensor(rng: random.Random, extra_minutes: int = 0) -> Timeline:
+    """Sensor-dry: heats until dry (35-70 min), with thermostat dips to motor only and one
+    or two drum rests at controller level (a few tens of watts, 1-4 min); then a 5-10 min
+    cool-down tumble and anti-wrinkle tumbles for up to an hour."""
+    heat_total = rng.uniform(35, 70) * 60.0 + extra_minutes * 60.0
+    heater = 15.5 * rng.uniform(0.95, 1.05)
+    rests = sorted(rng.uniform(0.25, 0.75) * heat_total for _ in range(rng.randint(1, 2)))
+    phases: list[Phase] = []
+    done = 0.0
+    while done < heat_total:
+        seg = min(rng.uniform(6, 12) * 60.0 * (1.0 - 0.5 * done / heat_total), heat_total - done)
+        phases.append(Phase("dry", seg, base=heater * rng.uniform(0.97, 1.03), motor=DRYER_MOTOR_AMPS))
+        done += seg
+        if heat_total - done <= 300:
+            continue
+        if rests and done >= rests[0]:
+            rests.pop(0)
+            rest = rng.uniform(60, 240)
+            phases.append(Phase("rest", rest, base=CONTROLLER_AMPS))
+        else:
+            rest = rng.uniform(60, 120)
+            phases.append(Phase("dip", rest, motor=DRYER_MOTOR_AMPS))
+        done += rest
+    phases.append(Phase("cooldown", rng.uniform(300, 600), motor=DRYER_MOTOR_AMPS))
+    return Timeline("sensor", tuple(phases), anti_wrinkle_s=SENSOR_ANTI_WRINKLE_WINDOW_S)
+
+
+def anti_wrinkle_pulses(rng: random.Random, window_s: float = ANTI_WRINKLE_WINDOW_S) -> tuple[tuple[float, float], ...]:
+    """(offset after the end, length) of each short tumble: 15-20 s every 3-5 min for ``window_s``."""
     pulses: list[tuple[float, float]] = []
     t = rng.uniform(180, 300)
-    while t < ANTI_WRINKLE_WINDOW_S:
+    while t < window_s:
         length = rng.uniform(15, 20)
         pulses.append((t, length))
         t += length + rng.uniform(180, 300)
@@ -228,9 +281,11 @@ WASHER_PROGRAMS: Mapping[str, ProgramBuilder] = {
     "normal": washer_normal,
     "quick": washer_quick,
     "heavy": washer_heavy,
+    "delayed": washer_delayed,
 }
 DRYER_PROGRAMS: Mapping[str, ProgramBuilder] = {
     "normal": _dryer("normal", 15.5),
     "high": _dryer("high", 18.5),
     "low": _dryer("low", 9.8),
+    "sensor": dryer_sensor,
 }

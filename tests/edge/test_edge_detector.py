@@ -58,10 +58,61 @@ CASES: list[tuple[str, MachineKind, list[Step], list[tuple[float, EventType, Mac
         [],
     ),
     (
-        "plain washer cycle",
+        "plain washer cycle without a final spin waits the off dwell",
         WASHER,
-        [("amps", 0, 10, 0.0), ("amps", 10, 1810, 2.5), ("amps", 1810, 2400, 0.03)],
+        [("amps", 0, 10, 0.0), ("amps", 10, 1810, 1.2), ("amps", 1810, 2400, 0.03)],
         [(20, E.CYCLE_STARTED, S.RUNNING), (1870, E.CYCLE_PAUSED, S.PAUSED), (2290, E.CYCLE_FINISHED, S.FINISHED)],
+    ),
+    (
+        "washer ending with its final spin: finished 40 s after the drum stops",
+        WASHER,
+        [("amps", 0, 1500, 1.0), ("amps", 1500, 1800, 3.0), ("amps", 1800, 2400, 0.03)],
+        [(10, E.CYCLE_STARTED, S.RUNNING), (1840, E.CYCLE_FINISHED, S.FINISHED)],
+    ),
+    (
+        "a spin shorter than end_min_s does not shorten the wait",
+        WASHER,
+        [("amps", 0, 1500, 1.0), ("amps", 1500, 1550, 3.0), ("amps", 1550, 2400, 0.03)],
+        [(10, E.CYCLE_STARTED, S.RUNNING), (1610, E.CYCLE_PAUSED, S.PAUSED), (2030, E.CYCLE_FINISHED, S.FINISHED)],
+    ),
+    (
+        "quiet that begins long after the spin (a tumble came between) is a soak",
+        WASHER,
+        [
+            ("amps", 0, 1500, 1.0),
+            ("amps", 1500, 1800, 3.0),
+            ("amps", 1800, 1900, 1.0),
+            ("amps", 1900, 2200, 0.03),
+            ("amps", 2200, 2500, 1.0),
+        ],
+        [(10, E.CYCLE_STARTED, S.RUNNING), (1960, E.CYCLE_PAUSED, S.PAUSED), (2200, E.CYCLE_RESUMED, S.RUNNING)],
+    ),
+    (
+        "dryer cool-down tumble then quiet: finished 40 s later, pulses start nothing",
+        DRYER,
+        [
+            ("amps", 0, minutes(40), 15.0),
+            ("amps", minutes(40), minutes(45), 0.9),
+            ("amps", minutes(45), minutes(49), 0.05),
+            ("amps", minutes(49), minutes(49) + 20, 0.95),
+            ("amps", minutes(49) + 20, minutes(60), 0.05),
+        ],
+        [(30, E.CYCLE_STARTED, S.RUNNING), (minutes(45) + 40, E.CYCLE_FINISHED, S.FINISHED)],
+    ),
+    (
+        "dryer thermostat dip (motor only for 2 min) then a drum stop is a pause",
+        DRYER,
+        [
+            ("amps", 0, minutes(20), 15.0),
+            ("amps", minutes(20), minutes(22), 0.9),
+            ("amps", minutes(22), minutes(25), 0.15),
+            ("amps", minutes(25), minutes(40), 15.0),
+        ],
+        [
+            (30, E.CYCLE_STARTED, S.RUNNING),
+            (minutes(23), E.CYCLE_PAUSED, S.PAUSED),
+            (minutes(26), E.CYCLE_RESUMED, S.RUNNING),
+        ],
     ),
     (
         "washer soak: 4 minutes at standby mid-cycle pauses, not finishes",
@@ -119,7 +170,7 @@ CASES: list[tuple[str, MachineKind, list[Step], list[tuple[float, EventType, Mac
         [
             ("amps", 0, minutes(6), 1.0),
             ("amps", minutes(6), minutes(23), 0.03),
-            ("amps", minutes(23), minutes(70), 3.0),
+            ("amps", minutes(23), minutes(70), 1.2),
             ("amps", minutes(70), minutes(80), 0.03),
         ],
         [
@@ -168,7 +219,7 @@ CASES: list[tuple[str, MachineKind, list[Step], list[tuple[float, EventType, Mac
         "finished, unloaded, next cycle",
         WASHER,
         [
-            ("amps", 0, 1200, 2.0),
+            ("amps", 0, 1200, 1.0),
             ("amps", 1200, 1800, 0.0),
             ("door", 1900, "open"),
             ("door", 1960, "closed"),
@@ -186,7 +237,7 @@ CASES: list[tuple[str, MachineKind, list[Step], list[tuple[float, EventType, Mac
     (
         "ticks confirm the end without new samples",
         WASHER,
-        [("amps", 0, 1200, 2.0), ("amps", 1200, 1205, 0.0), *[("tick", t) for t in (1259, 1260, 1679, 1680)]],
+        [("amps", 0, 1200, 1.0), ("amps", 1200, 1205, 0.0), *[("tick", t) for t in (1259, 1260, 1679, 1680)]],
         [(10, E.CYCLE_STARTED, S.RUNNING), (1260, E.CYCLE_PAUSED, S.PAUSED), (1680, E.CYCLE_FINISHED, S.FINISHED)],
     ),
     (

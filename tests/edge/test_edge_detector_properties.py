@@ -77,9 +77,11 @@ def check_common(detector: CycleDetector, got: list[tuple[Transition, list[tuple
     assert snap.state is (S.SENSOR_FAULT if snap.fault else snap.cycle_state)
 
 
-def quiet_since_off_dwell(t: float, samples: list[tuple[float, float]], thresholds: Thresholds) -> bool:
-    """No sample at or above off_amps in force at any time within [t - off_dwell, t]."""
-    start = t - thresholds.off_dwell_s
+def quiet_since_off_dwell(
+    t: float, samples: list[tuple[float, float]], thresholds: Thresholds, dwell: float | None = None
+) -> bool:
+    """No sample at or above off_amps in force at any time within [t - dwell, t] (default: off_dwell)."""
+    start = t - (thresholds.off_dwell_s if dwell is None else dwell)
     in_force_at_start = [a for ts, a in samples if ts <= start][-1:]
     window = [a for ts, a in samples if start < ts <= t]
     return all(a < thresholds.off_amps for a in in_force_at_start + window)
@@ -101,7 +103,16 @@ def test_washer_properties(ops: list[tuple[str, float, Any]]) -> None:
     check_common(detector, got)
     for change, samples in got:
         if change.type is E.CYCLE_FINISHED and change.reason is None:  # resume_dwell 0: the strict form holds
-            assert quiet_since_off_dwell(change.at, samples, WASHER_THRESHOLDS)
+            assert_quiet_long_enough(change.at, samples, WASHER_THRESHOLDS)
+
+
+def assert_quiet_long_enough(t: float, samples: list[tuple[float, float]], thresholds: Thresholds) -> None:
+    """Quiet for the off dwell, or for the end dwell right after a stretch in the end band."""
+    if quiet_since_off_dwell(t, samples, thresholds):
+        return
+    assert quiet_since_off_dwell(t, samples, thresholds, thresholds.end_dwell_s)
+    window = t - thresholds.end_dwell_s - thresholds.end_gap_s
+    assert any(thresholds.in_end_band(a) for ts, a in samples if ts >= window), "short wait without an end stretch"
 
 
 @settings(max_examples=300, deadline=None)
@@ -112,10 +123,12 @@ def test_dryer_properties(ops: list[tuple[str, float, Any]]) -> None:
     got = run_ops(detector, ops)
     check_common(detector, got)
     last_running = 0.0
-    for change, _ in got:
+    for change, samples in got:
         if change.type is E.CYCLE_FINISHED and change.reason is None:
             assert change.current < t.off_amps
-            assert change.at - last_running >= t.off_dwell_s  # quiet (but for short pulses) since running
+            if change.at - last_running < t.off_dwell_s:  # only right after a cool-down stretch
+                assert_quiet_long_enough(change.at, samples, t)
+            # else: quiet (but for short pulses) since running
         if change.state is S.RUNNING and change.type in (E.CYCLE_STARTED, E.CYCLE_RESUMED, E.SENSOR_RECOVERED):
             last_running = change.at
 
