@@ -111,3 +111,14 @@ def status_command(ctx: click.Context, config_path: Path | None) -> None:
     except EdgeError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None
+
+
+def _add_technician_tools() -> None:
+    """``kywash edge record`` and ``kywash edge calibrate`` (edge/tools/cli.py)."""
+    from edge.tools.cli import calibrate_command, record_command
+
+    edge_command.add_command(record_command)
+    edge_command.add_command(calibrate_command)
+
+
+_add_technician_tools()

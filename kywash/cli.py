@@ -25,9 +25,13 @@ def configure_logging(verbose: bool) -> None:
 
 
 class LazyGroup(click.Group):
-    """Loads ``edge`` and ``cloud`` only when asked, so ``kywash --help`` stays fast."""
+    """Loads ``edge``, ``cloud`` and ``sim`` only when asked, so ``kywash --help`` stays fast."""
 
-    lazy = {"edge": ("edge.cli", "edge_command"), "cloud": ("cloud.cli", "cloud_command")}
+    lazy = {
+        "edge": ("edge.cli", "edge_command"),
+        "cloud": ("cloud.cli", "cloud_command"),
+        "sim": ("firmware_sim.cli", "sim_command"),
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])

@@ -1,0 +1,118 @@
+"""``kywash edge record`` and ``kywash edge calibrate``: the technician's commands on the Pi.
+
+Added to the ``kywash edge`` group by ``edge/cli.py``. Both read the board named in the
+room config (stop the agent first: a serial port has one reader). A bad config or
+machine prints ``error: <message>`` and exits 2; a board that sends nothing exits 1.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import click
+
+from edge.config import RoomConfig, load_room_config
+from edge.errors import ConfigError, EdgeError, HardwareError
+from edge.tools.calibrate import CalibrationError, calibrate
+from edge.tools.record import machine_channel, record_cycles, record_trace
+from edge.tools.trace import Trace, load_trace, write_trace
+from kywash.contract import MachineKind
+from kywash.signals import stop_on_signals
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The room's TOML file (or give it to 'kywash edge --config').",
+)  # fmt: skip
+
+
+def _config(ctx: click.Context, path: Path | None) -> RoomConfig:
+    path = path or (ctx.obj or {}).get("edge_config")
+    if path is None:
+        raise click.UsageError("--config is required")
+    try:
+        return load_room_config(path)
+    except ConfigError as exc:
+        raise _exit(exc, 2) from None
+
+
+def _exit(exc: Exception, code: int) -> SystemExit:
+    click.echo(f"error: {exc}", err=True)
+    return SystemExit(code)
+
+
+@click.command("record")
+@config_option
+@click.option("--machine", "machine_id", required=True, help="The machine whose current to record.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="CSV to write (t_s,amps).")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop after this long.")
+@click.pass_context
+def record_command(
+    ctx: click.Context, config_path: Path | None, machine_id: str, out: Path, seconds: float | None
+) -> None:
+    """Record one machine's current from the board as CSV (t_s,amps) until Ctrl-C or --seconds."""
+    config = _config(ctx, config_path)
+    try:
+        machine_channel(config, machine_id)
+        with stop_on_signals() as stop:
+            count = record_trace(config, machine_id, out, seconds=seconds, stop=stop)
+    except ConfigError as exc:
+        raise _exit(exc, 2) from None
+    except HardwareError as exc:
+        raise _exit(exc, 1) from None
+    click.echo(f"wrote {count} samples of {machine_id} to {out}", err=True)
+
+
+@click.command("calibrate")
+@config_option
+@click.option("--machine", "machine_id", default=None, help="The machine to calibrate (its kind, its channel).")
+@click.option("--type", "kind", type=click.Choice([k.value for k in MachineKind]), default=None,
+              help="With --trace and no config: the machine's kind.")  # fmt: skip
+@click.option("--cycles", type=click.IntRange(min=1), default=None, help="Record from the board until N cycles end.")
+@click.option("--trace", "trace_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Learn from recorded traces instead (repeatable).")  # fmt: skip
+@click.option("--max-hours", type=click.FloatRange(min=0, min_open=True), default=12.0, show_default=True,
+              help="With --cycles: stop recording after this long.")  # fmt: skip
+@click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --cycles: also write the recording as CSV.")  # fmt: skip
+@click.pass_context
+def calibrate_command(
+    ctx: click.Context, config_path: Path | None, machine_id: str | None, kind: str | None, cycles: int | None,
+    trace_paths: tuple[Path, ...], max_hours: float, save: Path | None,
+) -> None:  # fmt: skip
+    """Learn a machine's idle and running current and propose thresholds (a TOML snippet)."""
+    if bool(cycles) == bool(trace_paths):
+        raise click.UsageError("give either --cycles N (record from the board) or --trace FILE (repeatable)")
+    try:
+        machine_kind, traces = _traces(ctx, config_path, machine_id, kind, cycles, trace_paths, max_hours)
+        if save is not None and cycles:
+            write_trace(save, zip(traces[0].times, traces[0].amps, strict=True))
+        result = calibrate(traces, machine_kind)
+    except (ConfigError, CalibrationError) as exc:
+        raise _exit(exc, 2) from None
+    except EdgeError as exc:
+        raise _exit(exc, 1) from None
+    click.echo(result.to_toml(machine_id), nl=False)
+
+
+def _traces(
+    ctx: click.Context, config_path: Path | None, machine_id: str | None, kind: str | None,
+    cycles: int | None, trace_paths: tuple[Path, ...], max_hours: float,
+) -> tuple[MachineKind, list[Trace]]:  # fmt: skip
+    config = _config(ctx, config_path) if (config_path or cycles or (ctx.obj or {}).get("edge_config")) else None
+    if config is not None and machine_id is not None:
+        machine_channel(config, machine_id)
+        machine_kind = config.machine(machine_id).kind
+    elif kind is not None:
+        machine_kind = MachineKind(kind)
+    else:
+        raise click.UsageError("name the machine (--config and --machine) or its kind (--type)")
+    if not cycles:
+        return machine_kind, [load_trace(path) for path in trace_paths]
+    if config is None or machine_id is None:
+        raise click.UsageError("--cycles reads the board: it needs --config and --machine")
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        click.echo(f"recording {machine_id} until {cycles} cycle(s) finish (Ctrl-C stops early)...", err=True)
+        trace = record_cycles(config, machine_id, cycles, max_seconds=max_hours * 3600, stop=stop)
+    return machine_kind, [trace]

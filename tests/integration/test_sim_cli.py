@@ -1,0 +1,79 @@
+"""``kywash sim`` and ``kywash edge record`` as a technician runs them: real processes, a real pty."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from edge.config import demo_room_config
+from edge.config_toml import write_room_config
+from edge.tools.trace import load_trace, write_trace
+from firmware_sim.board import BoardEmulator
+from kywash.clock import SystemClock
+
+KYWASH = [sys.executable, "-m", "kywash.cli"]
+
+
+def kywash(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*KYWASH, *args], check=False, capture_output=True, text=True, timeout=60)
+
+
+def test_replay_prints_one_json_line_per_state_change_in_trace_time(tmp_path: Path) -> None:
+    # a dryer at 2 samples a second: 30 min of heat, the cool-down tumble, then anti-wrinkle pulses
+    def amps(t: float) -> float:
+        if 60 <= t < 1860:
+            return 16.0
+        if 1860 <= t < 2160 or (2400 <= t < 2418) or (2700 <= t < 2718):
+            return 0.9
+        return 0.03
+
+    write_trace(tmp_path / "dryer.csv", [(k / 2, amps(k / 2)) for k in range(2 * 3300)])
+    config = write_room_config(
+        demo_room_config("north", "r1", "mqtt://127.0.0.1:1883", "loop://", tmp_path / "d"), tmp_path / "room.toml"
+    )
+    result = kywash("sim", "replay", str(tmp_path / "dryer.csv"), "--type", "dryer", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["event"], e["state"]) for e in lines] == [("cycle_started", "running"), ("cycle_finished", "finished")]
+    assert 60 < lines[0]["t_s"] <= 120 and 2160 < lines[1]["t_s"] < 2700  # the pulses start nothing
+    assert set(lines[0]) == {"t_s", "state", "event"}
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text("t_s,amps\n0,1\n0,2\n")
+    result = kywash("sim", "replay", str(tmp_path / "bad.csv"), "--type", "washer")
+    assert result.returncode == 2 and result.stderr.strip().endswith("times must increase strictly")
+    result = kywash("sim", "plot", "turbo", "--out", str(tmp_path / "x.png"))
+    assert result.returncode == 2 and "programs are dryer:" in result.stderr
+
+
+def test_record_then_replay_a_board_on_a_pty(tmp_path: Path) -> None:
+    with BoardEmulator([lambda t: 0.03, lambda t: 2.5], SystemClock(), period=0.05) as board:
+        board.start()
+        config = write_room_config(
+            demo_room_config("north", "r1", "mqtt://127.0.0.1:1883", board.url, tmp_path / "d"), tmp_path / "room.toml"
+        )
+        out = tmp_path / "w2.csv"
+        result = kywash("edge", "record", "--config", str(config), "--machine", "washer-2", "--out", str(out),
+                        "--seconds", "1")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    trace = load_trace(out)
+    assert len(trace.times) >= 10 and set(trace.amps) == {2.5}
+    replayed = kywash("sim", "replay", str(out), "--type", "washer")
+    assert replayed.returncode == 0 and replayed.stdout == ""  # a second of draw starts no cycle
+
+
+def test_sim_is_listed_by_kywash_help() -> None:
+    result = kywash("--help")
+    assert result.returncode == 0 and "  sim " in result.stdout
+
+
+def test_edge_cpu_benchmark_runs_and_prints_its_figures() -> None:
+    bench = Path(__file__).resolve().parents[1] / "bench" / "edge_cpu.py"
+    result = subprocess.run([sys.executable, str(bench), "--seconds", "1", "--warmup", "2"],
+                            check=False, capture_output=True, text=True, timeout=90)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    for label in ("agent + simulator", "simulator alone", "agent (difference)"):
+        assert label in result.stdout and "% of one core" in result.stdout
