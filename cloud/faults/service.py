@@ -53,9 +53,21 @@ def report_automatic(
 ) -> int | None:
     """A fault the edge detected from its sensors; None if this edge event was already recorded.
 
-    Idempotent on (room, edge_seq), so a redelivered event or a second replica adds nothing.
+    Idempotent on (room, edge_seq), so a redelivered event or a second replica adds nothing;
+    and while an automatic report with the same reason is still open on the machine, a
+    repeat (the edge restarted in the middle of an over-long cycle, say) adds nothing either.
     """
     place = machine_place(tx.conn, machine_pk)
+    already = tx.conn.execute(
+        select(faults.c.id).where(
+            faults.c.machine_pk == machine_pk,
+            faults.c.automatic.is_(True),
+            faults.c.reason == reason,
+            faults.c.status == OPEN,
+        )
+    ).first()
+    if already is not None:
+        return None
     if edge_seq is None:
         fault_id = _insert(tx, place, automatic=True, reason=reason, description=description)
     else:
