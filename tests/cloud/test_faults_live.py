@@ -28,7 +28,9 @@ def until(socket: Socket, type_: str, limit: int = 50) -> dict[str, dict[str, An
     raise AssertionError(f"no {type_} message in {limit}")
 
 
-def automatic(client: TestClient, edge: FakeEdge, machine_id: str, edge_seq: int | None) -> int | None:
+def automatic(
+    client: TestClient, edge: FakeEdge, machine_id: str, edge_seq: int | None, reason: str = "no_current"
+) -> int | None:
     state: Any = client.app.state.cloud  # type: ignore[attr-defined]
 
     def work(tx: Any) -> int | None:
@@ -40,7 +42,7 @@ def automatic(client: TestClient, edge: FakeEdge, machine_id: str, edge_seq: int
             tx,
             room_id=room.id,
             machine_pk=found.id,
-            reason="no_current",
+            reason=reason,
             description="The current sensor reads nothing while the door is shut.",
             edge_seq=edge_seq,
         )
@@ -90,7 +92,8 @@ def test_an_edge_fault_is_recorded_once(db_client: TestClient, db_feed: Feed, ed
     first = automatic(db_client, edge, "washer-2", edge_seq=7)
     assert first is not None
     assert automatic(db_client, edge, "washer-2", edge_seq=7) is None  # a redelivery
-    assert automatic(db_client, edge, "washer-2", edge_seq=None) not in (None, first)
+    assert automatic(db_client, edge, "washer-2", edge_seq=8) is None  # the same fault again while it is open
+    assert automatic(db_client, edge, "washer-2", edge_seq=None, reason="cycle_too_long") not in (None, first)
     page = db_client.get("/api/v1/faults/", headers=staff.headers).json()
     shown = page["items"][-1]
     assert (shown["id"], shown["automatic"], shown["reason"], shown["reporter"]) == (first, True, "no_current", None)
@@ -104,6 +107,6 @@ def test_an_edge_fault_is_recorded_once(db_client: TestClient, db_feed: Feed, ed
 def test_edge_faults_never_take_a_machine_out_of_service(db_client: TestClient, db_feed: Feed, edge: FakeEdge) -> None:
     register(db_feed, edge)
     for seq in range(1, 6):
-        automatic(db_client, edge, "washer-1", edge_seq=seq)
+        automatic(db_client, edge, "washer-1", edge_seq=seq, reason=f"reason_{seq}")
     shown = db_client.get("/api/v1/machines/washer/1").json()
     assert (shown["open_faults"], shown["out_of_service"]) == (5, False)
