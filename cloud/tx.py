@@ -109,6 +109,8 @@ class Delivery:
         if self.sessions is not None:
             for session_id in ended_sessions or ():
                 self.sessions.forget(session_id)
+        if ended_sessions:
+            self.hub.end_sessions(ended_sessions)
         if self.cache is not None and any(message["type"] in VIEW_CHANGES for message, _ in messages):
             self.cache.clear()
         for message, audience in messages:

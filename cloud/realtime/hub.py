@@ -52,6 +52,7 @@ class Subscriber:
     loop: asyncio.AbstractEventLoop
     user_id: int | None = None
     is_staff: bool = False
+    session_id: str | None = None
     ended: str | None = field(default=None)
     """Why the hub let go: ``slow`` (fell too far behind) or ``shutdown``."""
 
@@ -84,11 +85,23 @@ class Hub:
             return len(self._subscribers)
 
     def subscribe(
-        self, site: str | None = None, room: str | None = None, *, user_id: int | None = None, is_staff: bool = False
+        self,
+        site: str | None = None,
+        room: str | None = None,
+        *,
+        user_id: int | None = None,
+        is_staff: bool = False,
+        session_id: str | None = None,
     ) -> Subscriber:
         """A new client; call from the event loop that will read its messages."""
         subscriber = Subscriber(
-            site, room, asyncio.Queue(self.queue_size), asyncio.get_running_loop(), user_id=user_id, is_staff=is_staff
+            site,
+            room,
+            asyncio.Queue(self.queue_size),
+            asyncio.get_running_loop(),
+            user_id=user_id,
+            is_staff=is_staff,
+            session_id=session_id,
         )
         with self._lock:
             self._subscribers.add(subscriber)
@@ -108,6 +121,15 @@ class Hub:
             targets = [s for s in self._subscribers if s.is_for(audience)]
         for subscriber in targets:
             self._on_loop(subscriber, self._deliver, subscriber, message)
+
+    def end_sessions(self, session_ids: list[str]) -> None:
+        """Let go of the clients of sessions that ended (logout): their sockets close with 4401."""
+        ended = set(session_ids)
+        with self._lock:
+            targets = [s for s in self._subscribers if s.session_id in ended]
+            self._subscribers.difference_update(targets)
+        for subscriber in targets:
+            self._on_loop(subscriber, self._end, subscriber, "session_ended")
 
     def close(self) -> None:
         """Let every client go (at shutdown): each one's ``next()`` returns None."""

@@ -46,7 +46,9 @@ async def stream(websocket: WebSocket, state: StateDep, site: str | None = None,
         return
     except WebSocketDisconnect:
         return
-    subscriber = state.hub.subscribe(site, room, user_id=viewer.id, is_staff=viewer.is_staff)
+    subscriber = state.hub.subscribe(
+        site, room, user_id=viewer.id, is_staff=viewer.is_staff, session_id=viewer.session_id
+    )
     try:
         await websocket.send_json(await run_in_threadpool(_snapshot, state, site, room, viewer.id))
         forward = asyncio.create_task(_forward(websocket, subscriber, viewer.id))
@@ -82,6 +84,9 @@ async def _forward(websocket: WebSocket, subscriber: Subscriber, user_id: int) -
     """Send hub messages until the hub lets go (slow client, or shutdown), then close."""
     while (message := await subscriber.next()) is not None:
         await websocket.send_json(personalise(message, user_id))
+    if subscriber.ended == "session_ended":
+        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="session ended")
+        return
     code = CLOSE_TRY_AGAIN_LATER if subscriber.ended == "slow" else CLOSE_GOING_AWAY
     await websocket.close(code=code, reason=f"resync: {subscriber.ended}")
 

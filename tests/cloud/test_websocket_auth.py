@@ -175,3 +175,14 @@ def test_every_message_type_the_cloud_builds_is_documented() -> None:
     documented = set(re.findall(r"^### `([a-z_]+)`$", (ROOT / "docs" / "websocket.md").read_text(), re.MULTILINE))
     assert built >= {"snapshot", "room", "machine", "notification", "activity"}, "the scan still finds them"
     assert built <= documented, f"undocumented WebSocket messages: {sorted(built - documented)}"
+
+
+def test_logging_out_closes_that_sessions_open_sockets(client: TestClient) -> None:
+    alice, bob = make_account(client, "111111"), make_account(client, "222222")
+    with connect(client, alice) as alice_ws, connect(client, bob) as bob_ws:
+        alice_ws.receive_json(), bob_ws.receive_json()  # snapshots
+        out = client.post("/api/v1/auth/logout", json={"refresh_token": alice.refresh_token}, headers=alice.headers)
+        assert out.status_code == 204
+        assert closed_with(alice_ws) == 4401
+        in_tx(client, lambda tx: notify(tx, bob.id, "test", "still here", "Bob's socket is untouched"))
+        assert bob_ws.receive_json()["notification"]["title"] == "still here"
