@@ -49,11 +49,19 @@ def report_fault(
 
 
 def report_automatic(
-    tx: Tx, *, room_id: int, machine_pk: int, reason: str, description: str, edge_seq: int | None
+    tx: Tx,
+    *,
+    room_id: int,
+    machine_pk: int,
+    reason: str,
+    description: str,
+    edge_seq: int | None,
+    edge_boot_id: str | None = None,
 ) -> int | None:
     """A fault the edge detected from its sensors; None if this edge event was already recorded.
 
-    Idempotent on (room, edge_seq), so a redelivered event or a second replica adds nothing;
+    Idempotent on (room, edge boot id, edge seq), so a redelivered event or a second replica
+    adds nothing (and a wiped edge's new sequence does not collide with the old one);
     and while an automatic report with the same reason is still open on the machine, a
     repeat (the edge restarted in the middle of an over-long cycle, say) adds nothing either.
     """
@@ -72,11 +80,16 @@ def report_automatic(
         fault_id = _insert(tx, place, automatic=True, reason=reason, description=description)
     else:
         values = _values(tx, place, automatic=True, reason=reason, description=description, edge_seq=edge_seq)
-        if not insert_ignoring_duplicates(tx.conn, faults, values, ("room_id", "edge_seq")):
+        values["edge_boot_id"] = edge_boot_id
+        if not insert_ignoring_duplicates(tx.conn, faults, values, ("room_id", "edge_boot_id", "edge_seq")):
             return None
         fault_id = int(
             tx.conn.execute(
-                select(faults.c.id).where(faults.c.room_id == room_id, faults.c.edge_seq == edge_seq)
+                select(faults.c.id).where(
+                    faults.c.room_id == room_id,
+                    faults.c.edge_boot_id.is_(None) if edge_boot_id is None else faults.c.edge_boot_id == edge_boot_id,
+                    faults.c.edge_seq == edge_seq,
+                )
             ).scalar_one()
         )
     _announce_report(tx, place, fault_id, automatic=True, user_id=None, reason=reason)

@@ -41,6 +41,7 @@ def _react_to(tx: Tx, transition: Transition) -> None:
             description=f"The edge reported {event.type.value.replace('_', ' ')} on {machine.name}"
             + (f": {event.reason}" if event.reason else ""),
             edge_seq=event.seq,
+            edge_boot_id=event.boot_id,
         )
     if machine.state not in EMPTYABLE and machine.state is not None:
         if machine.state == "sensor_fault":

@@ -276,9 +276,10 @@ faults = Table(
     Column("resolved_by", Id, ForeignKey("users.id", ondelete="SET NULL")),
     Column("resolution_note", Text),
     Column("edge_seq", BigInteger),
+    Column("edge_boot_id", String(64)),
     # For automatic faults: the edge event they came from (one fault per event).
     Index("ix_faults_machine_status", "machine_pk", "status"),
-    Index("uq_faults_edge_event", "room_id", "edge_seq", unique=True),
+    Index("uq_faults_edge_event", "room_id", "edge_boot_id", "edge_seq", unique=True),
 )
 
 notifications = Table(

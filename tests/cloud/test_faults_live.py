@@ -110,3 +110,28 @@ def test_edge_faults_never_take_a_machine_out_of_service(db_client: TestClient, 
         automatic(db_client, edge, "washer-1", edge_seq=seq, reason=f"reason_{seq}")
     shown = db_client.get("/api/v1/machines/washer/1").json()
     assert (shown["open_faults"], shown["out_of_service"]) == (5, False)
+
+
+def test_a_wiped_edges_fault_on_a_reused_seq_is_still_recorded(
+    db_client: TestClient, db_feed: Feed, edge: FakeEdge
+) -> None:
+    register(db_feed, edge)
+    state: Any = db_client.app.state.cloud  # type: ignore[attr-defined]
+
+    def detected(boot_id: str, reason: str) -> int | None:
+        def work(tx: Any) -> int | None:
+            room = repo.find_room(tx.conn, edge.site, edge.room)
+            assert room is not None
+            found = repo.find_machine(tx.conn, room.id, "washer-1")
+            assert found is not None
+            return report_automatic(
+                tx, room_id=room.id, machine_pk=found.id, reason=reason, description="d", edge_seq=3,
+                edge_boot_id=boot_id,
+            )  # fmt: skip
+
+        return run_tx(state, work)
+
+    first = detected("boot-old", "cycle_too_long")
+    assert first is not None
+    assert detected("boot-old", "cycle_too_long") is None  # a redelivery of the same event
+    assert detected("boot-new", "current_with_door_open") not in (None, first)  # seq 3 again, after a wipe
