@@ -4,13 +4,22 @@ The top-level ``kywash`` command adds ``edge_command`` as its ``edge`` group. Ru
 a subcommand, ``--config`` is required; ``--simulate`` runs the room simulator
 (``firmware_sim``) in-process on gpiozero's mock pins and a pty, at ``--speed`` times
 real time. A bad config prints ``error: <message>`` and exits 2, without a traceback.
+
+For fault-injection runs (tests/chaos/), ``--seed`` seeds the simulator, ``--student-rate``
+sets its students' arrivals per hour, ``--truth-log PATH`` keeps its ground truth as an
+fsync'd JSON-lines file that survives a SIGKILL (a restart appends a ``restarted`` line),
+and ``--sim-epoch T`` anchors the simulated clock: it reads ``T`` (or ``--sim-start S``) at
+the real moment ``T`` and runs ``--speed`` times faster since, so an edge restarted mid-run
+carries on the same simulated timeline instead of going back in time.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +45,45 @@ def _load(path: Path | None) -> RoomConfig:
         raise SystemExit(2) from None
 
 
-def _simulator(config: RoomConfig, clock: Clock, factory: Any) -> Any:
+@dataclass(frozen=True)
+class SimOptions:
+    """How ``--simulate`` runs the simulator (defaults: as before these options existed)."""
+
+    seed: int = 0
+    student_rate: float | None = None
+    truth_log: Path | None = None
+    epoch: float | None = None
+    start: float | None = None
+    """The simulated time at ``epoch`` (default: ``epoch`` itself; without an epoch: at start-up)."""
+
+
+def _simulator(config: RoomConfig, clock: Clock, factory: Any, options: SimOptions | None = None) -> Any:
     """The room simulator wired like the config (imported lazily: not needed on a Pi)."""
     from firmware_sim.room import RoomSimulator, SimMachineSpec
 
+    options = options or SimOptions()
+    extra: dict[str, Any] = {}
+    if options.student_rate is not None:
+        extra["student_rate_per_hour"] = options.student_rate
     specs = [SimMachineSpec(m.id, m.kind.value, m.door_pin, m.channel) for m in config.machines]
-    return RoomSimulator(specs, clock, factory, serial="pty")
+    return RoomSimulator(specs, clock, factory, serial="pty", seed=options.seed, truth_path=options.truth_log, **extra)
+
+
+def _sim_clock(speed: float, options: SimOptions | None) -> ScaledClock:
+    """A scaled clock; anchored at ``options.epoch`` (see the module doc) when one is given."""
+    epoch, start = (options.epoch, options.start) if options else (None, None)
+    if epoch is None:
+        return ScaledClock(speed, start=start)
+    return ScaledClock(speed, start=(epoch if start is None else start) + (time.time() - epoch) * speed)
 
 
 def run_agent(
-    config: RoomConfig, *, simulate: bool = False, speed: float = 1.0, stop: threading.Event | None = None
+    config: RoomConfig,
+    *,
+    simulate: bool = False,
+    speed: float = 1.0,
+    stop: threading.Event | None = None,
+    sim: SimOptions | None = None,
 ) -> None:
     """Run the agent (and the simulator) until ``stop`` is set or a signal arrives."""
     stop = stop or threading.Event()
@@ -57,8 +95,8 @@ def run_agent(
         if simulate:
             from gpiozero.pins.mock import MockFactory
 
-            clock, factory = ScaledClock(speed), MockFactory()
-            simulator = _simulator(config, clock, factory)
+            clock, factory = _sim_clock(speed, sim), MockFactory()
+            simulator = _simulator(config, clock, factory, sim)
             stack.callback(simulator.close)
             board = config.board.model_copy(update={"url": simulator.serial_url})
             config = config.model_copy(update={"board": board})
@@ -80,8 +118,40 @@ def run_agent(
 )
 @click.option("--simulate", is_flag=True, help="Run the room simulator in-process (mock GPIO pins, a pty).")
 @click.option("--speed", type=float, default=None, help="With --simulate: simulated time runs this much faster.")
+@click.option("--seed", type=int, default=None, help="With --simulate: the simulator's seed (default 0).")
+@click.option(
+    "--student-rate", type=click.FloatRange(min=0), default=None, help="With --simulate: student arrivals per hour."
+)
+@click.option(
+    "--truth-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --simulate: append the simulator's ground truth to this JSON-lines file (fsync'd).",
+)
+@click.option(
+    "--sim-epoch",
+    type=float,
+    default=None,
+    help="With --simulate: the simulated clock reads this Unix time at that real moment (restarts keep one timeline).",
+)
+@click.option(
+    "--sim-start",
+    type=float,
+    default=None,
+    help="With --simulate: the simulated time (Unix) at --sim-epoch, or at start-up without one.",
+)
 @click.pass_context
-def edge_command(ctx: click.Context, config_path: Path | None, simulate: bool, speed: float | None) -> None:
+def edge_command(
+    ctx: click.Context,
+    config_path: Path | None,
+    simulate: bool,
+    speed: float | None,
+    seed: int | None,
+    student_rate: float | None,
+    truth_log: Path | None,
+    sim_epoch: float | None,
+    sim_start: float | None,
+) -> None:
     """Run this laundry room's edge agent until SIGINT/SIGTERM."""
     ctx.ensure_object(dict)
     ctx.obj["edge_config"] = config_path
@@ -91,10 +161,21 @@ def edge_command(ctx: click.Context, config_path: Path | None, simulate: bool, s
         raise click.UsageError("--speed only makes sense with --simulate")
     if speed is not None and speed <= 0:
         raise click.UsageError("--speed must be positive")
+    sim_only = {
+        "--seed": seed,
+        "--student-rate": student_rate,
+        "--truth-log": truth_log,
+        "--sim-epoch": sim_epoch,
+        "--sim-start": sim_start,
+    }
+    given = [name for name, value in sim_only.items() if value is not None]
+    if given and not simulate:
+        raise click.UsageError(f"{given[0]} only makes sense with --simulate")
+    sim = SimOptions(seed or 0, student_rate, truth_log, sim_epoch, sim_start)
     config = _load(config_path)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        run_agent(config, simulate=simulate, speed=speed or 1.0)
+        run_agent(config, simulate=simulate, speed=speed or 1.0, sim=sim)
     except EdgeError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None

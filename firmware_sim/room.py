@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
@@ -75,11 +76,17 @@ class RoomSimulator:
         sample_period: float = 1.0,
         door_bounce: bool = True,
         student_rate_per_hour: float = 6.0,
+        truth_path: Path | None = None,
     ) -> None:
         check_layout(machines)
         self.clock = clock
         self._lock = threading.RLock()
-        self._log = TruthLog()
+        # With ``truth_path`` the ground truth is also an fsync'd file that outlives this
+        # process; a file written by an earlier run gets a ``restarted`` line first.
+        restarted = truth_path is not None and truth_path.exists() and truth_path.stat().st_size > 0
+        self._log = TruthLog(truth_path)
+        if restarted:
+            self._log.mark_restarted(clock.now())
         self._units = {
             spec.id: _Unit(
                 spec,
@@ -141,6 +148,7 @@ class RoomSimulator:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.board.close()
+        self._log.close()
 
     def __enter__(self) -> RoomSimulator:
         """Does not start the room: create the edge's buttons, then call ``start()``."""
