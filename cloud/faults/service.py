@@ -20,7 +20,8 @@ from cloud.errors import Conflict, NotFound
 from cloud.faults.photos import StoredPhoto
 from cloud.faults.reads import OPEN, RESOLVED, distinct_student_reporters, fault_by_id, open_count
 from cloud.faults.schemas import FaultPublic
-from cloud.faults.service_state import MachinePlace, machine_place, take_out_of_service
+from cloud.faults.service_state import machine_place, take_out_of_service
+from cloud.laundry.store import MachineRef
 from cloud.notifications.send import notify, notify_staff
 from cloud.realtime.hub import Audience
 from cloud.storage.repository import insert_ignoring_duplicates
@@ -96,7 +97,7 @@ def report_automatic(
     notify_staff(
         tx,
         "fault_detected",
-        f"{place.label}: the sensors report a fault",
+        f"{place.full_name}: the sensors report a fault",
         description,
         {"fault_id": fault_id, "site": place.site, "room": place.room, "machine": place.machine_id, "reason": reason},
     )
@@ -121,7 +122,7 @@ def resolve_fault(tx: Tx, fault_id: int, *, by: Viewer, note: str | None) -> Fau
     record_activity(
         tx,
         "fault_resolved",
-        f"A fault report on {place.label} was resolved" + (f": {note}" if note else ""),
+        f"A fault report on {place.full_name} was resolved" + (f": {note}" if note else ""),
         room_id=place.room_id,
         user_id=reporter_id,
         machine_pk=machine_pk,
@@ -129,22 +130,22 @@ def resolve_fault(tx: Tx, fault_id: int, *, by: Viewer, note: str | None) -> Fau
     )
     if reporter_id is not None:
         body = note or "Thank you for reporting it."
-        notify(tx, int(reporter_id), "fault_resolved", f"Your report on {place.label} was resolved", body)
+        notify(tx, int(reporter_id), "fault_resolved", f"Your report on {place.full_name} was resolved", body)
     return fault_by_id(tx.conn, fault_id, by)
 
 
-def _values(tx: Tx, place: MachinePlace, **values: Any) -> dict[str, Any]:
+def _values(tx: Tx, place: MachineRef, **values: Any) -> dict[str, Any]:
     return {"room_id": place.room_id, "machine_pk": place.pk, "status": OPEN, "created_at": tx.now, **values}
 
 
-def _insert(tx: Tx, place: MachinePlace, **values: Any) -> int:
+def _insert(tx: Tx, place: MachineRef, **values: Any) -> int:
     stmt = faults.insert().values(**_values(tx, place, **values)).returning(faults.c.id)
     return int(tx.conn.execute(stmt).scalar_one())
 
 
 def _announce_report(
     tx: Tx,
-    place: MachinePlace,
+    place: MachineRef,
     fault_id: int,
     *,
     automatic: bool,
@@ -166,9 +167,9 @@ def _announce_report(
         "automatic": automatic,
     }
     tx.changes.send(message, Audience.of_room(place.site, place.room))
-    text = f"Fault reported on {place.label}"
+    text = f"Fault reported on {place.full_name}"
     if automatic:
-        text = f"The sensors reported a fault on {place.label}: {reason}"
+        text = f"The sensors reported a fault on {place.full_name}: {reason}"
     record_activity(
         tx,
         "fault_reported",

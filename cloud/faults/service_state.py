@@ -14,61 +14,31 @@ reports may still be broken, so returning it is always a person's decision.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, false, select, true, update
+from sqlalchemy import Connection, false, true, update
 
 from cloud.activity.record import record_activity
 from cloud.errors import NotFound
-from cloud.laundry import policy
+from cloud.laundry import policy, store
+from cloud.laundry.store import MachineRef
 from cloud.notifications.send import notify_staff
 from cloud.realtime.hub import Audience
-from cloud.storage.tables import machines, rooms
+from cloud.storage.tables import machines
 from cloud.tx import Tx
 from kywash.clock import iso
 from kywash.contract import MachineDesired, machine_topic
 
 
-@dataclass(frozen=True, slots=True)
-class MachinePlace:
-    """Where a machine is and what people call it: enough to announce a change about it."""
-
-    pk: int
-    room_id: int
-    site: str
-    room: str
-    machine_id: str
-    kind: str
-    number: int
-
-    @property
-    def label(self) -> str:
-        return f"{self.kind.capitalize()} {self.number} in {self.site}/{self.room}"
-
-
-def machine_place(conn: Connection, machine_pk: int, *, lock: bool = False) -> MachinePlace:
-    """The machine's place; with ``lock``, its row stays locked until commit (PostgreSQL; SQLite
-    already serialises writers), so concurrent reports on one machine count one after another."""
-    query = (
-        select(
-            machines.c.id,
-            machines.c.room_id,
-            rooms.c.site,
-            rooms.c.room,
-            machines.c.machine_id,
-            machines.c.kind,
-            machines.c.number,
-        )
-        .select_from(machines.join(rooms, machines.c.room_id == rooms.c.id))
-        .where(machines.c.id == machine_pk)
-    )
+def machine_place(conn: Connection, machine_pk: int, *, lock: bool = False) -> MachineRef:
+    """The machine and its room; with ``lock``, its row stays locked until commit, so concurrent
+    reports on one machine count one after another."""
     if lock:
-        query = query.with_for_update(of=machines)
-    row = conn.execute(query).first()
-    if row is None:
+        store.lock_machine(conn, machine_pk)
+    place = store.machine_ref(conn, machine_pk)
+    if place is None:
         raise NotFound("that machine is no longer registered", code="no_such_machine")
-    return MachinePlace(*row)
+    return place
 
 
 def take_out_of_service(tx: Tx, machine_pk: int, *, reason: str, by: int | None) -> bool:
@@ -93,7 +63,7 @@ def take_out_of_service(tx: Tx, machine_pk: int, *, reason: str, by: int | None)
     record_activity(
         tx,
         "machine_out_of_service",
-        f"{place.label} was taken out of service {who}: {reason}",
+        f"{place.full_name} was taken out of service {who}: {reason}",
         room_id=place.room_id,
         user_id=by,
         machine_pk=machine_pk,
@@ -102,7 +72,7 @@ def take_out_of_service(tx: Tx, machine_pk: int, *, reason: str, by: int | None)
     notify_staff(
         tx,
         "machine_out_of_service",
-        f"{place.label} is out of service",
+        f"{place.full_name} is out of service",
         reason if by is not None else f"Taken out automatically: {reason}. Check it, then put it back in service.",
         {"site": place.site, "room": place.room, "machine": place.machine_id, "automatic": by is None},
     )
@@ -131,7 +101,7 @@ def put_back_in_service(tx: Tx, machine_pk: int, *, by: int, note: str | None) -
     record_activity(
         tx,
         "machine_back_in_service",
-        f"{place.label} is back in service" + (f": {note}" if note else ""),
+        f"{place.full_name} is back in service" + (f": {note}" if note else ""),
         room_id=place.room_id,
         user_id=by,
         machine_pk=machine_pk,
@@ -140,7 +110,7 @@ def put_back_in_service(tx: Tx, machine_pk: int, *, by: int, note: str | None) -
     notify_staff(
         tx,
         "machine_back_in_service",
-        f"{place.label} is back in service",
+        f"{place.full_name} is back in service",
         note or "Put back in service by staff.",
         {"site": place.site, "room": place.room, "machine": place.machine_id},
     )
@@ -148,7 +118,7 @@ def put_back_in_service(tx: Tx, machine_pk: int, *, by: int, note: str | None) -
     return True
 
 
-def _announce(tx: Tx, place: MachinePlace, *, out_of_service: bool, reason: str | None, revision: int) -> None:
+def _announce(tx: Tx, place: MachineRef, *, out_of_service: bool, reason: str | None, revision: int) -> None:
     """Tell the edge (retained desired state) and the room's live clients, after commit."""
     desired = MachineDesired(
         machine=place.machine_id, out_of_service=out_of_service, reason=reason, revision=revision, ts=tx.now
@@ -158,9 +128,7 @@ def _announce(tx: Tx, place: MachinePlace, *, out_of_service: bool, reason: str 
     tx.changes.send(service_message(place, out_of_service, reason, tx.now), Audience.of_room(place.site, place.room))
 
 
-def service_message(
-    place: MachinePlace, out_of_service: bool, reason: str | None, since: datetime
-) -> dict[str, object]:
+def service_message(place: MachineRef, out_of_service: bool, reason: str | None, since: datetime) -> dict[str, object]:
     return {
         "type": "machine_service",
         "site": place.site,

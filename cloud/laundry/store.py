@@ -67,6 +67,11 @@ class MachineRef:
         return f"{self.kind} {self.number}"
 
     @property
+    def full_name(self) -> str:
+        """The machine with its room, for staff: "Washer 2 in north/laundry-1"."""
+        return f"{self.kind.capitalize()} {self.number} in {self.site}/{self.room}"
+
+    @property
     def data(self) -> dict[str, object]:
         """How notifications and live messages name the machine."""
         return {"machine": self.machine_id, "kind": self.kind, "number": self.number}
