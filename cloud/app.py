@@ -91,7 +91,9 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
 async def _start_ingest(state: CloudState) -> asyncio.Task[None]:
     source = MqttSource.from_settings(state.settings)
     if state.settings.replica_fanout:
-        source.on_fanout = receiver(state.hub, state.settings.mqtt_client_id, state.views)
+        source.on_fanout = receiver(
+            state.hub, state.settings.mqtt_client_id, state.views, state.ingest.metrics.count_rejected
+        )
     state.source = await source.start()
     log.info("ingest subscribing to %s", state.settings.mqtt_url)
     return asyncio.create_task(state.ingest.run(state.source), name="kywash-ingest")

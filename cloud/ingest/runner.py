@@ -52,16 +52,24 @@ class Ingest:
         self.settings = settings
         self.delivery = delivery
         self.auto_register = settings.auto_register_rooms
+        self.retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S
         self._executor: ThreadPoolExecutor | None = None
 
     async def run(self, source: AsyncIterable[tuple[str, bytes]]) -> None:
         """Apply every message the source yields, until it ends."""
+        processed: Callable[[], None] | None = getattr(source, "processed", None)
         async for topic, payload in source:
             try:
                 await self.handle(topic, payload)
+            except OperationalError:
+                # The database stayed away through every retry: leave the message unacknowledged,
+                # so a broker keeping our session sends it again when we reconnect.
+                continue
             except Exception:  # a bug must not stop ingest: log it, count it, take the next message
                 log.exception("ingest failed on %s", topic[:200])
                 self.metrics.count_rejected("error")
+            if processed is not None:
+                processed()  # committed, or refused for good: the broker may forget it now
 
     async def handle(self, topic: str, payload: bytes) -> Applied | None:
         """Apply one message; None when it was refused (logged and counted) or was a clearing."""
@@ -80,6 +88,10 @@ class Ingest:
         except IngestRejected as exc:
             self._reject(topic, exc.reason, str(exc))
             return None
+        except OperationalError:
+            log.exception("database unavailable; %s not applied", topic[:200])
+            self.metrics.count_rejected("database_unavailable")
+            raise
         except Exception:
             log.exception("ingest failed on %s; going on with the next message", topic)
             self.metrics.count_rejected("error")
@@ -107,7 +119,7 @@ class Ingest:
 
     def _apply(self, ref: TopicRef, message: Payload) -> Applied:
         """Apply in one transaction with policy's reactions; live clients hear once it commits."""
-        for delay in (*RETRY_DELAYS_S, None):
+        for delay in (*self.retry_delays_s, None):
             try:
                 with transaction(self.engine, self.clock, self.settings, self.delivery()) as tx:
                     applied = apply_message(tx.conn, ref, message, tx.now, auto_register=self.auto_register)

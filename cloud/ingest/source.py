@@ -7,6 +7,11 @@ subscription order: every room's ``info`` (which registers it and its machines) 
 before its ``status``, and both before any retained machine ``state``. They are renewed
 on every reconnect. With ``shared_group`` the machine topics are shared between replicas
 (``$share/...``, Mosquitto); brokers send no retained messages to shared subscriptions.
+
+QoS 1 messages are acknowledged by hand (paho's ``manual_ack``), and only once ingest has
+committed them (``processed()``): a cloud killed between receiving an event and committing
+it gets the event again from the broker (with a persistent session), instead of the
+broker forgetting an event the database never stored.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -29,6 +35,19 @@ from kywash.net import no_delay
 log = logging.getLogger(__name__)
 
 Received = tuple[str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class _Ack:
+    """What acknowledging a received message takes: its id and QoS, and which connection brought
+    it (an ack sent on a later connection would acknowledge some other message with that id)."""
+
+    mid: int
+    qos: int
+    connection: int
+
+
+_Queued = tuple[str, bytes, _Ack]
 
 
 def subscription_stages(
@@ -66,6 +85,7 @@ class MqttSource:
             client_id=client_id,
             clean_session=clean_session,
             protocol=MQTTProtocolVersion.MQTTv311,
+            manual_ack=True,
         )
         if username is not None:
             self._client.username_pw_set(username, password)
@@ -83,7 +103,11 @@ class MqttSource:
         self._subscribed = threading.Event()
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[Received | None] | None = None
+        self._queue: asyncio.Queue[_Queued | None] | None = None
+        self._connection = 0
+        """Counts connections (paho's thread writes it); an ack belongs to the one that brought it."""
+        self._last: _Ack | None = None
+        """The message ``__anext__`` returned last, acknowledged by ``processed()``."""
         self.on_fanout: Callable[[bytes], None] | None = None
         """Called (on paho's thread) with each payload on the replicas' fan-out topic."""
 
@@ -154,7 +178,16 @@ class MqttSource:
         if item is None:
             self._queue.put_nowait(None)  # later readers end too
             raise StopAsyncIteration
-        return item
+        topic, payload, self._last = item
+        return topic, payload
+
+    def processed(self) -> None:
+        """Acknowledge the message returned last: ingest has committed (or refused) it. A message
+        that came on an earlier connection is not acknowledged: the broker sends it again."""
+        ack, self._last = self._last, None
+        if ack is None or ack.qos == 0 or ack.connection != self._connection or not self._connected.is_set():
+            return
+        self._client.ack(ack.mid, ack.qos)
 
     # --- paho's thread ------------------------------------------------------------------
 
@@ -163,6 +196,7 @@ class MqttSource:
             log.warning("MQTT broker %s:%d refused the connection: %s", self.host, self.port, reason)
             return
         log.info("connected to MQTT broker %s:%d", self.host, self.port)
+        self._connection += 1
         self._connected.set()
         self._subscribe_stage(client, 0)
 
@@ -202,11 +236,14 @@ class MqttSource:
         except UnicodeDecodeError:
             topic = "<topic that is not UTF-8>"
         if topic == FANOUT_TOPIC:
+            client.ack(message.mid, message.qos)
             if self.on_fanout is not None:
                 self.on_fanout(bytes(message.payload))
             return
         loop, queue = self._loop, self._queue
         if loop is None or queue is None or not self._wanted(topic):
+            client.ack(message.mid, message.qos)
             return
+        item = (topic, bytes(message.payload), _Ack(message.mid, message.qos, self._connection))
         with contextlib.suppress(RuntimeError):  # the event loop has closed: we are shutting down
-            loop.call_soon_threadsafe(queue.put_nowait, (topic, bytes(message.payload)))
+            loop.call_soon_threadsafe(queue.put_nowait, item)

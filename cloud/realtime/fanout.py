@@ -80,15 +80,20 @@ def _unmessage(message: dict[str, Any]) -> Message:
     return machine_message(view)
 
 
-def receiver(hub: Hub, origin: str, cache: ViewCache | None = None) -> Callable[[bytes], None]:
+def receiver(
+    hub: Hub, origin: str, cache: ViewCache | None = None, rejected: Callable[[str], None] | None = None
+) -> Callable[[bytes], None]:
     """What to do with a fan-out payload (on paho's thread): hand others' messages to the hub
-    (and forget cached machine views they make stale)."""
+    (and forget cached machine views they make stale). A malformed one is logged and counted
+    through ``rejected(reason)``."""
 
     def receive(payload: bytes) -> None:
         try:
             sender, messages = decode(payload)
         except ValueError as exc:
             log.warning("ignoring a malformed message on %s: %s", FANOUT_TOPIC, exc)
+            if rejected is not None:
+                rejected("fanout_malformed")
             return
         if sender == origin:
             return

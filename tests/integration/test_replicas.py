@@ -86,3 +86,25 @@ def test_fanout_payloads_round_trip_and_garbage_is_refused(unique_site: str) -> 
         with pytest.raises(ValueError, match="not a fan-out message"):
             decode(garbage)
     assert FANOUT_TOPIC.startswith("kywash/internal/")
+
+
+def test_a_malformed_fanout_message_is_counted_and_others_still_arrive(unique_site: str) -> None:
+    import asyncio
+
+    from cloud.machines.cache import ViewCache
+    from cloud.realtime.fanout import receiver
+    from cloud.realtime.hub import Audience, Hub
+
+    message = {"type": "waitlist", "kind": "washer", "length": 1}
+    reasons: list[str] = []
+
+    async def scenario() -> object:
+        hub = Hub(16)
+        follower = hub.subscribe(unique_site, "r1")
+        receive = receiver(hub, "replica-b", ViewCache(), reasons.append)
+        receive(b"{not json")
+        receive(encode("replica-a", [(message, Audience.of_room(unique_site, "r1"))]))
+        return await asyncio.wait_for(follower.next(), 5)
+
+    assert asyncio.run(scenario()) == message
+    assert reasons == ["fanout_malformed"]

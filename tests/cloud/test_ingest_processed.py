@@ -1,0 +1,86 @@
+"""``Ingest.run`` tells its source when a message may be acknowledged: after it was committed
+or refused for good, never while the database is away (the broker must keep it)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+
+from cloud.accounts.session_cache import SessionCache
+from cloud.health.metrics import new_registry
+from cloud.ingest.metrics import IngestMetrics
+from cloud.ingest.runner import Ingest
+from cloud.machines.cache import ViewCache
+from cloud.realtime.hub import Hub
+from cloud.settings import CloudSettings
+from cloud.storage.engine import make_engine
+from cloud.storage.migrate import upgrade_database
+from cloud.tx import Delivery
+from kywash.clock import FakeClock
+from tests.cloud.fake_edge import FakeEdge
+
+
+class ListSource:
+    """Yields given messages and records which of them were declared processed."""
+
+    def __init__(self, messages: Iterable[tuple[str, bytes]]) -> None:
+        self._messages = list(messages)
+        self._last: str | None = None
+        self.processed_topics: list[str] = []
+
+    def __aiter__(self) -> ListSource:
+        return self
+
+    async def __anext__(self) -> tuple[str, bytes]:
+        if not self._messages:
+            raise StopAsyncIteration
+        topic, payload = self._messages.pop(0)
+        self._last = topic
+        return topic, payload
+
+    def processed(self) -> None:
+        assert self._last is not None
+        self.processed_topics.append(self._last)
+
+
+def _ingest(database_url: str) -> Ingest:
+    settings = CloudSettings(database_url=database_url, ingest_enabled=False)
+    hub = Hub(64)
+    ingest = Ingest(
+        make_engine(database_url),
+        IngestMetrics(new_registry()),
+        FakeClock(),
+        settings,
+        lambda: Delivery(hub, None, None, ViewCache(), SessionCache()),
+    )
+    ingest.retry_delays_s = ()
+    return ingest
+
+
+def test_committed_and_refused_messages_are_processed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cloud.db'}"
+    upgrade_database(url)
+    edge = FakeEdge(site="north")
+    messages = [
+        edge.info(),
+        edge.status(),
+        ("kywash/v1/north/r1/machine/washer-1/event", b"{not json"),
+        edge.event("washer-1"),
+    ]
+    source = ListSource(messages)
+    ingest = _ingest(url)
+    asyncio.run(ingest.run(source))
+    ingest.close()
+    assert source.processed_topics == [topic for topic, _ in messages]
+
+
+def test_a_message_the_database_could_not_take_is_not_processed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no-such-dir' / 'cloud.db'}"  # every connection fails
+    edge = FakeEdge(site="north")
+    source = ListSource([edge.info(), edge.event("washer-1")])
+    ingest = _ingest(url)
+    asyncio.run(ingest.run(source))
+    ingest.close()
+    assert source.processed_topics == []
+    assert ingest.metrics.rejections("database_unavailable") == 2
