@@ -1,9 +1,13 @@
 """A room's event sequence: store each edge event once, notice gaps, ask the edge to replay.
 
 Per room (``room_sequences``) the cloud keeps the *contiguous* seq — the highest N such that
-every seq in ``(base_seq, N]`` has been applied, where ``base_seq`` is the seq just before
-the first event the cloud saw of this run of the sequence — and the highest seq seen. Any
-seq between them that is not stored is missing; the missing seqs form the open gaps.
+every seq in ``(base_seq, N]`` has been applied — and the highest seq seen. Any seq between
+them that is not stored is missing; the missing seqs form the open gaps. ``base_seq`` is 0:
+an edge's sequence starts at 1, so events it published before the cloud first subscribed
+(the cloud subscribes to machine topics only after room info and status) are missing
+too, and are asked for like any other gap. A cloud that first meets an edge with a long
+history thus asks once for everything the edge still archives; seqs the edge has already
+trimmed stay listed as gaps, asked for again at most every ``replay_retry_max_s``.
 
 Replay. Events may simply arrive out of order, so a gap is not acted on at once: when it
 has stayed open ``replay_after_s``, one ``ReplayRequest(from=first missing, to=last
@@ -130,17 +134,18 @@ def get_sequence(conn: Connection, room_id: int, *, lock: bool = False) -> RoomS
     return RoomSequence(**{column.name: row._mapping[column] for column in SEQUENCE_COLUMNS}) if row else None
 
 
-def _locked_sequence(conn: Connection, room_id: int, first_seq: int) -> RoomSequence:
+def _locked_sequence(conn: Connection, room_id: int) -> RoomSequence:
     """The room's sequence row, locked until commit (replicas take turns per room); created
-    on a room's first event, counting from just before it."""
+    on a room's first event, counting from 0 whatever that event's seq: events an edge sent
+    before the cloud subscribed (or while it was being installed) are a gap like any other,
+    and are replayed."""
     sequence = get_sequence(conn, room_id, lock=True)
     if sequence is not None:
         return sequence
-    base = first_seq - 1
     insert_ignoring_duplicates(
         conn,
         room_sequences,
-        {"room_id": room_id, "base_seq": base, "contiguous_seq": base, "max_seq": base},
+        {"room_id": room_id, "base_seq": 0, "contiguous_seq": 0, "max_seq": 0},
         ("room_id",),
     )
     sequence = get_sequence(conn, room_id, lock=True)
@@ -150,7 +155,7 @@ def _locked_sequence(conn: Connection, room_id: int, first_seq: int) -> RoomSequ
 
 def store_event(conn: Connection, room_id: int, event: MachineEvent, now: datetime) -> Placement:
     """Store ``event`` once in the right epoch and move the room's sequence (see the module doc)."""
-    sequence = _locked_sequence(conn, room_id, event.seq)
+    sequence = _locked_sequence(conn, room_id)
     epoch = sequence.epoch
     if epoch > 0:  # after a reset: an event of a boot from an older run belongs to that run
         boot_epoch = conn.scalar(

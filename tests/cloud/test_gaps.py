@@ -201,14 +201,21 @@ def test_gaps_are_per_room(
     assert topic.endswith(f"/{edge.site}/r2/replay") and (request.from_seq, request.to_seq) == (2, 2)
 
 
-def test_a_room_first_seen_mid_sequence_counts_from_its_first_event(
+def test_events_sent_before_the_cloud_first_subscribed_are_asked_for(
     db_client: TestClient, db_feed: Feed, broker: BrokerRecorder, edge: FakeEdge, fake_clock: FakeClock
 ) -> None:
-    db_feed(edge.info(), started(edge, 500), started(edge, 501))
+    # The cloud subscribes to machine topics only after room info and status: an edge's first
+    # events can go by before that. The sequence counts from 0, so they are a gap to replay.
+    db_feed(edge.info(), started(edge, 3), started(edge, 4))
     seq, open_ = sequence(db_client, edge)
-    assert (seq.base_seq, seq.contiguous_seq, open_) == (499, 501, [])
-    fake_clock.advance(100)
-    assert fire(db_client) == 0
+    assert (seq.base_seq, seq.contiguous_seq, seq.max_seq, open_) == (0, 0, 4, [(1, 2)])
+    fake_clock.advance(5)
+    assert fire(db_client) == 1
+    ((_, request),) = broker.replays()
+    assert (request.from_seq, request.to_seq) == (1, 2)
+    db_feed(started(edge, 1), started(edge, 2))
+    seq, open_ = sequence(db_client, edge)
+    assert (seq.contiguous_seq, open_, seq.gap_since) == (4, [], None)
 
 
 def test_a_wiped_edge_starts_a_new_epoch_instead_of_being_dropped(
