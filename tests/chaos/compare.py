@@ -17,6 +17,15 @@ The rule, per machine, for truth cycles that started before the judging cut-off 
   the true end (the detector needs a quiet stretch to be sure);
 - *interrupted* (a dryer opened mid-cycle): one cloud cycle ending ``cycle_interrupted``
   near the moment the door opened;
+- a *finished* cycle whose door a waiting student opened within ``ambiguous_s`` simulated
+  seconds of the drum stopping may be shown ``cycle_interrupted`` at that door opening. The
+  door's GPIO edge reaches the agent at once, the board's serial frames through a pty
+  the agent may read late: sped up 600x, a 0.3 s backlog on two busy cores is three
+  simulated minutes, and the door overtakes the frames saying the drum stopped. The test
+  passes ``ambiguous_s`` as 0.5 real seconds of simulated time and reports how many cycles
+  needed it. At real speed the same lag is a fraction of one 1-second frame, and the
+  detector ends a cycle whose door opens on a quiet machine as finished (tests/edge,
+  tests/bench/detection.py);
 - *cut short* by a SIGKILL: the cloud shows it started (unless it began less than
   ``START_LATE_S`` before the kill, too soon for the detector), and that cycle is ended —
   ``cycle_finished`` (the restarted agent restores "running" and then hears a quiet machine)
@@ -144,6 +153,7 @@ def judge_room(
     edge_last_seq: int,
     cut: float,
     epoch: float,
+    ambiguous_s: float = 0.0,
 ) -> RoomVerdict:
     """Everything above for one room; ``verdict.problems`` empty means it passed."""
     v = RoomVerdict(room, events=len(cloud_events), restarts=sum(e.what == RESTARTED for e in truth))
@@ -151,7 +161,7 @@ def judge_room(
     truths = truth_cycles(truth)
     clouds = cloud_cycles(cloud_events, v.problems)
     for machine in sorted(set(truths) | set(clouds)):
-        _judge_machine(v, machine, truths.get(machine, []), clouds.get(machine, []), cut, epoch)
+        _judge_machine(v, machine, truths.get(machine, []), clouds.get(machine, []), cut, epoch, ambiguous_s)
     return v
 
 
@@ -194,7 +204,13 @@ def _judge_sequence(
 
 
 def _judge_machine(  # noqa: PLR0912 - one branch per rule of the module doc
-    v: RoomVerdict, machine: str, truths: list[TruthCycle], clouds: list[CloudCycle], cut: float, epoch: float
+    v: RoomVerdict,
+    machine: str,
+    truths: list[TruthCycle],
+    clouds: list[CloudCycle],
+    cut: float,
+    epoch: float,
+    ambiguous_s: float,
 ) -> None:
     previous: tuple[TruthCycle, CloudCycle | None] | None = None
     for t in truths:
@@ -231,6 +247,14 @@ def _judge_machine(  # noqa: PLR0912 - one branch per rule of the module doc
                 v.problems.append(f"{label}: {shown} never ended")
             continue
         assert t.end is not None
+        if (
+            t.how == "finished"
+            and c.how == "interrupted"
+            and c.end is not None
+            and t.end <= c.end <= t.end + ambiguous_s
+        ):
+            v.judged["finished, door opened as it stopped"] += 1
+            continue
         if t.how == "finished":
             v.judged["finished"] += 1
             ok = c.how == "finished" and c.end is not None and t.end - FINISH_EARLY_S <= c.end <= t.end + FINISH_LATE_S

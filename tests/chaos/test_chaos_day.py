@@ -18,11 +18,12 @@ who come and go, through a cuttable TCP proxy. While the rooms run, in this orde
 Then, once the cloud has applied every event the edges had written by the end, the
 comparison of compare.py (read it for the exact rule) must find nothing wrong.
 
-Size: ``KYWASH_CHAOS_SPEED`` (default 150x), ``KYWASH_CHAOS_SPAN_S`` (default 120 real
-seconds: 5 simulated hours), ``KYWASH_CHAOS_ROOMS``, ``KYWASH_CHAOS_STUDENT_RATE``,
-``KYWASH_CHAOS_SEED``, ``KYWASH_CHAOS_CUTOFF_S``, ``KYWASH_CHAOS_START_HOUR`` (the simulated
-day starts at 14:00 UTC by default, the busy afternoon and evening). A whole simulated day:
-``KYWASH_CHAOS_START_HOUR=0 KYWASH_CHAOS_SPAN_S=576`` at 150x (about 10 real minutes).
+Size: by default a whole simulated day, midnight to midnight UTC, at 600x (144 real seconds).
+``KYWASH_CHAOS_SPEED``, ``KYWASH_CHAOS_SPAN_S`` (real seconds), ``KYWASH_CHAOS_ROOMS``,
+``KYWASH_CHAOS_STUDENT_RATE``, ``KYWASH_CHAOS_SEED``, ``KYWASH_CHAOS_CUTOFF_S`` and
+``KYWASH_CHAOS_START_HOUR`` (the simulated UTC hour the run starts at: students come by the
+hour of day) change it; ``KYWASH_CHAOS_SPEED=150 KYWASH_CHAOS_SPAN_S=576`` is the same day
+with finer board frames (about 10 real minutes).
 """
 
 from __future__ import annotations
@@ -41,10 +42,13 @@ from firmware_sim.truth import read_truth_file
 from tests.chaos.compare import FINISH_LATE_S, judge_room, truth_cycles
 from tests.chaos.harness import SITE, ChaosParams, ChaosStack, kywash_argv, wait_until
 
-# The run's own length plus setup, convergence and judging (default: 120 + 300 s).
+# The run's own length plus setup, convergence and judging (default: 144 + 300 s).
 pytestmark = [pytest.mark.mosquitto, pytest.mark.timeout(int(ChaosParams.from_env().span_s) + 300)]
 
 CUT_ROOM, KILL_ROOM = "room-c", "room-b"
+AMBIGUOUS_REAL_S = 0.5
+"""A door opened this soon (real time) after the drum stopped may read as an interruption (compare.py):
+on two busy cores the agent can read the board's serial frames this far behind its door pins."""
 STAFF_USER, STAFF_PASSWORD = "chaosaudit", "chaos-audit-password-1"
 
 
@@ -211,6 +215,7 @@ def _judge(stack: ChaosStack) -> None:
                 last[name],
                 cut,
                 stack.sim_start,
+                ambiguous_s=AMBIGUOUS_REAL_S * stack.params.speed,
             )
         )
     for verdict in verdicts:

@@ -18,11 +18,13 @@ def _event(seq: int, machine: str, kind: str, ts: float) -> dict[str, Any]:
     return {"seq": seq, "epoch": 0, "machine": machine, "type": kind, "ts": ts, "payload": payload}
 
 
-def _judge(truth: list[GroundTruth], events: list[dict[str, Any]], **sequence: int) -> RoomVerdict:
+def _judge(
+    truth: list[GroundTruth], events: list[dict[str, Any]], ambiguous_s: float = 0.0, **sequence: int
+) -> RoomVerdict:
     n = len(events)
     seq_row = {"epoch": 0, "seq_resets": 0, "base_seq": 0, "contiguous_seq": n, "max_seq": n, **sequence}
     sent = {e["seq"]: json.dumps(e["payload"]).encode() for e in events}
-    return judge_room("r", truth, events, seq_row, sent, n, cut=T0 + 20_000, epoch=T0)
+    return judge_room("r", truth, events, seq_row, sent, n, cut=T0 + 20_000, epoch=T0, ambiguous_s=ambiguous_s)
 
 
 TRUTH = [
@@ -55,6 +57,15 @@ def test_a_cycle_shown_twice_fails() -> None:
     later = [{**e, "seq": e["seq"] + 2, "payload": {**e["payload"], "seq": e["seq"] + 2}} for e in GOOD[2:]]
     events = [*GOOD[:2], *extra, *later]
     assert any("matches no true cycle" in p for p in _judge(TRUTH, events).problems)
+
+
+def test_a_door_opened_as_the_drum_stopped_may_read_interrupted_only_within_the_window() -> None:
+    door_opened_20s_after = [*GOOD[:3], _event(4, "washer-1", "cycle_interrupted", T0 + 6820)]
+    assert _judge(TRUTH, door_opened_20s_after, ambiguous_s=60).problems == []
+    assert _judge(TRUTH, door_opened_20s_after, ambiguous_s=60).judged["finished, door opened as it stopped"] == 1
+    assert any("quick cycle" in p for p in _judge(TRUTH, door_opened_20s_after, ambiguous_s=10).problems)
+    opened_before_the_end = [*GOOD[:3], _event(4, "washer-1", "cycle_interrupted", T0 + 6700)]
+    assert any("quick cycle" in p for p in _judge(TRUTH, opened_before_the_end, ambiguous_s=600).problems)
 
 
 def test_a_hole_in_the_sequence_fails() -> None:
