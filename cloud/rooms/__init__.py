@@ -1,1 +1,1 @@
-"""Rooms as staff audit them: the edge events the cloud applied, with sequence gaps."""
+"""Rooms as a whole: staff audit their edges and applied events; anyone reads their busy hours."""

@@ -1,8 +1,9 @@
-"""What ``GET /api/v1/rooms/{room}/events`` shows a technician auditing a room."""
+"""What the rooms endpoints answer: a room's events and sequence, its edges, its busy hours."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -48,3 +49,65 @@ class RoomEventsPublic(BaseModel):
     seq_reset: SeqResetPublic
     items: list[EdgeEventPublic]
     next_after: int | None = Field(description="pass as ?after= for the next page; null on the last page")
+
+
+class HourSharePublic(BaseModel):
+    """How full the room usually is in one hour of the week: the average share of machines busy."""
+
+    weekday: int = Field(ge=0, le=6, description="0 = Monday .. 6 = Sunday")
+    hour: int = Field(ge=0, le=23, description="the hour in the campus's local time")
+    washers: float = Field(ge=0, le=1)
+    dryers: float = Field(ge=0, le=1)
+    all: float = Field(ge=0, le=1)
+
+
+class QuietHourPublic(BaseModel):
+    """One of the quietest hours coming up in the next 24 hours."""
+
+    weekday: int
+    hour: int
+    all: float = Field(ge=0, le=1)
+    starts_at: datetime = Field(description="when this hour starts (the current hour may have begun)")
+
+
+class BusyHoursPublic(BaseModel):
+    """A room's usual busy-ness by weekday and local hour, from its stored cycle history."""
+
+    site: str
+    room: str
+    timezone: str = Field(description="the IANA time zone the hours are in (KYWASH_TIMEZONE)")
+    weeks: int = Field(description="the weeks asked for")
+    weeks_covered: float = Field(description="the weeks the averages are over: fewer when the room is newer")
+    from_: datetime = Field(serialization_alias="from", description="start of the history used")
+    to: datetime
+    cycles: int = Field(description="cycles that overlap the window")
+    hours: list[HourSharePublic] = Field(description="168 entries, Monday 00:00 first")
+    quietest: list[QuietHourPublic] = Field(description="up to 3 of the next 24 hours, quietest first")
+
+
+class RoomSequencePublic(BaseModel):
+    """How complete the cloud's copy of a room's event sequence is."""
+
+    epoch: int
+    contiguous_seq: int
+    max_seq: int
+    gaps: list[tuple[int, int]] = Field(description="missing seqs above contiguous_seq, as [[from, to], ...]")
+    gap_since: datetime | None = Field(description="when the oldest open gap appeared (null: none)")
+    last_replay_at: datetime | None
+    replay_requests: int = Field(description="replay requests sent for this room in the current epoch")
+
+
+class RoomEdgePublic(BaseModel):
+    """One room's edge as staff see it: heard from, with which agent, how complete its events are."""
+
+    site: str
+    room: str
+    status: Literal["online", "offline", "unknown"]
+    status_since: datetime | None
+    last_seen: datetime | None
+    boot_id: str | None
+    agent_version: str | None
+    machines: int
+    out_of_service: int
+    open_faults: int
+    sequence: RoomSequencePublic

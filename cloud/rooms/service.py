@@ -1,4 +1,4 @@
-"""Read a room's applied edge events and the state of its sequence (staff audit)."""
+"""Find a room; read its applied edge events and the state of its sequence (staff audit)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import Connection, select
 
 from cloud.errors import InvalidInput, NotFound
 from cloud.ingest import gaps
-from cloud.rooms.schemas import EdgeEventPublic, RoomEventsPublic, SeqResetPublic
+from cloud.rooms.schemas import EdgeEventPublic, RoomEventsPublic, RoomSequencePublic, SeqResetPublic
 from cloud.storage import repository as repo
 from cloud.storage.repository import RoomRecord
 from cloud.storage.tables import edge_events
@@ -25,6 +25,23 @@ def find_room(conn: Connection, room: str, site: str | None) -> RoomRecord:
     return candidates[0]
 
 
+def sequence_public(conn: Connection, sequence: gaps.RoomSequence | None) -> RoomSequencePublic:
+    """A room's sequence as staff see it, with its open gaps (an empty one before any event)."""
+    if sequence is None:
+        return RoomSequencePublic(
+            epoch=0, contiguous_seq=0, max_seq=0, gaps=[], gap_since=None, last_replay_at=None, replay_requests=0
+        )
+    return RoomSequencePublic(
+        epoch=sequence.epoch,
+        contiguous_seq=sequence.contiguous_seq,
+        max_seq=sequence.max_seq,
+        gaps=gaps.open_gaps(conn, sequence),
+        gap_since=sequence.gap_since,
+        last_replay_at=sequence.last_replay_at,
+        replay_requests=sequence.replay_requests,
+    )
+
+
 def room_events(
     conn: Connection, room: RoomRecord, *, after: int, limit: int, epoch: int | None = None
 ) -> RoomEventsPublic:
@@ -38,16 +55,17 @@ def room_events(
         .limit(limit + 1)
     ).all()
     items = [_event(row._mapping) for row in rows[:limit]]
+    state = sequence_public(conn, sequence)
     return RoomEventsPublic(
         site=room.site,
         room=room.room,
         epoch=shown,
         current_epoch=current,
-        contiguous_seq=sequence.contiguous_seq if sequence else 0,
-        max_seq=sequence.max_seq if sequence else 0,
-        gaps=gaps.open_gaps(conn, sequence) if sequence else [],
-        last_replay_at=sequence.last_replay_at if sequence else None,
-        replay_requests=sequence.replay_requests if sequence else 0,
+        contiguous_seq=state.contiguous_seq,
+        max_seq=state.max_seq,
+        gaps=state.gaps,
+        last_replay_at=state.last_replay_at,
+        replay_requests=state.replay_requests,
         seq_reset=SeqResetPublic(
             count=sequence.seq_resets if sequence else 0,
             last_at=sequence.last_reset_at if sequence else None,
