@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -28,11 +29,15 @@ from cloud.laundry.router import router as laundry_router
 from cloud.laundry.timers import TimerLoop
 from cloud.machines.router import router as machines_router
 from cloud.notifications.router import router as notifications_router
+from cloud.push.keys import load_or_create_key
+from cloud.push.metrics import PushMetrics
+from cloud.push.router import router as push_router
+from cloud.push.send import PushSender
 from cloud.realtime.fanout import receiver
 from cloud.realtime.hub import Hub
 from cloud.realtime.router import router as realtime_router
 from cloud.rooms.router import router as rooms_router
-from cloud.settings import CloudSettings, load_settings
+from cloud.settings import DEFAULT_VAPID_SUBJECT, CloudSettings, load_settings
 from cloud.storage.engine import make_engine
 from cloud.storage.migrate import upgrade_database
 from cloud.web.router import install_web
@@ -50,10 +55,13 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
     clock = clock or SystemClock()
     ingest = Ingest(engine, IngestMetrics(registry), clock, settings, lambda: state.delivery())  # noqa: PLW0108 - state is bound below
     state = CloudState(settings, engine, clock, hub, registry, ingest)
+    push_metrics = PushMetrics(registry)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(upgrade_database, settings.database_url)
+        if settings.web_push:
+            await asyncio.to_thread(_start_push, state, push_metrics)
         task = await _start_ingest(state) if settings.ingest_enabled else None
         timers = TimerLoop(state)
         if settings.timer_loop:
@@ -80,6 +88,7 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
     app.include_router(laundry_router)
     app.include_router(faults_router)
     app.include_router(notifications_router)
+    app.include_router(push_router)
     app.include_router(activity_router)
     app.include_router(rooms_router)
     app.include_router(realtime_router)
@@ -99,6 +108,15 @@ async def _start_ingest(state: CloudState) -> asyncio.Task[None]:
     return asyncio.create_task(state.ingest.run(state.source), name="kywash-ingest")
 
 
+def _start_push(state: CloudState, metrics: PushMetrics) -> None:
+    """Load (or make, on first start) the VAPID key and start the web push workers."""
+    settings = state.settings
+    state.push_key = load_or_create_key(Path(settings.vapid_key_path))
+    if settings.environment == "production" and settings.vapid_subject == DEFAULT_VAPID_SUBJECT:
+        log.warning("KYWASH_VAPID_SUBJECT is the placeholder; push services may refuse pushes without a real contact")
+    state.push = PushSender(state.engine, state.push_key, settings.vapid_subject, state.clock, metrics).start()
+
+
 async def _stop(state: CloudState, task: asyncio.Task[None] | None) -> None:
     if state.source is not None:
         await state.source.close()  # ends the ingest loop after the messages already queued
@@ -108,6 +126,9 @@ async def _stop(state: CloudState, task: asyncio.Task[None] | None) -> None:
         except TimeoutError:
             log.warning("ingest did not drain in 10 s; stopping it")
     await asyncio.to_thread(state.ingest.close)
+    if state.push is not None:
+        await asyncio.to_thread(state.push.close)  # the pushes already queued go out first
+        state.push = None
     state.source = None
     state.hub.close()
     state.engine.dispose()

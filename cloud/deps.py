@@ -17,12 +17,15 @@ from cloud.accounts.session_cache import SessionCache
 from cloud.machines.cache import ViewCache
 from cloud.machines.service import RoomChoice
 from cloud.realtime.hub import Hub
+from cloud.rooms.busy_cache import BusyHoursCache
 from cloud.settings import CloudSettings
 from kywash.clock import Clock
 
 if TYPE_CHECKING:
     from cloud.ingest.runner import Ingest
     from cloud.ingest.source import MqttSource
+    from cloud.push.keys import VapidKey
+    from cloud.push.send import PushSender
     from cloud.tx import Delivery
 
 
@@ -38,13 +41,18 @@ class CloudState:
     """The MQTT connection, while the app runs with ingest enabled."""
     views: ViewCache = field(default_factory=ViewCache)
     sessions: SessionCache = field(default_factory=SessionCache)
+    push_key: VapidKey | None = None
+    """The VAPID key, once the app has started with web push on."""
+    push: PushSender | None = None
+    """The web push workers, while the app runs with web push on."""
+    busy_hours: BusyHoursCache = field(default_factory=BusyHoursCache)
 
     def delivery(self) -> Delivery:
         """Where committed changes go: the hub, and the broker while connected."""
         from cloud.tx import Delivery
 
         origin = self.settings.mqtt_client_id if self.settings.replica_fanout else None
-        return Delivery(self.hub, self.source, origin, self.views, self.sessions)
+        return Delivery(self.hub, self.source, origin, self.views, self.sessions, self.push)
 
 
 async def get_state(connection: HTTPConnection) -> CloudState:

@@ -11,14 +11,17 @@ import re
 import secrets
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY: Final = "kywash-development-secret-change-me"
+DEFAULT_VAPID_SUBJECT: Final = "mailto:admin@kywash.invalid"
 MIN_SECRET_LENGTH: Final = 32
 _ID_OR_WILDCARD = re.compile(r"^(\+|[a-z0-9][a-z0-9_-]{0,62})$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_CONTACT = re.compile(r"^(mailto:[^@\s]+@[^@\s]+\.[^@\s]+|https://[^\s/]+\.[^\s]+)$")
 
 
 def _random_client_id() -> str:
@@ -53,6 +56,8 @@ class CloudSettings(BaseSettings):
     default_site: str | None = None
     """The room the API and web page show when a request names none (and there are several)."""
     default_room: str | None = None
+    timezone: str = "UTC"
+    """The campus's IANA time zone (e.g. ``Europe/London``): busy hours are in its local time."""
     websocket_queue_size: int = Field(default=256, ge=8, le=100_000)
     """Messages buffered per WebSocket client before a slow one is dropped (it resyncs)."""
 
@@ -105,6 +110,17 @@ class CloudSettings(BaseSettings):
     photo_dir: str = "./data/photos"
     """Where fault photos are kept: outside the web root, served only through the API."""
 
+    # --- web push (cloud/push/) ---
+    web_push: bool = True
+    """Send notifications to students' browsers through their push service (Web Push), so
+    they arrive with the page closed. Off: the push endpoints answer 404 and nothing is sent."""
+    vapid_key_path: str = "./data/vapid_private.pem"
+    """The VAPID private key (PEM, mode 0600), made on first start and reused after: browsers
+    subscribe against its public key, so a new key orphans every subscription. Replicas must
+    share one file (or copies of it)."""
+    vapid_subject: str = DEFAULT_VAPID_SUBJECT
+    """Who push services contact about our traffic (the JWT's ``sub``): ``mailto:`` or ``https:``."""
+
     @field_validator("secret_key")
     @classmethod
     def _strong_secret_in_production(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
@@ -143,11 +159,27 @@ class CloudSettings(BaseSettings):
             raise ValueError("has an invalid port") from None
         return value
 
+    @field_validator("vapid_subject")
+    @classmethod
+    def _contact_uri(cls, value: str) -> str:
+        if not _CONTACT.match(value):
+            raise ValueError("must be a mailto: or https:// contact, as in mailto:laundry@example.edu")
+        return value
+
     @field_validator("mqtt_shared_group", "default_site", "default_room")
     @classmethod
     def _plain_id(cls, value: str | None) -> str | None:
         if value is not None and not _ID.match(value):
             raise ValueError("must be 1-63 characters of a-z, 0-9, '-' or '_'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/London") from None
         return value
 
     @field_validator("ingest_site", "ingest_room")

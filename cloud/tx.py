@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends
 from sqlalchemy import Connection, Engine
@@ -42,6 +42,12 @@ class BrokerPublisher(Protocol):
     def publish(self, topic: str, payload: bytes, *, retain: bool) -> None: ...
 
 
+class PushQueue(Protocol):
+    """Whatever sends web pushes without making the caller wait (``cloud.push.send.PushSender``)."""
+
+    def submit(self, pushes: list[tuple[int, dict[str, Any]]]) -> None: ...
+
+
 @dataclass
 class Changes:
     """What live clients and the broker must hear once the transaction commits."""
@@ -54,6 +60,8 @@ class Changes:
     broker: list[tuple[str, bytes, bool]] = field(default_factory=list)
     ended_sessions: list[str] = field(default_factory=list)
     """Sessions revoked in this transaction: forgotten by this replica's session cache."""
+    pushes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    """Web pushes (user id, payload) for the users' browsers, sent by worker threads (cloud/push/)."""
 
     def room(self, message: Message, audience: Audience) -> None:
         self.rooms.append((message, audience))
@@ -69,6 +77,9 @@ class Changes:
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = True) -> None:
         self.broker.append((topic, payload, retain))
+
+    def push(self, user_id: int, payload: dict[str, Any]) -> None:
+        self.pushes.append((user_id, payload))
 
     def render(self, conn: Connection) -> list[tuple[Message, Audience]]:
         """Machine messages (read inside the transaction) first, then the rest in order."""
@@ -99,12 +110,15 @@ class Delivery:
     """This replica's id on the fan-out topic; None: a single replica, no fan-out."""
     cache: ViewCache | None = None
     sessions: SessionCache | None = None
+    push: PushQueue | None = None
+    """None: web push is off (or this process sends none, as the CLI)."""
 
     def deliver(
         self,
         messages: list[tuple[Message, Audience]],
         broker: list[tuple[str, bytes, bool]],
         ended_sessions: list[str] | None = None,
+        pushes: list[tuple[int, dict[str, Any]]] | None = None,
     ) -> None:
         if self.sessions is not None:
             for session_id in ended_sessions or ():
@@ -124,6 +138,8 @@ class Delivery:
                 log.info("not connected to MQTT: %s will be published when the service reconnects", topic)
                 continue
             self.broker.publish(topic, payload, retain=retain)
+        if pushes and self.push is not None:
+            self.push.submit(pushes)
 
 
 @contextmanager
@@ -135,7 +151,7 @@ def transaction(
         tx = Tx(conn, now or to_datetime(clock.now()), settings)
         yield tx
         messages = tx.changes.render(conn)
-    delivery.deliver(messages, tx.changes.broker, tx.changes.ended_sessions)
+    delivery.deliver(messages, tx.changes.broker, tx.changes.ended_sessions, tx.changes.pushes)
 
 
 def run_tx(state: CloudState, work: Callable[[Tx], T]) -> T:

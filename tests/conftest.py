@@ -41,6 +41,21 @@ class BrokerHandle:
         return f"mqtt://{self.host}:{self.port}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def vapid_key_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every app a test starts keeps its web push key here, not in the working directory's ./data."""
+    path = tmp_path_factory.mktemp("vapid") / "vapid_private.pem"
+    previous = os.environ.get("KYWASH_VAPID_KEY_PATH")
+    os.environ["KYWASH_VAPID_KEY_PATH"] = str(path)
+    try:
+        yield path
+    finally:
+        if previous is None:
+            os.environ.pop("KYWASH_VAPID_KEY_PATH", None)
+        else:
+            os.environ["KYWASH_VAPID_KEY_PATH"] = previous
+
+
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()

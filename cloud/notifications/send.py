@@ -9,9 +9,13 @@ from cloud.storage.tables import notifications
 from cloud.tx import Tx
 from kywash.clock import iso
 
+PUSH_BODY_MAX = 1000
+"""Characters of the body a web push carries (push services take about 4 KB, encrypted)."""
+
 
 def notify(tx: Tx, user_id: int, type: str, title: str, body: str, data: dict[str, Any] | None = None) -> int:
-    """Store a notification (``type`` e.g. ``cycle_finished``) and send it to that user's clients."""
+    """Store a notification (``type`` e.g. ``cycle_finished``) and send it to that user's clients
+    (live ones after commit, and their browsers through web push)."""
     values = {
         "user_id": user_id,
         "type": type,
@@ -36,6 +40,9 @@ def notify(tx: Tx, user_id: int, type: str, title: str, body: str, data: dict[st
         },
     }
     tx.changes.send(message, Audience.of_user(user_id))
+    if tx.settings.web_push:
+        payload = {"id": notification_id, "type": type, "title": title, "body": body[:PUSH_BODY_MAX]}
+        tx.changes.push(user_id, {**payload, "data": values["data"], "url": "/"})
     return notification_id
 
 

@@ -310,3 +310,23 @@ activities = Table(
     Index("ix_activities_user", "user_id", "id"),
     Index("ix_activities_room", "room_id", "id"),
 )
+
+push_subscriptions = Table(
+    "push_subscriptions",
+    metadata,
+    # A browser's Web Push subscription (cloud/push/): where to send, and the keys to encrypt with.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("endpoint", String(2048), nullable=False),
+    # The push service's URL for this browser; one browser subscribes once, so it is unique.
+    Column("p256dh", String(100), nullable=False),
+    Column("auth", String(40), nullable=False),
+    # The browser's public key and auth secret, base64url as the browser sent them.
+    Column("user_agent", String(300)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_sent_at", UtcDateTime()),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    # Failed sends in a row; reset by a success, the subscription dropped after a few.
+    UniqueConstraint("endpoint", name="uq_push_subscriptions_endpoint"),
+    Index("ix_push_subscriptions_user", "user_id"),
+)

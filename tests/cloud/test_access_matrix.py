@@ -2,9 +2,9 @@
 another student, and staff — on SQLite and PostgreSQL.
 
 Each cell runs on a freshly set-up scenario (the owner has a pending claim on washer 1, a
-fault report with a photo, a notification and a place on the dryer waitlist; staff have
-taken washer 3 out of service), so no cell depends on another. A test also fails if an
-endpoint exists that the matrix does not cover.
+fault report with a photo, a notification, a place on the dryer waitlist and a browser
+subscribed to web push; staff have taken washer 3 out of service), so no cell depends on
+another. A test also fails if an endpoint exists that the matrix does not cover.
 """
 
 from __future__ import annotations
@@ -22,12 +22,15 @@ from cloud.accounts.sessions import start_session
 from cloud.laundry import claims, store, waitlist
 from cloud.laundry.rules import Category
 from cloud.notifications.send import notify
+from cloud.push import store as push_store
+from cloud.push.schemas import SubscriptionCreate
 from cloud.storage import tables
 from cloud.tx import run_tx
 from kywash.clock import FakeClock, to_datetime
 from tests.cloud.accounts_support import Account, make_account
 from tests.cloud.faults_support import JPEG
 from tests.cloud.laundry_support import open_room
+from tests.cloud.push_support import Browser
 from tests.support.seed import demo_room_edge
 
 ROLES = ("anonymous", "owner", "other", "staff")
@@ -88,6 +91,9 @@ def report() -> Request:
 
 
 W1 = {"machine_type": "washer", "machine_id": 1}
+BROWSER = Browser()
+OWNER_PUSH = BROWSER.subscription("http://127.0.0.1:9/push/owner")  # the discard port: nothing listens
+NEW_PUSH = BROWSER.subscription("http://127.0.0.1:9/push/new")
 MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int]]] = {
     ("post", "/api/v1/auth/register"): (register(), (201, 201, 201, 201)),
     ("post", "/api/v1/auth/login"): (
@@ -149,9 +155,17 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int]]] = {
         call("DELETE", "/notifications/{notification}"),
         (401, 204, 404, 404),
     ),
+    ("get", "/api/v1/push/key"): (call("GET", "/push/key"), (200, 200, 200, 200)),
+    ("post", "/api/v1/push/subscriptions"): (call("POST", "/push/subscriptions", json=NEW_PUSH), (401, 201, 201, 201)),
+    ("delete", "/api/v1/push/subscriptions"): (
+        call("DELETE", "/push/subscriptions", json={"endpoint": OWNER_PUSH["endpoint"]}),
+        (401, 204, 404, 404),
+    ),
     ("get", "/api/v1/activities/"): (call("GET", "/activities/"), (401, 200, 200, 200)),
     ("get", "/api/v1/activities/user/{user_id}"): (call("GET", "/activities/user/{owner}"), (401, 200, 404, 200)),
     ("get", "/api/v1/rooms/{room}/events"): (call("GET", "/rooms/r1/events"), (401, 403, 403, 200)),
+    ("get", "/api/v1/rooms/status"): (call("GET", "/rooms/status"), (401, 403, 403, 200)),
+    ("get", "/api/v1/rooms/{room}/busy-hours"): (call("GET", "/rooms/r1/busy-hours"), (200, 200, 200, 200)),
     ("get", "/api/health"): (
         lambda s, headers, refresh: s.client.get("/api/health", headers=headers),
         (200, 200, 200, 200),
@@ -164,6 +178,7 @@ DOMAIN_TABLES = (
     tables.faults,
     tables.notifications,
     tables.activities,
+    tables.push_subscriptions,
 )
 
 
@@ -194,6 +209,8 @@ def reset(s: Scenario) -> None:
         return notify(tx, owner.id, "test", "hello", "a notification for the owner")
 
     s.notification_id = run_tx(state, setup)
+    owner_push = SubscriptionCreate.model_validate(OWNER_PUSH)
+    run_tx(state, lambda tx: push_store.subscribe(tx, owner.id, owner_push, None))
     made = s.client.post(
         "/api/v1/faults/report",
         data={"machine_type": "washer", "machine_id": "1", "description": "door seal leaks"},
