@@ -54,7 +54,7 @@ class Subscriber:
     is_staff: bool = False
     session_id: str | None = None
     ended: str | None = field(default=None)
-    """Why the hub let go: ``slow`` (fell too far behind) or ``shutdown``."""
+    """Why the hub let go: ``slow`` (fell too far behind), ``session_ended``, ``restart`` or ``shutdown``."""
 
     def wants(self, site: str, room: str) -> bool:
         return (self.site is None or self.site == site) and (self.room is None or self.room == room)
@@ -133,10 +133,22 @@ class Hub:
 
     def close(self) -> None:
         """Let every client go (at shutdown): each one's ``next()`` returns None."""
+        self._let_go_of_all("shutdown")
+
+    def close_all(self) -> int:
+        """Let every client go as a restart would, and keep serving: each socket closes with 1012.
+
+        The pages reconnect and resync from a fresh snapshot (browser tests use this to
+        prove it). Returns how many clients were let go.
+        """
+        return self._let_go_of_all("restart")
+
+    def _let_go_of_all(self, reason: str) -> int:
         with self._lock:
             subscribers, self._subscribers = self._subscribers, set()
         for subscriber in subscribers:
-            self._on_loop(subscriber, self._end, subscriber, "shutdown")
+            self._on_loop(subscriber, self._end, subscriber, reason)
+        return len(subscribers)
 
     @staticmethod
     def _on_loop(subscriber: Subscriber, func: Any, *args: Any) -> None:

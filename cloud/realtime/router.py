@@ -30,9 +30,12 @@ from cloud.realtime.messages import personalise, snapshot_message
 router = APIRouter(tags=["realtime"])
 
 CLOSE_GOING_AWAY: Final = 1001
+CLOSE_SERVICE_RESTART: Final = 1012
 CLOSE_TRY_AGAIN_LATER: Final = 1013
 CLOSE_UNAUTHORIZED: Final = 4401
 AUTH_TIMEOUT_S: Final = 10.0
+_CLOSE_CODES: Final = {"slow": CLOSE_TRY_AGAIN_LATER, "restart": CLOSE_SERVICE_RESTART}
+"""Why the hub let a client go -> the close code; otherwise (shutdown) 1001. All three mean: reconnect."""
 
 
 @router.websocket("/api/ws")
@@ -87,7 +90,7 @@ async def _forward(websocket: WebSocket, subscriber: Subscriber, user_id: int) -
     if subscriber.ended == "session_ended":
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason="session ended")
         return
-    code = CLOSE_TRY_AGAIN_LATER if subscriber.ended == "slow" else CLOSE_GOING_AWAY
+    code = _CLOSE_CODES.get(subscriber.ended or "", CLOSE_GOING_AWAY)
     await websocket.close(code=code, reason=f"resync: {subscriber.ended}")
 
 

@@ -72,3 +72,19 @@ def test_publish_from_another_thread_and_close() -> None:
         assert len(hub) == 0
 
     asyncio.run(scenario())
+
+
+def test_close_all_lets_every_client_go_and_keeps_serving() -> None:
+    """A restart without the restart: browser tests use it to prove pages reconnect and resync."""
+
+    async def scenario() -> None:
+        hub = Hub()
+        clients = [hub.subscribe("s", "r"), hub.subscribe(user_id=1)]
+        assert hub.close_all() == 2
+        assert [await c.next() for c in clients] == [None, None]
+        assert {c.ended for c in clients} == {"restart"} and len(hub) == 0
+        again = hub.subscribe("s", "r")  # the page's reconnect
+        hub.publish({"n": 1}, site="s", room="r")
+        assert await again.next() == {"n": 1}
+
+    asyncio.run(scenario())

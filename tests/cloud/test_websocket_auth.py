@@ -186,3 +186,13 @@ def test_logging_out_closes_that_sessions_open_sockets(client: TestClient) -> No
         assert closed_with(alice_ws) == 4401
         in_tx(client, lambda tx: notify(tx, bob.id, "test", "still here", "Bob's socket is untouched"))
         assert bob_ws.receive_json()["notification"]["title"] == "still here"
+
+
+def test_a_hub_restart_closes_every_socket_with_1012_and_they_may_reconnect(client: TestClient) -> None:
+    alice = make_account(client, "111111")
+    with connect(client, alice) as ws:
+        assert ws.receive_json() == EMPTY_SNAPSHOT
+        assert client.app.state.cloud.hub.close_all() == 1  # type: ignore[attr-defined]
+        assert closed_with(ws) == realtime.CLOSE_SERVICE_RESTART == 1012
+    with connect(client, alice) as ws:
+        assert ws.receive_json() == EMPTY_SNAPSHOT
