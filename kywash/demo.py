@@ -68,7 +68,11 @@ def run_demo(options: DemoOptions) -> int:
     with stop_on_signals() as stop, ExitStack() as stack:
         broker = stack.enter_context(EmbeddedBroker("127.0.0.1", choose_mqtt_port(options.mqtt_port)))
         settings = CloudSettings(
-            database_url=f"sqlite:///{data_dir / 'cloud.db'}", mqtt_url=broker.url, environment="development"
+            database_url=f"sqlite:///{data_dir / 'cloud.db'}",
+            mqtt_url=broker.url,
+            environment="development",
+            photo_dir=str(data_dir / "photos"),
+            vapid_key_path=str(data_dir / "vapid_private.pem"),
         )
         app = create_app(settings, clock=clock)
         server = stack.enter_context(serve(app, options.host, options.port))

@@ -77,6 +77,7 @@ def test_demo_runs_the_whole_system_and_stops_cleanly_on_signals(tmp_path: Path,
     assert "KY Wash demo stopped." in output
     assert "Traceback" not in output
     assert "Aborted" not in output
+    assert (tmp_path / "demo" / "vapid_private.pem").is_file(), "the demo keeps its web push key with its data"
 
 
 def test_edge_refuses_an_invalid_room_config_by_naming_the_field(tmp_path: Path) -> None:
