@@ -43,17 +43,21 @@ class BrokerHandle:
 
 @pytest.fixture(scope="session", autouse=True)
 def vapid_key_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Every app a test starts keeps its web push key here, not in the working directory's ./data."""
-    path = tmp_path_factory.mktemp("vapid") / "vapid_private.pem"
-    previous = os.environ.get("KYWASH_VAPID_KEY_PATH")
-    os.environ["KYWASH_VAPID_KEY_PATH"] = str(path)
+    """Every app a test starts keeps its web push key and fault photos in a temporary
+    directory, not in the working directory's ./data."""
+    root = tmp_path_factory.mktemp("cloud-files")
+    path = root / "vapid_private.pem"
+    wanted = {"KYWASH_VAPID_KEY_PATH": str(path), "KYWASH_PHOTO_DIR": str(root / "photos")}
+    previous = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
     try:
         yield path
     finally:
-        if previous is None:
-            os.environ.pop("KYWASH_VAPID_KEY_PATH", None)
-        else:
-            os.environ["KYWASH_VAPID_KEY_PATH"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture

@@ -55,6 +55,10 @@ def test_the_only_room_is_the_default(client: TestClient, feed: Feed, edge: Fake
         "out_of_service": False,
         "service_reason": None,
         "service_since": None,
+        "service_sync": "none",
+        "desired_revision": 0,
+        "applied_revision": 0,
+        "applied_at": None,
     }
     assert body["washers"][1]["state"] == "unknown"  # registered, but no state reported yet
 
@@ -164,5 +168,5 @@ def test_the_web_page_is_served(client: TestClient) -> None:
     assert 'href="/static/style.css"' in page.text
     script = client.get("/static/app.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
-    assert "/api/ws" in script.text and "/api/v1/machines/" in script.text
+    assert 'from "./live.js"' in script.text  # every module it imports: tests/cloud/test_web_page.py
     assert client.get("/static/style.css").status_code == 200

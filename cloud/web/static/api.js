@@ -1,22 +1,23 @@
-// The REST API and the student's session: tokens live in localStorage so a reload stays logged in.
-// A 401 gets one refresh (shared by every caller, since a refresh token works only once), then gives up.
+// The REST API and the session: tokens live in localStorage so a reload stays logged in.
+// A 401 gets one refresh, shared by every caller in this tab and serialised across tabs with a
+// Web Lock, since a refresh token works only once (a second use ends the session).
 
-const KEYS = { access: "kywash.access_token", refresh: "kywash.refresh_token", login: "kywash.student_id" };
+const KEYS = {
+  access: "kywash.access_token",
+  refresh: "kywash.refresh_token",
+  login: "kywash.login",
+  role: "kywash.role",
+};
 
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfter = null) {
     const error = body?.error ?? {};
-    super(error.message ?? body?.detail ?? `The server answered ${status}`);
+    super(error.message ?? (typeof body?.detail === "string" ? body.detail : `The server answered ${status}`));
     this.status = status;
     this.code = error.code ?? "error";
-    this.details = error; // e.g. retry_after, until
+    this.details = error; // e.g. retry_after, until, max_bytes
+    this.retryAfter = Number(error.retry_after ?? retryAfter) || null;
   }
-}
-
-/** A message for the student: the API's own for an ApiError, a generic one for a network failure. */
-export function errorText(error) {
-  if (!(error instanceof ApiError)) return "Cannot reach the server; try again.";
-  return error.message.charAt(0).toUpperCase() + error.message.slice(1);
 }
 
 export const session = {
@@ -26,16 +27,23 @@ export const session = {
   get refresh() {
     return localStorage.getItem(KEYS.refresh);
   },
-  get studentId() {
+  get login() {
     return localStorage.getItem(KEYS.login);
+  },
+  get role() {
+    return localStorage.getItem(KEYS.role) ?? "student";
+  },
+  get isStaff() {
+    return this.role === "staff";
   },
   get active() {
     return Boolean(this.access && this.refresh);
   },
-  save(pair, studentId) {
+  save(pair, login, role) {
     localStorage.setItem(KEYS.access, pair.access_token);
     localStorage.setItem(KEYS.refresh, pair.refresh_token);
-    if (studentId) localStorage.setItem(KEYS.login, studentId);
+    if (login) localStorage.setItem(KEYS.login, login);
+    if (role) localStorage.setItem(KEYS.role, role);
   },
   clear() {
     for (const key of Object.values(KEYS)) localStorage.removeItem(key);
@@ -43,71 +51,103 @@ export const session = {
 };
 
 let sessionEnded = () => {};
-/** Called (once per ending) when the session cannot be refreshed: show the login panel. */
+/** Called when the session cannot be refreshed any more: the page shows the login view. */
 export function onSessionEnded(callback) {
   sessionEnded = callback;
 }
 
-async function send(path, { method = "GET", body, token } = {}) {
-  const headers = { Accept: "application/json" };
+function send(path, { method = "GET", body, token, form, accept = "application/json" } = {}) {
+  const headers = { Accept: accept };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
-  return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const payload = form ?? (body === undefined ? undefined : JSON.stringify(body));
+  return fetch(path, { method, headers, body: payload, cache: "no-store" });
+}
+
+async function failure(response) {
+  const body = await response.json().catch(() => null);
+  return new ApiError(response.status, body, response.headers.get("Retry-After"));
 }
 
 async function parse(response) {
+  if (!response.ok) throw await failure(response);
   if (response.status === 204) return null;
-  const body = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, body);
-  return body;
+  return response.json().catch(() => null);
+}
+
+/** Swap the refresh token for a new pair, once, whoever else asks meanwhile. */
+async function swapTokens(used) {
+  if (session.refresh !== used) return Boolean(session.active); // another tab already refreshed
+  const response = await send("/api/v1/auth/refresh", { method: "POST", body: { refresh_token: used } });
+  if (response.ok) {
+    session.save(await response.json());
+    return true;
+  }
+  if (response.status >= 500 || response.status === 429) throw await failure(response);
+  session.clear();
+  sessionEnded();
+  return false;
 }
 
 let refreshing = null;
 
-/** Swap the refresh token for a new pair: true if it worked, false if the session is over.
- * A network failure throws (the session may still be fine). */
+/** Refresh the session: true if it worked, false if it is over; a network failure throws. */
 export function refreshSession() {
   refreshing ??= (async () => {
-    const token = session.refresh;
-    if (!token) return false;
-    const response = await send("/api/v1/auth/refresh", { method: "POST", body: { refresh_token: token } });
-    if (response.ok) {
-      session.save(await response.json());
-      return true;
-    }
-    if (response.status >= 500) throw new ApiError(response.status, await response.json().catch(() => null));
-    session.clear();
-    sessionEnded();
-    return false;
+    const used = session.refresh;
+    if (!used) return false;
+    if (navigator.locks) return navigator.locks.request("kywash-refresh", () => swapTokens(used));
+    return swapTokens(used);
   })().finally(() => {
     refreshing = null;
   });
   return refreshing;
 }
 
-/** A JSON request, with the Bearer header while logged in; throws ApiError on failure. */
-export async function api(path, options = {}) {
+/** A request with the Bearer header while logged in; one refresh on 401. */
+async function authorised(path, options) {
   const token = session.access;
   let response = await send(path, { ...options, token });
   if (response.status === 401 && token) {
-    // Another call may have refreshed meanwhile; otherwise refresh once ourselves.
     const ok = session.access !== token || (await refreshSession());
-    if (ok) response = await send(path, { ...options, token: session.access });
-    else response = await send(path, options); // retried anonymously: public routes still answer
+    response = await send(path, { ...options, token: ok ? session.access : undefined });
   }
-  return parse(response);
+  return response;
 }
 
-export async function login(studentId, pin) {
-  const pair = await parse(await send("/api/v1/auth/login", { method: "POST", body: { student_id: studentId, pin } }));
-  session.save(pair, studentId);
+/** A JSON request; throws ApiError on failure (and TypeError when the network is down). */
+export async function api(path, options = {}) {
+  return parse(await authorised(path, options));
 }
 
-export async function register(studentId, pin, phoneNumber) {
-  const body = { student_id: studentId, pin, phone_number: phoneNumber };
-  const pair = await parse(await send("/api/v1/auth/register", { method: "POST", body }));
-  session.save(pair, studentId);
+/** A multipart upload (a FormData); the browser sets its Content-Type with the boundary. */
+export async function upload(path, form) {
+  return parse(await authorised(path, { method: "POST", form }));
 }
+
+/** A binary resource fetched with the token (e.g. a fault photo) as a Blob. */
+export async function fetchBlob(path) {
+  const response = await authorised(path, { accept: "image/*" });
+  if (!response.ok) throw await failure(response);
+  return response.blob();
+}
+
+async function startSession(path, body, login) {
+  const pair = await parse(await send(path, { method: "POST", body }));
+  session.save(pair, login);
+  const me = await api("/api/v1/profile/me");
+  session.save(pair, login, me.role);
+  return me;
+}
+
+export const login = (studentId, pin) =>
+  startSession("/api/v1/auth/login", { student_id: studentId, pin }, studentId);
+
+export const register = (studentId, pin, phoneNumber) =>
+  startSession("/api/v1/auth/register", { student_id: studentId, pin, phone_number: phoneNumber }, studentId);
+
+export const staffLogin = (username, password) =>
+  startSession("/api/v1/auth/staff/login", { username, password }, username);
 
 /** End the session on the server (best effort: the tokens are forgotten here whatever happens). */
 export async function logout() {
@@ -118,7 +158,7 @@ export async function logout() {
     const response = await attempt();
     if (response.status === 401 && (await refreshSession())) await attempt();
   } catch {
-    // offline: the session expires on its own
+    // offline or already ended: the session expires on its own
   } finally {
     session.clear();
   }

@@ -1,5 +1,8 @@
-// One card per machine: what it means to a student (`usage`), and what this student can do with it.
+// One card per machine: what it means to a student (`usage`), and what this user can do with it.
 // Cards are updated in place, so a half-chosen cycle or a focused button survives a live update.
+
+import { h } from "./dom.js";
+import { ago, clock, dayAndClock, machineName, minutesSince } from "./format.js";
 
 const CATEGORIES = [
   ["normal", "Normal"],
@@ -8,109 +11,113 @@ const CATEGORIES = [
   ["extra_15", "+15 min"],
 ];
 
-export function clock(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
-function relative(iso) {
-  const seconds = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
-  if (seconds < 45) return "just now";
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes} min ago`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return `${hours} h ${minutes % 60} min ago`;
-  return new Date(iso).toLocaleString();
-}
-
 export function usageLabel(m) {
   switch (m.usage) {
     case "free":
       return "Free";
     case "reserved":
-      return m.reserved_for_me && m.hold_until ? `Reserved for you until ${clock(m.hold_until)}` : "Reserved";
+      return m.reserved_for_me ? "Held for you" : "Held for the waitlist";
     case "claimed":
-      return m.mine ? "Claimed — start it now" : "Claimed";
+      return m.mine ? "Claimed by you — start it" : "Claimed";
     case "in_use":
-      return m.in_use_by === "you" ? "In use by you" : "In use";
+      return m.in_use_by === "you" ? "In use — yours" : "In use";
     case "finished":
-      return "Finished — laundry inside";
+      return m.mine ? "Finished — collect your laundry" : "Finished — waiting to be unloaded";
     case "out_of_service":
-      return m.service_reason ? `Out of service (${m.service_reason})` : "Out of service";
+      return "Out of service";
     case "unavailable":
       return "Sensor fault";
     default:
-      return m.unknown_since ? `Unknown since ${clock(m.unknown_since)}` : "Unknown";
+      return "Unknown";
   }
 }
 
-function sinceText(m) {
-  if (m.mine && m.claim?.status === "pending") return `Start it by ${clock(m.claim.confirm_by)}`;
-  if (m.usage === "out_of_service" && m.service_since) return `Since ${clock(m.service_since)}`;
-  if (m.unknown_since) return "The room's sensors are silent";
-  if (m.since) return `Since ${clock(m.since)} (${relative(m.since)})`;
-  return "No report yet";
+/** The line under the state: since when, how long, until when; may hold a live countdown. */
+function detail(m) {
+  if (m.usage === "reserved" && m.reserved_for_me && m.hold_until) {
+    return ["Claim it within ", h("span", { class: "countdown", "data-until": m.hold_until }), ` (until ${clock(m.hold_until)})`];
+  }
+  if (m.usage === "claimed" && m.mine && m.claim) return [`Start it by ${clock(m.claim.confirm_by)}, or the claim lapses`];
+  if (m.usage === "in_use" && m.mine && m.claim?.started_at) {
+    const extra = m.claim.category === "normal" ? "" : ` · ${m.claim.category.replace("extra_", "+")} min`;
+    return [`Started ${clock(m.claim.started_at)} · running ${minutesSince(m.claim.started_at)} min${extra}`];
+  }
+  if (m.usage === "out_of_service") {
+    const since = m.service_since ? ` · since ${dayAndClock(m.service_since)}` : "";
+    return [`${m.service_reason || "No reason given"}${since}`];
+  }
+  if (m.usage === "unknown") {
+    return [m.unknown_since ? `Sensors silent since ${dayAndClock(m.unknown_since)}` : "No report from the sensors yet"];
+  }
+  if (m.usage === "finished" && m.since) return [`Finished ${clock(m.since)} (${ago(m.since)})`];
+  if (m.usage === "reserved" && m.hold_until) return [`Held until ${clock(m.hold_until)}`];
+  if (m.since) return [`Since ${clock(m.since)} (${ago(m.since)})`];
+  return [""];
 }
 
-/** What the logged-in student can do: "claim", "cancel", "end" or "" (nothing). */
-function actionOf(m, loggedIn) {
-  if (!loggedIn) return "";
-  if (m.mine && m.claim?.status === "pending") return "cancel";
-  if (m.mine && m.claim?.status === "finished") return "end";
-  if (m.usage === "free" || (m.usage === "reserved" && m.reserved_for_me)) return "claim";
-  return "";
+/** What this user can do with the machine, as a key: "claim", "cancel", "end", "oos", "back", plus "report". */
+function actionsOf(m, user) {
+  if (!user) return [];
+  if (user.staff) return [m.out_of_service ? "back" : "oos"];
+  const main = [];
+  if (m.mine && m.claim?.status === "pending") main.push("cancel");
+  else if (m.mine && m.claim?.status === "finished") main.push("end");
+  else if (m.usage === "free" || (m.usage === "reserved" && m.reserved_for_me)) main.push("claim");
+  return [...main, "report"];
 }
 
-function button(text, action, name) {
-  const el = document.createElement("button");
-  el.type = action === "claim" ? "submit" : "button";
-  el.dataset.action = action;
-  el.textContent = text;
-  el.setAttribute("aria-label", `${text} ${name}`);
-  return el;
+function actionButton(text, action, name, style = null) {
+  const type = action === "claim" ? "submit" : "button";
+  return h("button", { type, class: style, "data-action": action, "aria-label": `${text}: ${name}` }, text);
 }
 
 function claimForm(m, name) {
-  const form = document.createElement("form");
-  form.className = "claim";
   const id = `cycle-${m.site}-${m.room}-${m.id}`.replace(/[^A-Za-z0-9_-]/g, "_");
-  const label = document.createElement("label");
-  label.htmlFor = id;
-  label.textContent = "Cycle";
-  const select = document.createElement("select");
-  select.id = id;
-  select.name = "category";
+  const select = h("select", { id, name: "category" });
   for (const [value, text] of CATEGORIES) select.append(new Option(text, value));
-  form.append(label, select, button("Claim", "claim", name));
-  return form;
+  return h("form", { class: "claim" }, h("label", { htmlFor: id }, "Cycle"), select, actionButton("Claim", "claim", name));
 }
 
-function renderActions(card, m, action, name) {
-  const box = card.querySelector(".actions");
-  if (card.dataset.action === action) return;
-  card.dataset.action = action;
-  if (action === "claim") box.replaceChildren(claimForm(m, name));
-  else if (action === "cancel") box.replaceChildren(button("Cancel claim", "cancel", name));
-  else if (action === "end") box.replaceChildren(button("End", "end", name));
-  else box.replaceChildren();
+const ACTION_VIEWS = {
+  claim: claimForm,
+  cancel: (m, name) => actionButton("Cancel claim", "cancel", name),
+  end: (m, name) => actionButton("End — I have my laundry", "end", name),
+  report: (m, name) => actionButton("Report a problem", "report", name, "secondary small"),
+  oos: (m, name) => actionButton("Take out of service", "oos", name),
+  back: (m, name) => actionButton("Put back in service", "back", name, "secondary"),
+};
+
+export function newCard(m) {
+  return h(
+    "li",
+    { class: "card", "data-machine": m.id },
+    h("h3", { class: "card-title" }, h("span", { class: "name" }), h("span", { class: "label" })),
+    h("p", { class: "state" }, h("span", { class: "state-dot", "aria-hidden": "true" }), h("span", { class: "state-label" })),
+    h("p", { class: "detail" }),
+    h("p", { class: "faults" }),
+    h("div", { class: "actions" }),
+  );
 }
 
-/** Fill `card` (a fresh clone of #card-template, or the machine's existing card) from machine `m`. */
-export function updateCard(card, m, loggedIn) {
-  const label = usageLabel(m);
-  const name = `${m.kind} ${m.number}`;
+/** Fill `card` (made by newCard) from machine `m`; `user` is null, {staff: false} or {staff: true}. */
+export function updateCard(card, m, user) {
+  const name = machineName(m.kind, m.number);
   card.dataset.usage = m.usage;
   card.dataset.kind = m.kind;
   card.dataset.number = String(m.number);
   card.classList.toggle("mine", Boolean(m.mine || m.reserved_for_me));
-  card.querySelector(".kind").textContent = m.kind;
-  card.querySelector(".number").textContent = m.label || `#${m.number}`;
-  card.querySelector(".state-label").textContent = label;
-  card.querySelector(".since").textContent = sinceText(m);
+  card.querySelector(".name").textContent = name;
+  card.querySelector(".label").textContent = m.label ? ` · ${m.label}` : "";
+  card.querySelector(".state-label").textContent = usageLabel(m);
+  card.querySelector(".detail").replaceChildren(...detail(m));
   const faults = card.querySelector(".faults");
-  faults.hidden = !m.open_faults || m.usage === "out_of_service";
-  faults.textContent = `${m.open_faults} fault report${m.open_faults === 1 ? "" : "s"}`;
-  card.querySelector(".door").textContent = m.door ?? "–";
-  card.querySelector(".current").textContent = m.current_a == null ? "–" : `${m.current_a.toFixed(1)} A`;
-  renderActions(card, m, actionOf(m, loggedIn), name);
+  faults.hidden = !m.open_faults;
+  faults.textContent = `${m.open_faults} open fault report${m.open_faults === 1 ? "" : "s"}`;
+  const actions = actionsOf(m, user);
+  const key = actions.join(" ");
+  if (card.dataset.actions !== key) {
+    card.dataset.actions = key;
+    card.querySelector(".actions").replaceChildren(...actions.map((a) => ACTION_VIEWS[a](m, name)));
+  }
   return card;
 }

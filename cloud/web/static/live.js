@@ -1,8 +1,10 @@
 // /api/ws: send the access token as the first message (never in the URL), then follow the room.
-// A dropped socket reconnects with backoff; the snapshot it sends first replaces what was missed.
+// A dropped socket reconnects with exponential backoff and jitter (so a restarted server is not hit
+// by every phone at once); the snapshot it sends first replaces what was missed.
 // Close code 4401 means the token was refused: refresh once, and if that fails the session is over.
 
 const UNAUTHORIZED = 4401;
+const BASE_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
 
 /**
@@ -22,9 +24,16 @@ export function startLive({ query, token, refresh, onRefused, onMessage, onStatu
   let refreshedSinceSnapshot = false;
 
   function retry(attempt) {
-    const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2);
-    onStatus(`Reconnecting in ${Math.ceil(delay / 1000)} s…`, false);
+    const delay = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
+    onStatus(`Connection lost. Reconnecting in ${Math.ceil(delay / 1000)} s…`, false);
     timer = window.setTimeout(() => open(attempt), delay);
+  }
+
+  function reconnectNow() {
+    // back online (or the phone woke up): skip the rest of the backoff
+    if (stopped || !timer) return;
+    window.clearTimeout(timer);
+    open(0);
   }
 
   async function unauthorized(attempt) {
@@ -67,16 +76,18 @@ export function startLive({ query, token, refresh, onRefused, onMessage, onStatu
       onMessage(message);
     });
     ws.addEventListener("close", (event) => {
-      if (stopped) return;
+      if (stopped || socket !== ws) return;
       if (event.code === UNAUTHORIZED) unauthorized(attempt);
       else retry(synced ? 0 : attempt + 1);
     });
   }
 
+  window.addEventListener("online", reconnectNow);
   open(0);
   return {
     stop() {
       stopped = true;
+      window.removeEventListener("online", reconnectNow);
       if (timer) window.clearTimeout(timer);
       socket?.close(1000, "bye");
     },

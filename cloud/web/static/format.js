@@ -1,0 +1,46 @@
+// Times and durations for people: "14:05", "12 min ago", "4:59" (a countdown).
+
+export function clock(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export function dayAndClock(iso) {
+  const date = new Date(iso);
+  const today = new Date().toDateString() === date.toDateString();
+  if (today) return clock(iso);
+  return date.toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
+export function ago(iso) {
+  const seconds = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  if (seconds < 45) return "just now";
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours} h ${minutes % 60} min ago`;
+  return dayAndClock(iso);
+}
+
+export function minutesSince(iso) {
+  return Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000));
+}
+
+/** "4:05" left until `iso`, or "" once it has passed. */
+export function countdown(iso) {
+  const seconds = Math.floor((Date.parse(iso) - Date.now()) / 1000);
+  if (seconds <= 0) return "";
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+/** "about 3 minutes" / "45 seconds": how long a lockout lasts. */
+export function duration(seconds) {
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? "" : "s"}`;
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes <= 90) return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+  const hours = Math.round(minutes / 60);
+  return `${hours} hours`;
+}
+
+export const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
+export const machineName = (kind, number) => `${capitalise(kind)} ${number}`;

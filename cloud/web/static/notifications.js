@@ -1,0 +1,172 @@
+// Notifications: the bell's unread count, the Alerts list (mark read, mark all read, delete),
+// the browser's own notification for the important ones while the page is open, and the
+// "Enable alerts" button that asks for permission (on a tap) and subscribes to Web Push.
+
+import { api } from "./api.js";
+import { $, busy, h, say } from "./dom.js";
+import { errorText } from "./errors.js";
+import { clock, dayAndClock, machineName } from "./format.js";
+import { enablePush, pushSupported } from "./push.js";
+
+/** Types worth a pop-up: the wash is done (and the reminders), a machine is held for you. */
+const POP_UP = new Set(["cycle_finished", "collect_reminder", "reservation_offered", "reservation_expired", "cycle_interrupted"]);
+const PAGE = 20;
+const state = { items: [], unread: 0, next: null };
+
+function badge() {
+  const count = $("unread-count");
+  count.textContent = state.unread > 99 ? "99+" : String(state.unread);
+  count.hidden = state.unread === 0;
+  $("bell").setAttribute("aria-label", state.unread ? `Alerts, ${state.unread} unread` : "Alerts, none unread");
+}
+
+function item(note) {
+  const name = note.title;
+  return h(
+    "li",
+    { class: note.read ? "note" : "note unread", "data-notification-id": note.id, "data-type": note.type },
+    h("p", { class: "note-head" }, h("strong", {}, note.title), " ", h("time", { dateTime: note.created_at }, dayAndClock(note.created_at))),
+    h("p", { class: "note-body" }, note.body),
+    h(
+      "div",
+      { class: "note-actions" },
+      note.read ? null : h("button", { type: "button", class: "secondary small", "data-act": "read", "aria-label": `Mark read: ${name}` }, "Mark read"),
+      h("button", { type: "button", class: "secondary small", "data-act": "delete", "aria-label": `Delete: ${name}` }, "Delete"),
+    ),
+  );
+}
+
+function render() {
+  badge();
+  $("notes").replaceChildren(...state.items.map(item));
+  $("notes-empty").hidden = state.items.length > 0;
+  $("notes-more").hidden = state.next === null;
+  $("read-all").disabled = state.unread === 0;
+}
+
+export async function loadNotifications() {
+  const page = await api(`/api/v1/notifications/?limit=${PAGE}`);
+  Object.assign(state, { items: page.items, unread: page.unread_count, next: page.next_before });
+  render();
+}
+
+async function loadOlder(button) {
+  const page = await busy([button], () => api(`/api/v1/notifications/?limit=${PAGE}&before=${state.next}`));
+  const known = new Set(state.items.map((n) => n.id));
+  state.items.push(...page.items.filter((n) => !known.has(n.id)));
+  Object.assign(state, { unread: page.unread_count, next: page.next_before });
+  render();
+}
+
+export function clearNotifications() {
+  Object.assign(state, { items: [], unread: 0, next: null });
+  render();
+}
+
+function popUp(note) {
+  if (!POP_UP.has(note.type) || !("Notification" in window) || Notification.permission !== "granted") return;
+  const options = { body: note.body, tag: `kywash-${note.id}`, icon: "/static/icons/icon-192.png", data: { url: "/" } };
+  try {
+    const shown = new Notification(note.title, options);
+    shown.onclick = () => {
+      window.focus();
+      window.location.hash = "#room";
+      shown.close?.();
+    };
+  } catch {
+    // Android Chrome: only a service worker may show notifications
+    navigator.serviceWorker?.ready.then((registration) => registration.showNotification(note.title, options)).catch(() => {});
+  }
+}
+
+/** A live `notification` message: into the list, onto the badge, and maybe a pop-up. */
+export function applyNotificationMessage(message) {
+  if (message.type !== "notification") return;
+  const note = message.notification;
+  if (state.items.some((n) => n.id === note.id)) return;
+  state.items.unshift(note);
+  state.unread += 1;
+  render();
+  popUp(note);
+}
+
+/** A live `cycle_finished` message: a banner on the page as well (alerts may be off). */
+export function applyDoneMessage(message) {
+  if (message.type !== "cycle_finished") return;
+  $("done-banner").hidden = false; // shown first, then filled, so screen readers announce it
+  $("done-body").textContent = `${machineName(message.kind, message.number)} finished at ${clock(message.finished_at)}. Please collect your laundry.`;
+}
+
+async function onListClick(event) {
+  const button = event.target.closest("button[data-act]");
+  if (!button) return;
+  const id = Number(button.closest("li").dataset.notificationId);
+  try {
+    if (button.dataset.act === "read") {
+      const updated = await busy([button], () => api(`/api/v1/notifications/${id}/read`, { method: "PUT" }));
+      state.items = state.items.map((n) => (n.id === id ? updated : n));
+      state.unread = Math.max(0, state.unread - 1);
+    } else {
+      await busy([button], () => api(`/api/v1/notifications/${id}`, { method: "DELETE" }));
+      const gone = state.items.find((n) => n.id === id);
+      state.items = state.items.filter((n) => n.id !== id);
+      if (gone && !gone.read) state.unread = Math.max(0, state.unread - 1);
+      say("Notification deleted.");
+    }
+    render();
+    $("notes-title").focus();
+  } catch (error) {
+    say(errorText(error), true);
+  }
+}
+
+function alertsState() {
+  if (!("Notification" in window)) return "This browser cannot show notifications.";
+  if (Notification.permission === "denied") return "Notifications are blocked for this site in your browser settings.";
+  if (Notification.permission === "granted") return "Alerts are on for this device.";
+  return "Get a notification when your wash is done or a machine is held for you.";
+}
+
+/** Ask for permission (only ever on a tap) and subscribe to Web Push for when the page is closed. */
+async function enableAlerts(button) {
+  let permission = Notification.permission;
+  if (permission === "default") permission = await Notification.requestPermission();
+  if (permission !== "granted") {
+    $("alerts-state").textContent = alertsState();
+    return;
+  }
+  $("alerts-state").textContent = "Alerts are on while this page is open…";
+  const result = await busy([button], () => enablePush().catch(() => "failed"));
+  const text = {
+    on: "Alerts are on for this device, also when the page is closed.",
+    unsupported: "Alerts are on while this page is open (this browser has no Web Push; add the app to your home screen).",
+    unavailable: "Alerts are on while this page is open (the server does not send push notifications).",
+    denied: "Alerts are on while this page is open; the browser refused push notifications.",
+    failed: "Alerts are on while this page is open; push could not be set up (try again later).",
+  };
+  $("alerts-state").textContent = text[result];
+}
+
+/** After login: when permission was given before, renew the push subscription for this user. */
+export function renewPush() {
+  if ("Notification" in window && Notification.permission === "granted" && pushSupported()) enablePush().catch(() => {});
+}
+
+export function setupNotifications({ onBell }) {
+  $("bell").addEventListener("click", onBell);
+  $("done-dismiss").addEventListener("click", () => ($("done-banner").hidden = true));
+  $("notes").addEventListener("click", onListClick);
+  $("notes-more").addEventListener("click", (e) => loadOlder(e.currentTarget).catch((error) => say(errorText(error), true)));
+  $("read-all").addEventListener("click", async (event) => {
+    try {
+      const result = await busy([event.currentTarget], () => api("/api/v1/notifications/read-all", { method: "POST" }));
+      say(result.updated ? `Marked ${result.updated} as read.` : "Nothing was unread.");
+      await loadNotifications();
+    } catch (error) {
+      say(errorText(error), true);
+    }
+  });
+  $("alerts-state").textContent = alertsState();
+  $("enable-alerts").hidden = !("Notification" in window);
+  $("enable-alerts").addEventListener("click", (event) => enableAlerts(event.currentTarget));
+}

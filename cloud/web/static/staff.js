@@ -1,0 +1,173 @@
+// Staff: open fault reports with their photos and reporters (resolve with a note), taking
+// machines out of service and back, and the health of every room's edge.
+
+import { api, fetchBlob } from "./api.js";
+import { $, busy, h, say } from "./dom.js";
+import { errorText } from "./errors.js";
+import { ago, dayAndClock, machineName } from "./format.js";
+
+let photoUrls = []; // object URLs of the shown photos, revoked on every redraw
+let target = null; // {site, room, kind, number} of the service dialog
+let opener = null;
+let reloadTimer = null;
+
+const where = (site, room) => new URLSearchParams({ site, room });
+
+function photo(fault) {
+  if (!fault.photo_url) return null;
+  const img = h("img", { class: "fault-photo", alt: `Photo of ${machineName(fault.kind, fault.number)} from the report` });
+  fetchBlob(fault.photo_url)
+    .then((blob) => {
+      const url = URL.createObjectURL(blob);
+      photoUrls.push(url);
+      img.src = url;
+    })
+    .catch(() => img.replaceWith(h("p", { class: "muted" }, "The photo could not be loaded.")));
+  return img;
+}
+
+function faultItem(fault) {
+  const name = machineName(fault.kind, fault.number);
+  const noteId = `resolve-note-${fault.id}`;
+  const by = fault.automatic ? `the sensors (${fault.reason ?? "automatic"})` : `student ${fault.reporter ?? "unknown"}`;
+  return h(
+    "li",
+    { class: "fault", "data-fault-id": fault.id },
+    h("h3", {}, `${name} · ${fault.site}/${fault.room}`),
+    h("p", {}, fault.description),
+    h("p", { class: "muted" }, `Reported by ${by}, ${dayAndClock(fault.created_at)}`),
+    photo(fault),
+    h(
+      "form",
+      { class: "resolve", "data-fault-id": fault.id },
+      h("label", { htmlFor: noteId }, "What was done (optional)"),
+      h("input", { id: noteId, name: "note", maxLength: 1000, autocomplete: "off" }),
+      h("div", { class: "buttons" },
+        h("button", { type: "submit" }, "Resolve"),
+        h("button", { type: "button", class: "secondary", "data-service": JSON.stringify({ site: fault.site, room: fault.room, kind: fault.kind, number: fault.number }) }, `Take ${name.toLowerCase()} out of service`),
+      ),
+    ),
+  );
+}
+
+export async function loadFaults() {
+  const page = await api("/api/v1/faults/?status=open&limit=50");
+  for (const url of photoUrls) URL.revokeObjectURL(url);
+  photoUrls = [];
+  $("faults-list").replaceChildren(...page.items.map(faultItem));
+  $("faults-empty").hidden = page.items.length > 0;
+}
+
+function sequenceText(seq, gaps) {
+  const parts = [`${seq.contiguous_seq}/${seq.max_seq}`];
+  if (gaps) parts.push(`gaps ${gaps}${seq.gap_since ? ` since ${dayAndClock(seq.gap_since)}` : ""}`);
+  if (seq.replay_requests) parts.push(`${seq.replay_requests} replay request${seq.replay_requests === 1 ? "" : "s"}`);
+  return parts.join(" · ");
+}
+
+function edgeRow(r) {
+  const seq = r.sequence ?? {};
+  const gaps = (seq.gaps ?? []).map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(", ");
+  return h(
+    "tr",
+    { "data-room": `${r.site}/${r.room}` },
+    h("th", { scope: "row" }, `${r.site}/${r.room}`),
+    h("td", { class: `edge-${r.status}` }, r.status, r.status_since ? h("span", { class: "muted" }, ` since ${dayAndClock(r.status_since)}`) : null),
+    h("td", {}, r.last_seen ? ago(r.last_seen) : "never"),
+    h("td", {}, `${r.machines ?? "–"} (${r.out_of_service ?? 0} out of service)`),
+    h("td", {}, String(r.open_faults ?? 0)),
+    h("td", {}, seq.max_seq === undefined ? "–" : sequenceText(seq, gaps)),
+    h("td", {}, r.agent_version ?? "–"),
+  );
+}
+
+export async function loadEdges() {
+  try {
+    const rooms = await api("/api/v1/rooms/status");
+    $("edges-body").replaceChildren(...rooms.map(edgeRow));
+    $("edges-error").textContent = "";
+  } catch (error) {
+    $("edges-error").textContent = `Room status is not available: ${errorText(error)}`;
+  }
+}
+
+export async function loadStaff() {
+  await Promise.all([loadFaults().catch((error) => say(errorText(error), true)), loadEdges()]);
+}
+
+/** Live messages that change what staff see: reload the lists (at most every half second). */
+export function applyStaffMessage(message) {
+  if (!["fault_reported", "machine_service", "room"].includes(message.type)) return;
+  window.clearTimeout(reloadTimer);
+  reloadTimer = window.setTimeout(() => loadStaff(), 500);
+}
+
+/** Open the "out of service" dialog for a machine ({site, room, kind, number}). */
+export function askOutOfService(machine, button) {
+  target = machine;
+  opener = button;
+  $("service-form").reset();
+  $("service-error").textContent = "";
+  $("service-machine").textContent = `${machineName(machine.kind, machine.number)} (${machine.site}/${machine.room})`;
+  $("service-dialog").showModal();
+  $("service-reason").focus();
+}
+
+export async function backInService(machine, button) {
+  const path = `/api/v1/machines/${machine.kind}/${machine.number}/back-in-service?${where(machine.site, machine.room)}`;
+  try {
+    await busy([button], () => api(path, { method: "POST", body: {} }));
+    say(`${machineName(machine.kind, machine.number)} is back in service.`);
+  } catch (error) {
+    say(errorText(error), true);
+  }
+}
+
+async function takeOut(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const reason = form.elements.reason.value.trim();
+  if (!reason) {
+    $("service-error").textContent = "Give a reason: students see it on the machine's card.";
+    return;
+  }
+  const path = `/api/v1/machines/${target.kind}/${target.number}/out-of-service?${where(target.site, target.room)}`;
+  try {
+    await busy(form.querySelectorAll("button"), () => api(path, { method: "POST", body: { reason } }));
+    $("service-dialog").close();
+    opener?.focus();
+    say(`${machineName(target.kind, target.number)} is out of service.`);
+  } catch (error) {
+    $("service-error").textContent = errorText(error);
+  }
+}
+
+async function resolve(event) {
+  event.preventDefault();
+  const form = event.target;
+  const note = form.elements.note.value.trim();
+  try {
+    await busy(form.querySelectorAll("button"), () =>
+      api(`/api/v1/faults/${form.dataset.faultId}/resolve`, { method: "POST", body: note ? { note } : {} }),
+    );
+    say("Fault report resolved.");
+    await loadFaults();
+    $("faults-title").focus();
+  } catch (error) {
+    say(errorText(error), true);
+  }
+}
+
+export function setupStaff() {
+  $("service-form").addEventListener("submit", takeOut);
+  $("service-cancel").addEventListener("click", () => {
+    $("service-dialog").close();
+    opener?.focus();
+  });
+  $("faults-list").addEventListener("submit", resolve);
+  $("faults-list").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-service]");
+    if (button) askOutOfService(JSON.parse(button.dataset.service), button);
+  });
+  $("staff-refresh").addEventListener("click", () => loadStaff());
+}
