@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from cloud.accounts.session_cache import SessionCache
+from cloud.dashboards.summary import SummaryBook
 from cloud.machines.cache import ViewCache
 from cloud.machines.service import RoomChoice
 from cloud.realtime.hub import Hub
@@ -46,13 +47,15 @@ class CloudState:
     push: PushSender | None = None
     """The web push workers, while the app runs with web push on."""
     busy_hours: BusyHoursCache = field(default_factory=BusyHoursCache)
+    summaries: SummaryBook = field(default_factory=SummaryBook)
+    """What this process last published as each room's retained summary (by digest)."""
 
     def delivery(self) -> Delivery:
         """Where committed changes go: the hub, and the broker while connected."""
         from cloud.tx import Delivery
 
         origin = self.settings.mqtt_client_id if self.settings.replica_fanout else None
-        return Delivery(self.hub, self.source, origin, self.views, self.sessions, self.push)
+        return Delivery(self.hub, self.source, origin, self.views, self.sessions, self.push, self.summaries)
 
 
 async def get_state(connection: HTTPConnection) -> CloudState:

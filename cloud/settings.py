@@ -121,6 +121,14 @@ class CloudSettings(BaseSettings):
     vapid_subject: str = DEFAULT_VAPID_SUBJECT
     """Who push services contact about our traffic (the JWT's ``sub``): ``mailto:`` or ``https:``."""
 
+    # --- staff MQTT dashboards (cloud/dashboards/) ---
+    ha_discovery: bool = True
+    """Publish Home Assistant MQTT discovery for every machine (retained), again whenever Home
+    Assistant announces itself on ``<prefix>/status``."""
+    ha_discovery_prefix: str = Field(default="homeassistant", pattern=r"^[A-Za-z0-9_-]+$")
+    ha_command_user: str = Field(default="homeassistant", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+    """Home Assistant's broker username: its out-of-service switches publish on ``cmd/<this>``."""
+
     @field_validator("secret_key")
     @classmethod
     def _strong_secret_in_production(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:

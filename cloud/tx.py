@@ -27,6 +27,7 @@ from cloud.settings import CloudSettings
 from kywash.clock import Clock, to_datetime
 
 if TYPE_CHECKING:
+    from cloud.dashboards.summary import SummaryBook, SummaryOut
     from cloud.deps import CloudState
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,12 @@ class Delivery:
     sessions: SessionCache | None = None
     push: PushQueue | None = None
     """None: web push is off (or this process sends none, as the CLI)."""
+    summaries: SummaryBook | None = None
+    """Digests of the rooms' retained summaries (cloud/dashboards/); None: publish none."""
+
+    @property
+    def wants_summaries(self) -> bool:
+        return self.summaries is not None and self.broker is not None
 
     def deliver(
         self,
@@ -119,6 +126,7 @@ class Delivery:
         broker: list[tuple[str, bytes, bool]],
         ended_sessions: list[str] | None = None,
         pushes: list[tuple[int, dict[str, Any]]] | None = None,
+        summaries: list[SummaryOut] | None = None,
     ) -> None:
         if self.sessions is not None:
             for session_id in ended_sessions or ():
@@ -138,6 +146,10 @@ class Delivery:
                 log.info("not connected to MQTT: %s will be published when the service reconnects", topic)
                 continue
             self.broker.publish(topic, payload, retain=retain)
+        if self.broker is not None and self.summaries is not None:
+            for summary in summaries or ():
+                if self.summaries.claim(summary):  # only a summary that changed goes out
+                    self.broker.publish(summary.topic, summary.payload, retain=True)
         if pushes and self.push is not None:
             self.push.submit(pushes)
 
@@ -151,7 +163,16 @@ def transaction(
         tx = Tx(conn, now or to_datetime(clock.now()), settings)
         yield tx
         messages = tx.changes.render(conn)
-    delivery.deliver(messages, tx.changes.broker, tx.changes.ended_sessions, tx.changes.pushes)
+        summaries = _summaries(conn, messages, tx.now) if delivery.wants_summaries else []
+    delivery.deliver(messages, tx.changes.broker, tx.changes.ended_sessions, tx.changes.pushes, summaries)
+
+
+def _summaries(conn: Connection, messages: list[tuple[Message, Audience]], now: datetime) -> list[SummaryOut]:
+    """The retained summaries of the rooms this transaction touched, read before commit."""
+    from cloud.dashboards.summary import summaries_for, touched_rooms
+
+    rooms = touched_rooms(conn, messages)
+    return summaries_for(conn, rooms, now) if rooms else []
 
 
 def run_tx(state: CloudState, work: Callable[[Tx], T]) -> T:

@@ -42,11 +42,13 @@ from edge import messages
 from edge.config import MachineConfig, RoomConfig
 from edge.detector import CycleDetector, DetectorSnapshot, Transition
 from edge.errors import OutboxError
+from edge.health import Notable, health_message, health_payload
 from edge.outbox import Outbox, OutboxFull
 from edge.publisher import Publisher
 from edge.restore import restore_detectors
 from edge.sensors.board import CurrentBoard
 from edge.sensors.door import DoorSwitch
+from edge.sensors.indicator import ServiceIndicator
 from edge.sensors.readings import BoardReading, DoorEdge
 from edge.sensors.silence import SilenceWatch
 from edge.status import STATUS_KEY, AgentStats, AgentStatus, MachineStatus
@@ -87,6 +89,9 @@ class EdgeAgent:
         self.started_at = clock.now()
         self.stats = AgentStats()
         self.doors: dict[str, DoorSwitch] = {}
+        self.indicators: dict[str, ServiceIndicator] = {}
+        self._health_sent_at = -float("inf")
+        self._health_notable: Notable | None = None
         self._queue: queue.Queue[DoorEdge | BoardReading] = queue.Queue()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -119,6 +124,10 @@ class EdgeAgent:
                     m.id, m.door_pin, edges=self._queue, clock=clock,
                     debounce_s=config.door.debounce_ms / 1000, pin_factory=pin_factory,
                 )  # fmt: skip
+                if m.indicator_pin is not None:
+                    self.indicators[m.id] = ServiceIndicator(m.id, m.indicator_pin, pin_factory=pin_factory)
+            self.publisher.on_service = self._indicate
+            self.publisher.health = self._health_message
         except BaseException:
             self.close()
             raise
@@ -133,6 +142,8 @@ class EdgeAgent:
             now = self.clock.now()
             self._restore(now)
             self.outbox.record_boot(self.boot_id, self.started_at)
+            for machine_id, applied in self.publisher.service.applied().items():
+                self._indicate(machine_id, applied.out_of_service)  # as last applied, before any broker
             self.publisher.start()
             self.board.start()
             self._thread = threading.Thread(target=self._run, name="kywash-sensor-loop", daemon=True)
@@ -161,6 +172,8 @@ class EdgeAgent:
         if hasattr(self, "publisher"):  # absent only if the constructor failed early
             self.publisher.close()
         # Each gpiozero Button joins its own hold thread (~50 ms); close them side by side.
+        for indicator in self.indicators.values():
+            indicator.close()
         closers = [threading.Thread(target=switch.close) for switch in self.doors.values()]
         for closer in closers:
             closer.start()
@@ -329,8 +342,33 @@ class EdgeAgent:
         return ok, f"sensors ok, broker {why}" if ok else why
 
     def _store_status(self) -> None:
-        while not self._stop.wait(STATUS_EVERY_S):
-            self._write_status()
+        """Store the status every ``STATUS_EVERY_S``; ask for a health message when it is due."""
+        next_write = time.monotonic() + STATUS_EVERY_S
+        while not self._stop.wait(min(1.0, self.config.health_interval_s)):
+            if time.monotonic() >= next_write:
+                next_write = time.monotonic() + STATUS_EVERY_S
+                self._write_status()
+            self._health_check()
+
+    # --- desired state and health (called on the publisher's and the status threads) ----
+
+    def _indicate(self, machine_id: str, out_of_service: bool) -> None:
+        indicator = self.indicators.get(machine_id)
+        if indicator is not None:
+            indicator.show(out_of_service)
+
+    def _health_check(self) -> None:
+        """Due every ``health_interval_s``, and at once when something notable changed."""
+        now = time.monotonic()
+        sensors = tuple((m, snap.state.value == "sensor_fault") for m, snap in self._snapshots.items())
+        key = (self.board.health().connected, bool(self._unsaved), sensors)
+        if key != self._health_notable or now - self._health_sent_at >= self.config.health_interval_s:
+            self._health_notable, self._health_sent_at = key, now
+            self.publisher.request_health()
+
+    def _health_message(self) -> tuple[str, bytes]:
+        faults = {machine_id: snap.fault for machine_id, snap in self._snapshots.items()}
+        return health_message(self.config, health_payload(self.status(), self.started_at, faults))
 
     def _write_status(self) -> None:
         try:

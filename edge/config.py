@@ -111,6 +111,9 @@ class MachineConfig(_Section):
     door_pin: int
     channel: int
     label: str | None = None
+    indicator_pin: int | None = Field(
+        default=None, description="BCM pin of an LED that lights while the machine is out of service"
+    )
     thresholds: ThresholdOverrides | None = None
 
     @field_validator("id")
@@ -118,10 +121,10 @@ class MachineConfig(_Section):
     def _id(cls, value: str) -> str:
         return check_id(value, "machine id")
 
-    @field_validator("door_pin")
+    @field_validator("door_pin", "indicator_pin")
     @classmethod
-    def _bcm(cls, pin: int) -> int:
-        if not 0 <= pin <= MAX_BCM_PIN:
+    def _bcm(cls, pin: int | None) -> int | None:
+        if pin is not None and not 0 <= pin <= MAX_BCM_PIN:
             raise ValueError(f"GPIO pin {pin} is not a valid BCM number (0-{MAX_BCM_PIN})")
         return pin
 
@@ -167,6 +170,9 @@ class RoomConfig(_Section):
     archive_events: int = Field(
         default=100_000, ge=0, description="acknowledged events kept for the cloud's replay requests"
     )
+    health_interval_s: float = Field(
+        default=60.0, gt=0, description="seconds between retained health messages (also sent on connect and change)"
+    )
     thresholds: ThresholdsTable = ThresholdsTable()
     machines: tuple[MachineConfig, ...] = Field(min_length=1)
 
@@ -186,6 +192,7 @@ class RoomConfig(_Section):
     def _machines_fit_together(self) -> RoomConfig:
         _check_unique(self.machines, "id", lambda m: m.id)
         _check_unique(self.machines, "door_pin", lambda m: m.door_pin)
+        _check_pins(self.machines)
         _check_unique(self.machines, "channel", lambda m: m.channel)
         _check_unique(self.machines, "number", lambda m: (m.kind, m.number))
         for index, machine in enumerate(self.machines):
@@ -224,6 +231,22 @@ def _check_unique(machines: tuple[MachineConfig, ...], field: str, key: Any) -> 
             shown = getattr(machine, field)
             raise FieldProblem(("machines", index, field), f"{field} {shown!r} is already used by {first[value].id}")
         first[value] = machine
+
+
+def _check_pins(machines: tuple[MachineConfig, ...]) -> None:
+    """An indicator LED needs a pin of its own: no other LED's and no door switch's."""
+    doors = {m.door_pin: m for m in machines}
+    leds: dict[int, MachineConfig] = {}
+    for index, machine in enumerate(machines):
+        pin = machine.indicator_pin
+        if pin is None:
+            continue
+        other = doors.get(pin) or leds.get(pin)
+        if other is not None:
+            raise FieldProblem(
+                ("machines", index, "indicator_pin"), f"indicator_pin {pin} is already used by {other.id}"
+            )
+        leds[pin] = machine
 
 
 def parse_room_config(data: dict[str, Any], source: str = "config") -> RoomConfig:

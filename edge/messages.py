@@ -51,7 +51,10 @@ def info_message(config: RoomConfig, boot_id: str, started_at: float) -> tuple[s
     return room_topic(config.site, config.room, "info"), payload.to_bytes()
 
 
-def state_message(config: RoomConfig, row: MachineStateRow, now: float) -> tuple[str, bytes]:
+def state_message(
+    config: RoomConfig, row: MachineStateRow, now: float, *, out_of_service: bool = False
+) -> tuple[str, bytes]:
+    """The machine's retained state; ``out_of_service`` once the edge applied such a desired state."""
     machine = config.machine(row.machine)
     payload = MachineStatePayload(
         machine=machine.id,
@@ -62,6 +65,7 @@ def state_message(config: RoomConfig, row: MachineStateRow, now: float) -> tuple
         current_a=max(row.current, 0.0),
         seq=row.seq,
         ts=to_datetime(now),
+        out_of_service=out_of_service,
     )
     return machine_topic(config.site, config.room, machine.id, "state"), payload.to_bytes()
 

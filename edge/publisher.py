@@ -18,6 +18,13 @@ Replay (``edge.replay``): it subscribes (QoS 1) to the room's ``replay`` topic o
 connect; a request puts archived rows back into the outbox and rewinds the send cursor,
 skipping rows that are still in flight.
 
+Desired state (``edge.desired``): it also subscribes to the room's retained ``desired``
+topics on every connect; a higher revision than the machine's last is stored, shown on the
+machine's indicator LED (``on_service``, set by the agent), reflected in the machine's
+retained ``state`` (``out_of_service``) and acknowledged on its retained ``ack`` topic.
+The retained ``health`` message (built by the agent) goes out on every connect and when
+the agent asks (``request_health``: its interval elapsed, or something notable changed).
+
 Telemetry (QoS 0) is sent at once while connected; while disconnected it waits in a
 buffer of ``telemetry_buffer`` messages that drops the oldest first (counted), and is
 flushed after the next connect's announcements.
@@ -46,11 +53,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge import messages
 from edge.config import RoomConfig
+from edge.desired import AppliedService, ServiceDesk
 from edge.errors import ConfigError, OutboxError
 from edge.outbox import Outbox
 from edge.replay import ReplayDesk, ReplayStats
 from kywash.clock import Clock
-from kywash.contract import EVENT_QOS, STATE_QOS
+from kywash.contract import ACK_QOS, EVENT_QOS, STATE_QOS
 from kywash.net import no_delay
 
 log = logging.getLogger(__name__)
@@ -100,6 +108,13 @@ class Publisher:
         self._telemetry: deque[tuple[str, bytes]] = deque(maxlen=config.telemetry_buffer)
         self._telemetry_sent = self._telemetry_dropped = 0
         self.replay = ReplayDesk(config.site, config.room)
+        self.service = ServiceDesk(config, outbox)
+        self.on_service: Callable[[str, bool], None] | None = None
+        """Called on this module's thread when a machine goes out of (or back into) service."""
+        self.health: Callable[[], tuple[str, bytes]] | None = None
+        """Builds the retained ``health`` message (set by the agent); sent on connect and on request."""
+        self._health_due = False
+        self._acks_due: list[AppliedService] = []
         self._monotonic = monotonic
         self._beat = monotonic()
         self._dirty: set[str] = set()
@@ -187,6 +202,12 @@ class Publisher:
         self._wake.set()
         return False
 
+    def request_health(self) -> None:
+        """Send the health message soon (the agent asks: interval elapsed, or something notable)."""
+        with self._lock:
+            self._health_due = True
+        self._wake.set()
+
     def status(self) -> PublisherStatus:
         replay = self.replay.stats()
         with self._lock:
@@ -228,7 +249,8 @@ class Publisher:
             self._announce = True
             self._connects += 1
         log.info("connected to %s", self.config.broker.url)
-        client.subscribe(self.replay.topic, qos=1)
+        # The retained desired states arrive right after the SUBACK: an edge that was away converges.
+        client.subscribe([(self.replay.topic, 1), (self.service.filter, 1)])
         self._wake.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
@@ -257,6 +279,10 @@ class Publisher:
         try:
             topic = msg.topic
         except UnicodeDecodeError:  # a topic that is not UTF-8 is not ours either
+            return
+        if self.service.wants(topic):
+            if self.service.submit(topic, bytes(msg.payload)):
+                self._wake.set()
             return
         if topic != self.replay.topic:
             # amqtt 0.12 also hands a client retained messages of filters it never subscribed
@@ -300,19 +326,45 @@ class Publisher:
             if lowest is not None:
                 with self._lock:
                     self._cursor = min(self._cursor, lowest - 1)
+        if self.service.waiting:
+            self._apply_desired()
         if not self._connected:
             return
         with self._lock:
             announce, self._announce = self._announce, False
             dirty, self._dirty = self._dirty, set()
+            acks, self._acks_due = self._acks_due, []
+            health, self._health_due = self._health_due, False
         if announce:  # info first: a cloud learns the room from it before the room says "online"
             self._send(*messages.info_message(self.config, self.boot_id, self._started_at),
                        qos=STATE_QOS, retain=True)  # fmt: skip
             self._send(*messages.status_message(self.config, self.boot_id, True, self._clock.now()),
                        qos=STATE_QOS, retain=True)  # fmt: skip
         self._publish_states(None if announce else dirty)
+        self._send_acks(acks)  # after the states that show the change
+        if (announce or health) and self.health is not None:
+            self._send(*self.health(), qos=STATE_QOS, retain=True)
         self._flush_telemetry()
         self._drain()
+
+    def _apply_desired(self) -> None:
+        """Apply newer desired states: the indicator LEDs now; states and acks once connected."""
+        applied = self.service.apply(self._clock.now())
+        for change in applied:
+            if self.on_service is not None:
+                try:
+                    self.on_service(change.machine, change.out_of_service)
+                except Exception:  # an LED that fails must not stop the acknowledgement
+                    log.exception("could not show %s's service state on its indicator", change.machine)
+        with self._lock:
+            self._dirty.update(change.machine for change in applied)
+            self._acks_due.extend(applied)
+
+    def _send_acks(self, acks: list[AppliedService]) -> None:
+        unsent = [a for a in acks if not self._send(*self.service.ack_message(a), qos=ACK_QOS, retain=True)]
+        if unsent:
+            with self._lock:
+                self._acks_due = unsent + self._acks_due
 
     def _flush_telemetry(self) -> None:
         while self._connected:
@@ -335,7 +387,9 @@ class Publisher:
         now = self._clock.now()
         for machine, row in self._outbox.machine_states().items():
             if machine in known and (machines is None or machine in machines):
-                self._send(*messages.state_message(self.config, row, now), qos=STATE_QOS, retain=True)
+                service = self.service.out_of_service(machine)
+                self._send(*messages.state_message(self.config, row, now, out_of_service=service),
+                           qos=STATE_QOS, retain=True)  # fmt: skip
 
     def _drain(self) -> None:
         """Hand the next rows to paho, keeping at most ``window`` unacknowledged.

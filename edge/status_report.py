@@ -15,6 +15,7 @@ from typing import Any
 
 from edge.agent import OUTBOX_FILE, STATUS_EVERY_S
 from edge.config import RoomConfig
+from edge.desired import META_PREFIX as DESIRED_PREFIX
 from edge.errors import OutboxError
 from edge.outbox import Outbox
 from edge.status import STATUS_KEY
@@ -32,6 +33,7 @@ def format_stored_status(config: RoomConfig, *, now: float | None = None) -> str
     with Outbox(path) as outbox:
         depth, last, states, boots = outbox.depth(), outbox.last_seq(), outbox.machine_states(), outbox.boots()
         acked, archived, raw = outbox.last_acked(), outbox.archive_size(), outbox.get_meta(STATUS_KEY)
+        service = {m.id: outbox.get_meta(DESIRED_PREFIX + m.id) for m in config.machines}
     snapshot: dict[str, Any] = json.loads(raw) if raw else {}
     now = time.time() if now is None else now
     agent = _agent_lines(snapshot, now)
@@ -55,9 +57,17 @@ def format_stored_status(config: RoomConfig, *, now: float | None = None) -> str
         fault = f" fault={row.fault}" if row.fault else ""
         lines.append(
             f"  {machine.id:<12} {row.state:<13} since {_when(row.since)}  door {row.door:<6} "
-            f"{row.current:5.2f} A  seq {row.seq}{fault}"
+            f"{row.current:5.2f} A  seq {row.seq}{fault}{_service(service.get(machine.id))}"
         )
     return "\n".join(lines)
+
+
+def _service(raw: str | None) -> str:
+    """`` OUT OF SERVICE (desired revision 3)`` when the last applied desired state says so."""
+    applied = json.loads(raw) if raw else {}
+    if not applied.get("out_of_service"):
+        return ""
+    return f"  OUT OF SERVICE (desired revision {applied.get('revision')})"
 
 
 def _agent_lines(snap: dict[str, Any], now: float) -> list[str]:

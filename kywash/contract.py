@@ -14,6 +14,13 @@ Topic tree (``{site}``, ``{room}`` and ``{machine}`` are lower-case ids)::
     kywash/v1/{site}/{room}/machine/{machine}/telemetry QoS 0     edge
     kywash/v1/{site}/{room}/machine/{machine}/desired   retained  cloud, revision per machine
     kywash/v1/{site}/{room}/replay                      QoS 1     cloud asks the edge to resend events
+    kywash/v1/{site}/{room}/summary                     retained  cloud: free machines, waitlists, faults
+    kywash/v1/{site}/{room}/health                      retained  edge: outbox, links, sensors, uptime
+    kywash/v1/{site}/{room}/machine/{machine}/ack       retained  edge: the desired revision it applied
+    kywash/v1/{site}/{room}/machine/{machine}/cmd/{user} QoS 1    staff dashboards: out of service or not;
+                                                                  ``{user}`` is the sender's broker username
+    homeassistant/status                                          Home Assistant's birth message (``online``)
+    homeassistant/{component}/{node_id}/{object_id}/config retained cloud: Home Assistant discovery
 """
 
 from __future__ import annotations
@@ -37,7 +44,14 @@ STATE_QOS: Final = 1
 TELEMETRY_QOS: Final = 0
 DESIRED_QOS: Final = 1
 
+SUMMARY_QOS: Final = 1
+HEALTH_QOS: Final = 1
+ACK_QOS: Final = 1
+COMMAND_QOS: Final = 1
+
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+"""A broker username as the last level of a ``cmd`` topic (the broker's ACL pins it to the sender)."""
 
 
 class ContractError(ValueError):
@@ -46,6 +60,13 @@ class ContractError(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+def check_user(value: str) -> str:
+    """A broker username in a ``cmd`` topic: 1-64 of letters, digits, ``_ . @ -``."""
+    if not _USER_RE.match(value):
+        raise ContractError("bad_id", f"user {value!r} must be 1-64 characters of A-Z, a-z, 0-9, '_', '.', '@', '-'")
+    return value
 
 
 def check_id(value: str, what: str = "id") -> str:
@@ -154,6 +175,9 @@ class MachineStatePayload(Payload):
     current_a: float = Field(ge=0)
     seq: int = Field(ge=0, description="sequence number of the event that led here (0: none yet)")
     ts: datetime
+    out_of_service: bool = Field(
+        default=False, description="the edge applied a desired state that takes the machine out of service"
+    )
 
 
 class MachineEvent(Payload):
@@ -201,13 +225,102 @@ class ReplayRequest(Payload):
     ts: datetime
 
 
+class MachineCommand(Payload):
+    """A staff dashboard's request on ``.../machine/{machine}/cmd/{user}``: out of service or back.
+
+    Not retained and not applied by the edge: the cloud checks it, records who and why, and
+    publishes the retained ``desired`` state the edge applies. ``decode_command`` also takes
+    the plain-text payloads ``out_of_service`` and ``in_service`` (for MQTT Explorer users).
+    """
+
+    out_of_service: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class MachineAck(Payload):
+    """The edge applied the machine's desired state of ``revision`` (retained, like the state)."""
+
+    machine: Id
+    revision: int = Field(ge=1)
+    out_of_service: bool
+    applied_at: datetime
+
+
+class KindSummary(BaseModel):
+    """Washers or dryers of a room as a dashboard tile shows them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    total: int = Field(ge=0)
+    free: int = Field(ge=0)
+    free_machines: tuple[Id, ...] = ()
+    waitlist: int = Field(ge=0, description="students waiting (or holding a machine) for this kind")
+
+
+class RoomSummary(Payload):
+    """The cloud's picture of a room for dashboards (retained; republished when it changes)."""
+
+    site: Id
+    room: Id
+    online: bool
+    washers: KindSummary
+    dryers: KindSummary
+    open_faults: int = Field(ge=0)
+    out_of_service: tuple[Id, ...] = ()
+    ts: datetime
+
+
+class SensorHealth(BaseModel):
+    """One machine's sensors as the edge sees them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    machine: Id
+    ok: bool
+    state: MachineState
+    fault: str | None = None
+
+
+class EdgeHealth(Payload):
+    """The edge agent's own figures (retained): on connect, every ``health_interval_s`` and when
+    something notable changes (the board or broker link, a sensor's health)."""
+
+    boot_id: str
+    agent_version: str
+    uptime_s: float = Field(ge=0)
+    outbox_depth: int = Field(description="events not yet acknowledged by the broker (-1: outbox unreadable)")
+    events_pending: int = Field(description="events in the outbox not yet handed to the broker")
+    events_in_flight: int = Field(ge=0, description="events handed to the broker, awaiting PUBACK")
+    unsaved_events: int = Field(default=0, ge=0, description="events kept in memory while the disk refuses them")
+    last_seq: int
+    last_sent_seq: int
+    last_acked_seq: int
+    board_connected: bool
+    serial_errors: int = Field(ge=0, description="serial port errors and failed opens")
+    bad_frames: int = Field(ge=0)
+    board_reconnects: int = Field(ge=0, description="times the serial port was opened again after the first")
+    mqtt_connects: int = Field(ge=0)
+    mqtt_reconnects: int = Field(ge=0, description="connects after the first of this boot")
+    mqtt_connect_failures: int = Field(ge=0)
+    telemetry_dropped: int = Field(ge=0)
+    sensor_faults: int = Field(ge=0, description="sensor faults raised this boot")
+    sensors: tuple[SensorHealth, ...] = ()
+    ts: datetime
+
+
 # --- topics ------------------------------------------------------------------------------
 
-ROOM_LEAVES: Final = ("status", "info")
+ROOM_LEAVES: Final = ("status", "info", "health")
 """Room topics the edge publishes (and the cloud subscribes)."""
-CLOUD_ROOM_LEAVES: Final = ("replay",)
-"""Room topics the cloud publishes (and the room's edge subscribes)."""
-MACHINE_LEAVES: Final = ("state", "event", "telemetry", "desired")
+CLOUD_ROOM_LEAVES: Final = ("replay", "summary")
+"""Room topics the cloud publishes (the edge subscribes ``replay``; dashboards ``summary``)."""
+MACHINE_LEAVES: Final = ("state", "event", "telemetry", "desired", "ack")
+COMMAND_LEAF: Final = "cmd"
+"""``.../machine/{machine}/cmd/{user}``: one level more than the other machine topics."""
+
+HA_PREFIX: Final = "homeassistant"
+HA_STATUS_TOPIC: Final = f"{HA_PREFIX}/status"
+"""Home Assistant's birth (``online``) and last will (``offline``): discovery is sent again on ``online``."""
 
 PAYLOAD_BY_LEAF: Final[dict[str, type[Payload]]] = {
     "status": RoomStatus,
@@ -217,6 +330,10 @@ PAYLOAD_BY_LEAF: Final[dict[str, type[Payload]]] = {
     "telemetry": Telemetry,
     "desired": MachineDesired,
     "replay": ReplayRequest,
+    "summary": RoomSummary,
+    "health": EdgeHealth,
+    "ack": MachineAck,
+    "cmd": MachineCommand,
 }
 
 
@@ -230,6 +347,11 @@ class TopicSpec:
     qos: int
     payload: type[Payload]
 
+    @property
+    def leaf(self) -> str:
+        """The level that names the message (``cmd`` for ``.../cmd/{user}``)."""
+        return next(part for part in reversed(self.pattern.split("/")) if not part.startswith("{"))
+
 
 TOPIC_TABLE: Final = (
     TopicSpec("kywash/v1/{site}/{room}/status", "edge (LWT offline)", True, 1, RoomStatus),
@@ -239,6 +361,12 @@ TOPIC_TABLE: Final = (
     TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/telemetry", "edge", False, 0, Telemetry),
     TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/desired", "cloud", True, 1, MachineDesired),
     TopicSpec("kywash/v1/{site}/{room}/replay", "cloud", False, 1, ReplayRequest),
+    TopicSpec("kywash/v1/{site}/{room}/summary", "cloud", True, SUMMARY_QOS, RoomSummary),
+    TopicSpec("kywash/v1/{site}/{room}/health", "edge", True, HEALTH_QOS, EdgeHealth),
+    TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/ack", "edge", True, ACK_QOS, MachineAck),
+    TopicSpec(
+        "kywash/v1/{site}/{room}/machine/{machine}/cmd/{user}", "staff dashboard", False, COMMAND_QOS, MachineCommand
+    ),
 )
 
 
@@ -256,9 +384,19 @@ def machine_topic(site: str, room: str, machine: str, leaf: str) -> str:
     )
 
 
-def room_filters(site: str = "+", room: str = "+") -> list[str]:
+def command_topic(site: str, room: str, machine: str, user: str) -> str:
+    """Where staff user ``user`` asks for a machine to go out of (or back into) service."""
+    return f"{machine_topic(site, room, machine, 'ack').rsplit('/', 1)[0]}/{COMMAND_LEAF}/{check_user(user)}"
+
+
+def room_filters(site: str = "+", room: str = "+", leaves: tuple[str, ...] = ("status", "info")) -> list[str]:
     """Subscription filters for room-level topics (subscribe these first: see ``ingest``)."""
-    return [f"{TOPIC_ROOT}/{site}/{room}/{leaf}" for leaf in ROOM_LEAVES]
+    return [f"{TOPIC_ROOT}/{site}/{room}/{leaf}" for leaf in leaves]
+
+
+def command_filter(site: str = "+", room: str = "+") -> str:
+    """Every staff command of the matching rooms, whoever sent it."""
+    return f"{TOPIC_ROOT}/{site}/{room}/machine/+/{COMMAND_LEAF}/+"
 
 
 def machine_filters(site: str = "+", room: str = "+", leaves: tuple[str, ...] = ("state", "event")) -> list[str]:
@@ -271,6 +409,8 @@ class TopicRef:
     room: str
     leaf: str
     machine: str | None = None
+    user: str | None = None
+    """The sender's broker username (``cmd`` topics only)."""
 
 
 def parse_topic(topic: str) -> TopicRef:
@@ -284,6 +424,8 @@ def parse_topic(topic: str) -> TopicRef:
         return TopicRef(site, room, parts[4])
     if len(parts) == 7 and parts[4] == "machine" and parts[6] in MACHINE_LEAVES:
         return TopicRef(site, room, parts[6], check_id(parts[5], "machine"))
+    if len(parts) == 8 and parts[4] == "machine" and parts[6] == COMMAND_LEAF:
+        return TopicRef(site, room, COMMAND_LEAF, check_id(parts[5], "machine"), check_user(parts[7]))
     raise ContractError("bad_topic", f"topic {topic!r} is not part of the contract")
 
 
@@ -312,14 +454,32 @@ def decode(model: type[P], payload: bytes | bytearray | str) -> P:
         raise ContractError("invalid", f"{model.__name__}.{where}: {first['msg']}") from None
 
 
+PLAIN_COMMANDS: Final = {"out_of_service": True, "in_service": False}
+"""Plain-text ``cmd`` payloads (no reason), for a person typing into MQTT Explorer."""
+
+
+def decode_command(payload: bytes | bytearray | str) -> MachineCommand:
+    """A ``cmd`` payload: a JSON object, or the plain text ``out_of_service`` / ``in_service``."""
+    raw = payload.encode() if isinstance(payload, str) else bytes(payload)
+    try:
+        text = raw.decode().strip().strip('"').lower()
+    except UnicodeDecodeError:
+        text = ""
+    if text in PLAIN_COMMANDS:
+        return MachineCommand(out_of_service=PLAIN_COMMANDS[text])
+    return decode(MachineCommand, raw)
+
+
 def decode_message(topic: str, payload: bytes | bytearray | str) -> tuple[TopicRef, Payload]:
     """Parse a topic and its payload together, and check that they agree on the machine."""
     ref = parse_topic(topic)
+    if ref.leaf == COMMAND_LEAF:
+        return ref, decode_command(payload)
     message = decode(PAYLOAD_BY_LEAF[ref.leaf], payload)
     machine = getattr(message, "machine", None)
     if ref.machine is not None and machine != ref.machine:
         raise ContractError("invalid", f"payload machine {machine!r} differs from topic machine {ref.machine!r}")
-    if isinstance(message, RoomInfo) and (message.site, message.room) != (ref.site, ref.room):
+    if isinstance(message, RoomInfo | RoomSummary) and (message.site, message.room) != (ref.site, ref.room):
         raise ContractError("invalid", "room info names a different site/room than its topic")
     return ref, message
 

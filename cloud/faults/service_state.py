@@ -41,8 +41,9 @@ def machine_place(conn: Connection, machine_pk: int, *, lock: bool = False) -> M
     return place
 
 
-def take_out_of_service(tx: Tx, machine_pk: int, *, reason: str, by: int | None) -> bool:
-    """Take the machine out of service (``by`` None: automatically); False if it already was."""
+def take_out_of_service(tx: Tx, machine_pk: int, *, reason: str, by: int | None, via: str | None = None) -> bool:
+    """Take the machine out of service (``by`` None and no ``via``: automatically); False if it
+    already was. ``via`` is the broker username of a staff dashboard's command (``cmd/{user}``)."""
     revision = tx.conn.execute(
         update(machines)
         .where(machines.c.id == machine_pk, machines.c.out_of_service == false())
@@ -59,7 +60,9 @@ def take_out_of_service(tx: Tx, machine_pk: int, *, reason: str, by: int | None)
         return False
     place = machine_place(tx.conn, machine_pk)
     _announce(tx, place, out_of_service=True, reason=reason, revision=int(revision))
-    who = "automatically" if by is None else "by staff"
+    automatic = by is None and via is None
+    who = "automatically" if automatic else (f"by {via} (MQTT dashboard)" if via else "by staff")
+    data = {"machine": place.machine_id, "reason": reason, "automatic": automatic, "revision": revision}
     record_activity(
         tx,
         "machine_out_of_service",
@@ -67,21 +70,21 @@ def take_out_of_service(tx: Tx, machine_pk: int, *, reason: str, by: int | None)
         room_id=place.room_id,
         user_id=by,
         machine_pk=machine_pk,
-        data={"machine": place.machine_id, "reason": reason, "automatic": by is None, "revision": revision},
+        data=data | ({"via": "mqtt", "broker_user": via} if via else {}),
     )
     notify_staff(
         tx,
         "machine_out_of_service",
         f"{place.full_name} is out of service",
-        reason if by is not None else f"Taken out automatically: {reason}. Check it, then put it back in service.",
-        {"site": place.site, "room": place.room, "machine": place.machine_id, "automatic": by is None},
+        reason if not automatic else f"Taken out automatically: {reason}. Check it, then put it back in service.",
+        {"site": place.site, "room": place.room, "machine": place.machine_id, "automatic": automatic},
     )
     policy.machine_unavailable(tx, machine_pk, reason)
     return True
 
 
-def put_back_in_service(tx: Tx, machine_pk: int, *, by: int, note: str | None) -> bool:
-    """Return the machine to service; False if it was not out of service."""
+def put_back_in_service(tx: Tx, machine_pk: int, *, by: int | None, note: str | None, via: str | None = None) -> bool:
+    """Return the machine to service; False if it was not out of service. ``via``: as above."""
     revision = tx.conn.execute(
         update(machines)
         .where(machines.c.id == machine_pk, machines.c.out_of_service == true())
@@ -98,14 +101,16 @@ def put_back_in_service(tx: Tx, machine_pk: int, *, by: int, note: str | None) -
         return False
     place = machine_place(tx.conn, machine_pk)
     _announce(tx, place, out_of_service=False, reason=None, revision=int(revision))
+    by_whom = f" ({via}, MQTT dashboard)" if via else ""
     record_activity(
         tx,
         "machine_back_in_service",
-        f"{place.full_name} is back in service" + (f": {note}" if note else ""),
+        f"{place.full_name} is back in service{by_whom}" + (f": {note}" if note else ""),
         room_id=place.room_id,
         user_id=by,
         machine_pk=machine_pk,
-        data={"machine": place.machine_id, "note": note, "revision": revision},
+        data={"machine": place.machine_id, "note": note, "revision": revision}
+        | ({"via": "mqtt", "broker_user": via} if via else {}),
     )
     notify_staff(
         tx,

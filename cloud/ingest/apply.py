@@ -11,6 +11,8 @@ Each rule keeps replicas and redeliveries safe:
   A retained ``offline`` still wins: status is subscribed after info, so it comes later.
 - ``state``: stored unless the machine already has a newer sequence number.
 - ``event``: stored once per (room, epoch, seq); only a new, newer event moves the machine.
+- ``ack`` / ``health``: the applied desired revision and the edge's own figures
+  (``cloud/dashboards/commands.py``; staff commands need a ``Tx`` and are applied by the runner).
   ``cloud/ingest/gaps.py`` tracks the room's sequence (gaps, replay requests, a wiped edge).
 """
 
@@ -21,11 +23,14 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from cloud.dashboards import commands as dashboard
 from cloud.errors import IngestRejected
 from cloud.ingest import gaps
 from cloud.storage import repository as repo
 from cloud.storage.repository import MachineRecord, RoomRecord, SensorReading
 from kywash.contract import (
+    EdgeHealth,
+    MachineAck,
     MachineDesired,
     MachineEvent,
     MachineStatePayload,
@@ -33,6 +38,7 @@ from kywash.contract import (
     ReplayRequest,
     RoomInfo,
     RoomStatus,
+    RoomSummary,
     Telemetry,
     TopicRef,
 )
@@ -63,6 +69,8 @@ class Applied:
     transitions: tuple[Transition, ...] = ()
     seq_reset: bool = False
     """The event showed that the room's edge restarted its sequence (see cloud/ingest/gaps.py)."""
+    touched: tuple[int, ...] = ()
+    """Machines (primary keys) whose view changed without a sensor transition (an ``ack``)."""
 
 
 def apply_message(
@@ -81,7 +89,13 @@ def apply_message(
         return apply_event(conn, room, _known_machine(conn, room, message.machine), message, now)
     if isinstance(message, Telemetry):
         return Applied("telemetry", room.id)
-    if isinstance(message, MachineDesired | ReplayRequest):  # our own publications, if ever subscribed to
+    if isinstance(message, MachineAck):
+        pk = dashboard.apply_ack(conn, room, message, now)
+        return Applied("ack", room.id, touched=() if pk is None else (pk,))
+    if isinstance(message, EdgeHealth):
+        dashboard.apply_health(conn, room, message, now)
+        return Applied("health", room.id)
+    if isinstance(message, MachineDesired | ReplayRequest | RoomSummary):  # our own publications, if ever subscribed to
         return Applied("own", room.id)
     raise TypeError(f"no rule for {type(message).__name__}")
 

@@ -16,6 +16,10 @@ ACCEPTED_KINDS: Final = (
     "stale",
     "telemetry",
     "cleared",
+    "cmd",
+    "ack",
+    "health",
+    "homeassistant",
 )
 """``duplicate``: an event already applied (a redelivery); ``old_epoch``: a late event from before
 the room's edge restarted its sequence, stored there without moving anything; ``stale``: a state
@@ -29,9 +33,11 @@ REJECT_REASONS: Final = (
     "too_large",
     "unknown_room",
     "unknown_machine",
+    "bad_command",
     "error",
 )
-"""Contract reasons from ``kywash.contract``, then ours; ``error`` is an unexpected failure."""
+"""Contract reasons from ``kywash.contract``, then ours; ``bad_command``: a staff ``cmd`` that is
+malformed (its payload or its topic); ``error`` is an unexpected failure."""
 
 
 class IngestMetrics:

@@ -17,6 +17,9 @@ from typing import Final
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from cloud.dashboards.commands import apply_command
+from cloud.dashboards.discovery import discovery_messages, machines_to_discover
+from cloud.dashboards.publish import publish_discovery
 from cloud.errors import IngestRejected
 from cloud.ingest.apply import Applied, apply_message
 from cloud.ingest.metrics import IngestMetrics
@@ -27,7 +30,7 @@ from cloud.realtime.messages import room_message
 from cloud.settings import CloudSettings
 from cloud.tx import Delivery, Tx, transaction
 from kywash.clock import Clock
-from kywash.contract import ContractError, Payload, TopicRef, decode_message
+from kywash.contract import COMMAND_LEAF, ContractError, MachineCommand, Payload, TopicRef, decode_message
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ class Ingest:
         self.delivery = delivery
         self.auto_register = settings.auto_register_rooms
         self.retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S
+        self.ha_status_topic = f"{settings.ha_discovery_prefix}/status" if settings.ha_discovery else None
         self._executor: ThreadPoolExecutor | None = None
 
     async def run(self, source: AsyncIterable[tuple[str, bytes]]) -> None:
@@ -77,10 +81,13 @@ class Ingest:
             self.metrics.count_accepted("cleared")
             log.debug("retained message cleared on %s", topic[:200])
             return None
+        if topic == self.ha_status_topic:
+            return await self._home_assistant(payload)
         try:
             ref, message = decode_message(topic, payload)
         except ContractError as exc:
-            self._reject(topic, exc.reason, str(exc))
+            command = "/machine/" in topic and f"/{COMMAND_LEAF}/" in topic
+            self._reject(topic, "bad_command" if command else exc.reason, str(exc))
             return None
         loop = asyncio.get_running_loop()
         try:
@@ -100,6 +107,17 @@ class Ingest:
         if applied.seq_reset:
             self.metrics.count_seq_reset()
         return applied
+
+    async def _home_assistant(self, payload: bytes) -> Applied | None:
+        """Home Assistant's birth message: (re)publish every machine's discovery configs."""
+        self.metrics.count_accepted("homeassistant")
+        if payload.strip().lower() != b"online":
+            return None  # its last will (offline): nothing to do
+        broker = self.delivery().broker
+        if broker is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._db_thread(), publish_discovery, self.engine, broker, self.settings)
+        return None
 
     def close(self) -> None:
         """Finish the message being applied, then stop the database thread (a later message starts
@@ -122,9 +140,14 @@ class Ingest:
         for delay in (*self.retry_delays_s, None):
             try:
                 with transaction(self.engine, self.clock, self.settings, self.delivery()) as tx:
+                    if isinstance(message, MachineCommand):
+                        room_id, _ = apply_command(tx, ref, message)
+                        return Applied("cmd", room_id)
                     applied = apply_message(tx.conn, ref, message, tx.now, auto_register=self.auto_register)
                     react(tx, applied)
                     note_changes(tx, applied)
+                    if applied.kind == "info" and applied.room_id is not None:
+                        announce_discovery(tx, applied.room_id)
                     return applied
             except OperationalError as exc:
                 if delay is None:
@@ -146,3 +169,17 @@ def note_changes(tx: Tx, applied: Applied) -> None:
             tx.changes.machine(view.pk)
     for transition in applied.transitions:
         tx.changes.machine(transition.machine_pk)
+    for machine_pk in applied.touched:
+        tx.changes.machine(machine_pk)
+
+
+def announce_discovery(tx: Tx, room_id: int) -> None:
+    """A room registered (or its edge restarted): its machines' Home Assistant discovery."""
+    settings = tx.settings
+    if not settings.ha_discovery:
+        return
+    found = machines_to_discover(tx.conn, [room_id])
+    for topic, payload in discovery_messages(
+        found, prefix=settings.ha_discovery_prefix, command_user=settings.ha_command_user
+    ):
+        tx.changes.publish(topic, payload, retain=True)

@@ -29,7 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from cloud.realtime.fanout import FANOUT_TOPIC
 from cloud.settings import CloudSettings
-from kywash.contract import machine_filters, room_filters
+from kywash.contract import COMMAND_LEAF, command_filter, machine_filters, room_filters
 from kywash.net import no_delay
 
 log = logging.getLogger(__name__)
@@ -51,13 +51,21 @@ _Queued = tuple[str, bytes, _Ack]
 
 
 def subscription_stages(
-    site: str = "+", room: str = "+", shared_group: str | None = None, fanout_topic: str | None = None
+    site: str = "+",
+    room: str = "+",
+    shared_group: str | None = None,
+    fanout_topic: str | None = None,
+    ha_status_topic: str | None = None,
 ) -> list[list[str]]:
-    """Filters to subscribe, stage by stage: room info, room status, then machine state and events
-    (with the replicas' fan-out topic, which is never shared: every replica needs every change)."""
+    """Filters to subscribe, stage by stage: room info, room status, then machine state and events,
+    the edges' acks and health, staff commands and Home Assistant's birth message (with the
+    replicas' fan-out topic, which is never shared: every replica needs every change)."""
     rooms = sorted(room_filters(site, room), key=lambda topic: not topic.endswith("/info"))
     prefix = f"$share/{shared_group}/" if shared_group else ""
-    last = [prefix + topic for topic in machine_filters(site, room)]
+    last = [prefix + topic for topic in machine_filters(site, room, ("state", "event", "ack"))]
+    last += [prefix + topic for topic in (*room_filters(site, room, ("health",)), command_filter(site, room))]
+    if ha_status_topic:
+        last.append(prefix + ha_status_topic)
     return [[topic] for topic in rooms] + [last + ([fanout_topic] if fanout_topic else [])]
 
 
@@ -123,6 +131,7 @@ class MqttSource:
                 settings.ingest_room,
                 settings.mqtt_shared_group,
                 FANOUT_TOPIC if settings.replica_fanout else None,
+                f"{settings.ha_discovery_prefix}/status" if settings.ha_discovery else None,
             ),
             username=settings.mqtt_username,
             password=password,
@@ -242,6 +251,12 @@ class MqttSource:
             return
         loop, queue = self._loop, self._queue
         if loop is None or queue is None or not self._wanted(topic):
+            client.ack(message.mid, message.qos)
+            return
+        if message.retain and f"/{COMMAND_LEAF}/" in topic:
+            # A command someone published retained comes back on every (re)subscription: acting on
+            # it again would undo whatever staff decided since. Live commands arrive with retain=0.
+            log.warning("ignoring a retained command on %s: commands must not be retained", topic[:200])
             client.ack(message.mid, message.qos)
             return
         item = (topic, bytes(message.payload), _Ack(message.mid, message.qos, self._connection))

@@ -37,6 +37,9 @@ class MachineExtras:
     out_of_service: bool = False
     service_reason: str | None = None
     service_since: datetime | None = None
+    desired_revision: int = 0
+    applied_revision: int = 0
+    applied_at: datetime | None = None
 
 
 _live_claim = claims.alias("live_claim")
@@ -74,6 +77,9 @@ def machines_with_extras(
             machines.c.out_of_service,
             machines.c.service_reason,
             machines.c.service_since,
+            machines.c.desired_revision,
+            machines.c.applied_revision,
+            machines.c.applied_at,
             *_CLAIM_COLUMNS,
             _hold.c.user_id.label("hold_user_id"),
             _hold.c.hold_until.label("hold_until"),
@@ -119,4 +125,7 @@ def _extras(row: Any) -> MachineExtras:
         out_of_service=bool(row["out_of_service"]),
         service_reason=row["service_reason"],
         service_since=row["service_since"],
+        desired_revision=int(row["desired_revision"] or 0),
+        applied_revision=int(row["applied_revision"] or 0),
+        applied_at=row["applied_at"],
     )

@@ -57,6 +57,14 @@ class MachinePublic(BaseModel):
     out_of_service: bool = False
     service_reason: str | None = None
     service_since: datetime | None = None
+    service_sync: Literal["none", "pending", "applied"] = Field(
+        default="none",
+        description="whether the room's edge has applied the latest service change: none (never changed), "
+        "pending (published as desired state, not yet acknowledged), applied (acknowledged by the edge)",
+    )
+    desired_revision: int = Field(default=0, description="revision of the latest desired state sent to the edge")
+    applied_revision: int = Field(default=0, description="the highest desired revision the edge acknowledged")
+    applied_at: datetime | None = Field(default=None, description="when the edge applied it")
 
 
 class MachinesPublic(BaseModel):

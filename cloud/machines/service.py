@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 
@@ -111,8 +111,18 @@ def machine_view(room: RoomRecord, machine: MachineRecord, extra: MachineExtras 
         out_of_service=extra.out_of_service,
         service_reason=extra.service_reason,
         service_since=extra.service_since,
+        service_sync=_sync(extra.desired_revision, extra.applied_revision),
+        desired_revision=extra.desired_revision,
+        applied_revision=extra.applied_revision,
+        applied_at=extra.applied_at,
     )
     return MachineView(machine.id, public, extra.claim_user_id, extra.hold_user_id, extra.claim)
+
+
+def _sync(desired: int, applied: int) -> Literal["none", "pending", "applied"]:
+    if desired == 0:
+        return "none"
+    return "applied" if applied >= desired else "pending"
 
 
 def machine_public(room: RoomRecord, machine: MachineRecord) -> MachinePublic:

@@ -2,12 +2,14 @@
 
 Per room: whether its edge is online and since when, which agent run and version it is,
 how many machines it has (out of service, with open fault reports), and how complete the
-cloud's copy of its event sequence is — gaps computed by the same code as the events audit.
+cloud's copy of its event sequence is — gaps computed by the same code as the events audit —
+and the edge's own latest ``health`` message (outbox depth, serial errors, reconnects).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Integer, cast, func, select
 
@@ -16,7 +18,7 @@ from cloud.ingest.gaps import SEQUENCE_COLUMNS, RoomSequence
 from cloud.rooms.schemas import RoomEdgePublic
 from cloud.rooms.service import sequence_public
 from cloud.storage import repository as repo
-from cloud.storage.tables import faults, machines, room_sequences
+from cloud.storage.tables import faults, machines, room_sequences, rooms
 
 EdgeStatus = Literal["online", "offline", "unknown"]
 
@@ -30,6 +32,7 @@ def room_edges(conn: Connection, site: str | None = None) -> list[RoomEdgePublic
     machine_counts = _machine_counts(conn, ids)
     open_faults = _open_faults(conn, ids)
     sequences = _sequences(conn, ids)
+    health = _health(conn, ids)
     return [
         RoomEdgePublic(
             site=room.site,
@@ -43,6 +46,8 @@ def room_edges(conn: Connection, site: str | None = None) -> list[RoomEdgePublic
             out_of_service=machine_counts.get(room.id, (0, 0))[1],
             open_faults=open_faults.get(room.id, 0),
             sequence=sequence_public(conn, sequences.get(room.id)),
+            health=health.get(room.id, (None, None))[0],
+            health_at=health.get(room.id, (None, None))[1],
         )
         for room in found
     ]
@@ -71,6 +76,11 @@ def _open_faults(conn: Connection, room_ids: list[int]) -> dict[int, int]:
         .group_by(faults.c.room_id)
     )
     return {int(row[0]): int(row[1]) for row in rows}
+
+
+def _health(conn: Connection, room_ids: list[int]) -> dict[int, tuple[dict[str, Any] | None, datetime | None]]:
+    rows = conn.execute(select(rooms.c.id, rooms.c.health, rooms.c.health_at).where(rooms.c.id.in_(room_ids)))
+    return {int(row[0]): (row[1], row[2]) for row in rows}
 
 
 def _sequences(conn: Connection, room_ids: list[int]) -> dict[int, RoomSequence]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -111,3 +111,9 @@ class RoomEdgePublic(BaseModel):
     out_of_service: int
     open_faults: int
     sequence: RoomSequencePublic
+    health: dict[str, Any] | None = Field(
+        default=None,
+        description="the edge's latest retained health message (outbox depth, serial errors, reconnects, "
+        "sensors...), as it sent it; null until one arrives",
+    )
+    health_at: datetime | None = Field(default=None, description="when the cloud received that health message")

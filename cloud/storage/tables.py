@@ -80,6 +80,9 @@ rooms = Table(
     Column("boot_id", String(64)),
     Column("agent_version", String(64)),
     Column("registered_at", UtcDateTime(), nullable=False),
+    Column("health", Json),
+    # The latest retained ``health`` message of the room's edge (issue 6), as it sent it.
+    Column("health_at", UtcDateTime()),
     UniqueConstraint("site", "room", name="uq_rooms_site_room"),
 )
 
@@ -104,7 +107,10 @@ machines = Table(
     Column("service_by", BigInteger),
     # The user who took it out (None: automatic, from fault reports).
     Column("desired_revision", BigInteger, nullable=False, server_default="0"),
-    # Revision of the desired state last published to the edge (issue 6 adds the ack).
+    # Revision of the desired state last published to the edge.
+    Column("applied_revision", BigInteger, nullable=False, server_default="0"),
+    # The highest revision the edge acknowledged applying (``ack``); below desired: pending.
+    Column("applied_at", UtcDateTime()),
     UniqueConstraint("room_id", "machine_id", name="uq_machines_room_machine"),
 )
 

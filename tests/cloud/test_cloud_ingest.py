@@ -54,7 +54,13 @@ def test_subscriptions_come_in_stages_room_info_first() -> None:
     assert stages == [
         ["kywash/v1/north/+/info"],
         ["kywash/v1/north/+/status"],
-        ["$share/cloud/kywash/v1/north/+/machine/+/state", "$share/cloud/kywash/v1/north/+/machine/+/event"],
+        [
+            "$share/cloud/kywash/v1/north/+/machine/+/state",
+            "$share/cloud/kywash/v1/north/+/machine/+/event",
+            "$share/cloud/kywash/v1/north/+/machine/+/ack",
+            "$share/cloud/kywash/v1/north/+/health",
+            "$share/cloud/kywash/v1/north/+/machine/+/cmd/+",
+        ],
     ]
 
 

@@ -126,11 +126,16 @@ def test_any_topic_parses_or_is_refused(topic: str) -> None:
         ref = c.parse_topic(topic)
     except c.ContractError:
         return
-    assert topic.startswith("kywash/v1/") and ref.leaf in (*c.ROOM_LEAVES, *c.CLOUD_ROOM_LEAVES, *c.MACHINE_LEAVES)
+    assert topic.startswith("kywash/v1/") and ref.leaf in (
+        *c.ROOM_LEAVES,
+        *c.CLOUD_ROOM_LEAVES,
+        *c.MACHINE_LEAVES,
+        c.COMMAND_LEAF,
+    )
 
 
 def test_every_leaf_has_one_topic_table_row() -> None:
-    leaves = {spec.pattern.rsplit("/", 1)[1] for spec in c.TOPIC_TABLE}
+    leaves = {spec.leaf for spec in c.TOPIC_TABLE}
     assert leaves == set(c.PAYLOAD_BY_LEAF)
     for spec in c.TOPIC_TABLE:
-        assert c.PAYLOAD_BY_LEAF[spec.pattern.rsplit("/", 1)[1]] is spec.payload
+        assert c.PAYLOAD_BY_LEAF[spec.leaf] is spec.payload
