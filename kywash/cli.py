@@ -25,12 +25,13 @@ def configure_logging(verbose: bool) -> None:
 
 
 class LazyGroup(click.Group):
-    """Loads ``edge``, ``cloud`` and ``sim`` only when asked, so ``kywash --help`` stays fast."""
+    """Loads ``edge``, ``cloud``, ``sim`` and ``provision`` only when asked, so ``kywash --help`` stays fast."""
 
     lazy = {
         "edge": ("edge.cli", "edge_command"),
         "cloud": ("cloud.cli", "cloud_command"),
         "sim": ("firmware_sim.cli", "sim_command"),
+        "provision": ("kywash.provision_cli", "provision_command"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
