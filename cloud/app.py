@@ -17,10 +17,12 @@ from fastapi import FastAPI
 import kywash
 from cloud.accounts.router import router as accounts_router
 from cloud.activity.router import router as activity_router
+from cloud.dashboards.publish import publish_on_start
 from cloud.deps import CloudState
 from cloud.errors import install_error_handlers
 from cloud.faults.router import router as faults_router
-from cloud.health.metrics import new_registry
+from cloud.health.http_metrics import HttpMetrics, RequestMetrics
+from cloud.health.metrics import SequenceGaps, new_registry
 from cloud.health.router import router as health_router
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.runner import Ingest
@@ -56,6 +58,8 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
     ingest = Ingest(engine, IngestMetrics(registry), clock, settings, lambda: state.delivery())  # noqa: PLW0108 - state is bound below
     state = CloudState(settings, engine, clock, hub, registry, ingest)
     push_metrics = PushMetrics(registry)
+    registry.register(SequenceGaps(engine, clock))
+    http_metrics = HttpMetrics(registry)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -82,6 +86,7 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
         lifespan=lifespan,
     )
     app.state.cloud = state
+    app.add_middleware(RequestMetrics, metrics=http_metrics)
     install_error_handlers(app)
     app.include_router(accounts_router)
     app.include_router(machines_router)
@@ -105,6 +110,7 @@ async def _start_ingest(state: CloudState) -> asyncio.Task[None]:
         )
     state.source = await source.start()
     log.info("ingest subscribing to %s", state.settings.mqtt_url)
+    await asyncio.to_thread(publish_on_start, state)  # dashboards: summaries, Home Assistant discovery
     return asyncio.create_task(state.ingest.run(state.source), name="kywash-ingest")
 
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from cloud.settings import CloudSettings, describe_errors, load_settings
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _settings_or_exit(ctx: click.Context, **overrides: object) -> CloudSettings:
@@ -31,6 +32,13 @@ def _settings_or_exit(ctx: click.Context, **overrides: object) -> CloudSettings:
 @click.group(name="cloud", invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes; each is a replica (live changes are shared through the broker).",
+)
 @click.option("--database-url", default=None, help="Overrides KYWASH_DATABASE_URL.")
 @click.option("--mqtt-url", default=None, help="Overrides KYWASH_MQTT_URL (mqtt:// or mqtts://).")
 @click.option("--no-ingest", is_flag=True, help="Serve the API without subscribing to MQTT.")
@@ -40,6 +48,7 @@ def cloud_command(
     ctx: click.Context,
     host: str,
     port: int,
+    workers: int,
     database_url: str | None,
     mqtt_url: str | None,
     no_ingest: bool,
@@ -53,11 +62,37 @@ def cloud_command(
     if ctx.invoked_subcommand is not None:
         return
     settings = _settings_or_exit(ctx, **ctx.obj["overrides"])
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT)
+    if workers > 1:
+        _serve_workers(ctx, settings, host, port, workers, log_level)
+        return
     from cloud.app import create_app
     from cloud.server import make_server
 
     make_server(create_app(settings), host, port, log_level=log_level).run()
+
+
+def _serve_workers(
+    ctx: click.Context, settings: CloudSettings, host: str, port: int, workers: int, log_level: str
+) -> None:
+    """Run ``workers`` uvicorn processes on one socket; each builds its app from the environment.
+
+    Every worker is a replica: it ingests (sharing the subscription when
+    ``KYWASH_MQTT_SHARED_GROUP`` is set), shares its live changes with the others
+    (``KYWASH_REPLICA_FANOUT``, turned on here) and, with a fixed ``KYWASH_MQTT_CLIENT_ID``,
+    has its own persistent session under that id plus ``-w1``, ``-w2``...
+    """
+    import os
+
+    from cloud.server import prepare_metrics_dir, serve_workers
+    from cloud.storage.migrate import upgrade_database
+
+    env = {"KYWASH_REPLICA_FANOUT": "true", "KYWASH_LOG_LEVEL": log_level, "KYWASH_WORKERS": str(workers)}
+    env |= {f"KYWASH_{key.upper()}": str(value) for key, value in ctx.obj["overrides"].items() if value is not None}
+    os.environ.update(env)  # the workers are spawned: they read their settings from here
+    upgrade_database(settings.database_url)  # once, before the workers race to do it
+    prepare_metrics_dir()
+    serve_workers(host, port, workers, log_level=log_level)
 
 
 @cloud_command.command("migrate")

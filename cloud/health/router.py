@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import kywash
 from cloud.deps import StateDep
+from cloud.health.metrics import scrape_registry
 
 router = APIRouter(tags=["health"])
 
@@ -48,4 +49,6 @@ def health(state: StateDep) -> JSONResponse:
 
 @router.get("/metrics", include_in_schema=False)
 def metrics(state: StateDep) -> Response:
-    return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus text: ingest, sequence gaps, WebSocket clients, request latency (README table)."""
+    registry = scrape_registry(state.registry, state.engine, state.clock)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
