@@ -21,15 +21,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select, update
 
 from cloud.dashboards import commands as dashboard
 from cloud.errors import IngestRejected
 from cloud.ingest import gaps
+from cloud.machines import cycle_length
 from cloud.storage import repository as repo
 from cloud.storage.repository import MachineRecord, RoomRecord, SensorReading
+from cloud.storage.tables import machines
 from kywash.contract import (
     EdgeHealth,
+    EventType,
     MachineAck,
     MachineDesired,
     MachineEvent,
@@ -128,6 +131,8 @@ def apply_event(
     placed = gaps.store_event(conn, room.id, event, now)  # once per (room, epoch, seq); tracks gaps
     if placed.kind != "new":
         return Applied(placed.kind, room.id)
+    if event.type is EventType.CYCLE_FINISHED:
+        _learn_cycle_length(conn, machine.id, event.cycle_seconds)
     reading = SensorReading(event.state.value, event.door.value, event.current_a, event.seq, event.ts, keep_since=True)
     moved = repo.record_reading(conn, machine.id, reading, now=now, strictly_newer=True)
     if not moved:
@@ -136,6 +141,14 @@ def apply_event(
     return Applied(
         "event", room.id, machines=(machine.machine_id,), transitions=(transition,), seq_reset=placed.seq_reset
     )
+
+
+def _learn_cycle_length(conn: Connection, machine_pk: int, cycle_s: float | None) -> None:
+    """Fold a finished cycle's length into the machine's typical one (cloud/machines/cycle_length.py)."""
+    previous = conn.scalar(select(machines.c.typical_cycle_s).where(machines.c.id == machine_pk))
+    typical = cycle_length.next_typical(previous, cycle_s)
+    if typical != previous:
+        conn.execute(update(machines).where(machines.c.id == machine_pk).values(typical_cycle_s=typical))
 
 
 def _known_room(conn: Connection, ref: TopicRef) -> RoomRecord:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
+from cloud.machines.cycle_length import claim_expected_end
 from cloud.machines.schemas import ClaimPublic
 from cloud.storage.repository import (
     MACHINE_COLUMNS,
@@ -80,6 +81,7 @@ def machines_with_extras(
             machines.c.desired_revision,
             machines.c.applied_revision,
             machines.c.applied_at,
+            machines.c.typical_cycle_s,
             *_CLAIM_COLUMNS,
             _hold.c.user_id.label("hold_user_id"),
             _hold.c.hold_until.label("hold_until"),
@@ -115,6 +117,13 @@ def _extras(row: Any) -> MachineExtras:
             confirm_by=row["claim_confirm_by"],
             started_at=row["claim_started_at"],
             finished_at=row["claim_finished_at"],
+            expected_end=claim_expected_end(
+                row[machines.c.kind],
+                row["claim_status"],
+                row["claim_category"],
+                row["claim_started_at"],
+                row["typical_cycle_s"],
+            ),
         )
     return MachineExtras(
         claim=claim,

@@ -21,6 +21,11 @@ class ClaimPublic(BaseModel):
     confirm_by: datetime = Field(description="the sensors must see the machine start by then")
     started_at: datetime | None
     finished_at: datetime | None
+    expected_end: datetime | None = Field(
+        default=None,
+        description="while the cycle runs: about when it ends (the machine's typical cycle, plus the "
+        "extra minutes of the category)",
+    )
 
 
 class MachinePublic(BaseModel):

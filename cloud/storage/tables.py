@@ -111,6 +111,8 @@ machines = Table(
     Column("applied_revision", BigInteger, nullable=False, server_default="0"),
     # The highest revision the edge acknowledged applying (``ack``); below desired: pending.
     Column("applied_at", UtcDateTime()),
+    Column("typical_cycle_s", Float),
+    # A moving average of its finished cycles' lengths (cloud/machines/cycle_length.py).
     UniqueConstraint("room_id", "machine_id", name="uq_machines_room_machine"),
 )
 

@@ -98,6 +98,7 @@ class FakeEdge:
         minutes: float = 1,
         door: Door = Door.CLOSED,
         current_a: float = 9.5,
+        cycle_seconds: float | None = None,
     ) -> Message:
         """An event with the next sequence number (or ``seq``, to replay one)."""
         if seq is None:
@@ -112,6 +113,7 @@ class FakeEdge:
             state=state,
             door=door,
             current_a=current_a,
+            cycle_seconds=cycle_seconds,
         )
         return machine_topic(self.site, self.room, machine, "event"), payload.to_bytes()
 

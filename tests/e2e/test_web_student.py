@@ -47,6 +47,7 @@ def test_a_claimed_wash_runs_finishes_and_says_it_is_done(web_stack: WebStack, p
     expect(washer).to_have_attribute("data-usage", "in_use", timeout=WAIT_MS)
     expect(washer.locator(".state-label")).to_have_text("In use — yours")
     expect(washer.locator(".detail")).to_contain_text("+10 min")
+    expect(washer.locator(".detail .time-left")).to_have_text(re.compile(r"About \d+ min left|any minute"))
 
     web_stack.finish_cycle("washer-1")
     expect(washer).to_have_attribute("data-usage", "finished", timeout=WAIT_MS)

@@ -2,7 +2,7 @@
 // Cards are updated in place, so a half-chosen cycle or a focused button survives a live update.
 
 import { h } from "./dom.js";
-import { ago, clock, dayAndClock, machineName, minutesSince } from "./format.js";
+import { ago, clock, dayAndClock, machineName, minutesSince, minutesUntil } from "./format.js";
 
 const CATEGORIES = [
   ["normal", "Normal"],
@@ -40,7 +40,11 @@ function detail(m) {
   if (m.usage === "claimed" && m.mine && m.claim) return [`Start it by ${clock(m.claim.confirm_by)}, or the claim lapses`];
   if (m.usage === "in_use" && m.mine && m.claim?.started_at) {
     const extra = m.claim.category === "normal" ? "" : ` · ${m.claim.category.replace("extra_", "+")} min`;
-    return [`Started ${clock(m.claim.started_at)} · running ${minutesSince(m.claim.started_at)} min${extra}`];
+    const started = `Started ${clock(m.claim.started_at)} · running ${minutesSince(m.claim.started_at)} min${extra}`;
+    if (!m.claim.expected_end) return [started];
+    const left = minutesUntil(m.claim.expected_end);
+    const eta = left > 0 ? `About ${left} min left (ends about ${clock(m.claim.expected_end)})` : "Should finish any minute";
+    return [h("span", { class: "time-left" }, eta), h("br"), started];
   }
   if (m.usage === "out_of_service") {
     const since = m.service_since ? ` · since ${dayAndClock(m.service_since)}` : "";

@@ -25,6 +25,11 @@ export function minutesSince(iso) {
   return Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000));
 }
 
+/** Whole minutes from now until `iso` (0 once it has passed). */
+export function minutesUntil(iso) {
+  return Math.max(0, Math.ceil((Date.parse(iso) - Date.now()) / 60000));
+}
+
 /** "4:05" left until `iso`, or "" once it has passed. */
 export function countdown(iso) {
   const seconds = Math.floor((Date.parse(iso) - Date.now()) / 1000);
