@@ -17,6 +17,7 @@ Topic tree (``{site}``, ``{room}`` and ``{machine}`` are lower-case ids)::
     kywash/v1/{site}/{room}/summary                     retained  cloud: free machines, waitlists, faults
     kywash/v1/{site}/{room}/health                      retained  edge: outbox, links, sensors, uptime
     kywash/v1/{site}/{room}/machine/{machine}/ack       retained  edge: the desired revision it applied
+    kywash/v1/{site}/{room}/machine/{machine}/fault     QoS 1     cloud: a fault reported or resolved (alerts)
     kywash/v1/{site}/{room}/machine/{machine}/cmd/{user} QoS 1    staff dashboards: out of service or not;
                                                                   ``{user}`` is the sender's broker username
     homeassistant/status                                          Home Assistant's birth message (``online``)
@@ -30,7 +31,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Final, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -47,6 +48,7 @@ DESIRED_QOS: Final = 1
 SUMMARY_QOS: Final = 1
 HEALTH_QOS: Final = 1
 ACK_QOS: Final = 1
+FAULT_QOS: Final = 1
 COMMAND_QOS: Final = 1
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -246,6 +248,20 @@ class MachineAck(Payload):
     applied_at: datetime
 
 
+class FaultAlert(Payload):
+    """A fault report was made or resolved on a machine (not retained: for alerting; the
+    current count is in the room's retained ``summary``)."""
+
+    machine: Id
+    fault_id: int = Field(ge=1)
+    action: Literal["reported", "resolved"]
+    automatic: bool = Field(description="detected by the edge's sensors rather than reported by a person")
+    reason: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=500)
+    open_faults: int = Field(ge=0, description="open reports on the machine after this one")
+    ts: datetime
+
+
 class KindSummary(BaseModel):
     """Washers or dryers of a room as a dashboard tile shows them."""
 
@@ -314,7 +330,7 @@ ROOM_LEAVES: Final = ("status", "info", "health")
 """Room topics the edge publishes (and the cloud subscribes)."""
 CLOUD_ROOM_LEAVES: Final = ("replay", "summary")
 """Room topics the cloud publishes (the edge subscribes ``replay``; dashboards ``summary``)."""
-MACHINE_LEAVES: Final = ("state", "event", "telemetry", "desired", "ack")
+MACHINE_LEAVES: Final = ("state", "event", "telemetry", "desired", "ack", "fault")
 COMMAND_LEAF: Final = "cmd"
 """``.../machine/{machine}/cmd/{user}``: one level more than the other machine topics."""
 
@@ -333,6 +349,7 @@ PAYLOAD_BY_LEAF: Final[dict[str, type[Payload]]] = {
     "summary": RoomSummary,
     "health": EdgeHealth,
     "ack": MachineAck,
+    "fault": FaultAlert,
     "cmd": MachineCommand,
 }
 
@@ -364,6 +381,7 @@ TOPIC_TABLE: Final = (
     TopicSpec("kywash/v1/{site}/{room}/summary", "cloud", True, SUMMARY_QOS, RoomSummary),
     TopicSpec("kywash/v1/{site}/{room}/health", "edge", True, HEALTH_QOS, EdgeHealth),
     TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/ack", "edge", True, ACK_QOS, MachineAck),
+    TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/fault", "cloud", False, FAULT_QOS, FaultAlert),
     TopicSpec(
         "kywash/v1/{site}/{room}/machine/{machine}/cmd/{user}", "staff dashboard", False, COMMAND_QOS, MachineCommand
     ),

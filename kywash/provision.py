@@ -82,6 +82,7 @@ def acl_rules(role: Role, username: str, site: str = "", room: str = "") -> list
         return [
             f"topic read {TOPIC_ROOT}/#",
             f"topic write {TOPIC_ROOT}/+/+/machine/+/desired",
+            f"topic write {TOPIC_ROOT}/+/+/machine/+/fault",
             f"topic write {TOPIC_ROOT}/+/+/replay",
             f"topic write {TOPIC_ROOT}/+/+/summary",
             f"topic readwrite {INTERNAL_ROOT}/#",

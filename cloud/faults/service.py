@@ -10,7 +10,7 @@ out themselves. Resolving reports does not put a machine back (see ``service_sta
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select, update
 
@@ -27,6 +27,7 @@ from cloud.realtime.hub import Audience
 from cloud.storage.repository import insert_ignoring_duplicates
 from cloud.storage.tables import faults
 from cloud.tx import Tx
+from kywash.contract import FaultAlert, machine_topic
 
 
 def report_fault(
@@ -110,7 +111,7 @@ def resolve_fault(tx: Tx, fault_id: int, *, by: Viewer, note: str | None) -> Fau
         update(faults)
         .where(faults.c.id == fault_id, faults.c.status == OPEN)
         .values(status=RESOLVED, resolved_at=tx.now, resolved_by=by.id, resolution_note=note)
-        .returning(faults.c.machine_pk, faults.c.reporter_id)
+        .returning(faults.c.machine_pk, faults.c.reporter_id, faults.c.automatic, faults.c.reason)
     ).first()
     if row is None:
         if tx.conn.execute(select(faults.c.id).where(faults.c.id == fault_id)).first() is None:
@@ -119,6 +120,8 @@ def resolve_fault(tx: Tx, fault_id: int, *, by: Viewer, note: str | None) -> Fau
     machine_pk, reporter_id = int(row.machine_pk), row.reporter_id
     place = machine_place(tx.conn, machine_pk)
     tx.changes.machine(machine_pk)
+    count = open_count(tx.conn, machine_pk)
+    publish_alert(tx, place, fault_id, "resolved", automatic=bool(row.automatic), reason=row.reason, open_faults=count)
     record_activity(
         tx,
         "fault_resolved",
@@ -132,6 +135,30 @@ def resolve_fault(tx: Tx, fault_id: int, *, by: Viewer, note: str | None) -> Fau
         body = note or "Thank you for reporting it."
         notify(tx, int(reporter_id), "fault_resolved", f"Your report on {place.full_name} was resolved", body)
     return fault_by_id(tx.conn, fault_id, by)
+
+
+def publish_alert(
+    tx: Tx,
+    place: MachineRef,
+    fault_id: int,
+    action: Literal["reported", "resolved"],
+    *,
+    automatic: bool,
+    reason: str | None,
+    open_faults: int,
+) -> None:
+    """Tell MQTT dashboards (alerting: Home Assistant, Node-RED) after commit; never who reported it."""
+    alert = FaultAlert(
+        machine=place.machine_id,
+        fault_id=fault_id,
+        action=action,
+        automatic=automatic,
+        reason=reason[:200] if reason else None,
+        open_faults=open_faults,
+        ts=tx.now,
+    )
+    topic = machine_topic(place.site, place.room, place.machine_id, "fault")
+    tx.changes.publish(topic, alert.to_bytes(), retain=False)
 
 
 def _values(tx: Tx, place: MachineRef, **values: Any) -> dict[str, Any]:
@@ -167,6 +194,7 @@ def _announce_report(
         "automatic": automatic,
     }
     tx.changes.send(message, Audience.of_room(place.site, place.room))
+    publish_alert(tx, place, fault_id, "reported", automatic=automatic, reason=reason, open_faults=count)
     text = f"Fault reported on {place.full_name}"
     if automatic:
         text = f"The sensors reported a fault on {place.full_name}: {reason}"

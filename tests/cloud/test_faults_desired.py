@@ -9,6 +9,7 @@ from __future__ import annotations
 import queue
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -18,20 +19,21 @@ from starlette.testclient import TestClient
 from cloud.app import create_app
 from cloud.settings import CloudSettings
 from kywash.clock import FakeClock
-from kywash.contract import ContractError, MachineDesired, decode_message
+from kywash.contract import PAYLOAD_BY_LEAF, ContractError, FaultAlert, MachineDesired, decode_message
 from tests.cloud.accounts_support import make_account
 from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
 from tests.cloud.faults_support import report
 from tests.conftest import BrokerHandle
 
-Heard = tuple[str, MachineDesired, bool]
+Heard = tuple[str, Any, bool]
 
 
 class DesiredWatcher:
-    """Subscribes to one room's desired topics; every message lands in ``heard``."""
+    """Subscribes to one room's desired (or other machine ``leaf``) topics; every message lands in ``heard``."""
 
-    def __init__(self, broker: BrokerHandle, edge: FakeEdge) -> None:
-        self.filter = f"kywash/v1/{edge.site}/{edge.room}/machine/+/desired"
+    def __init__(self, broker: BrokerHandle, edge: FakeEdge, leaf: str = "desired") -> None:
+        self.filter = f"kywash/v1/{edge.site}/{edge.room}/machine/+/{leaf}"
+        self.payload_type = PAYLOAD_BY_LEAF[leaf]
         self.heard: queue.Queue[Heard] = queue.Queue()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv311)
         self.client.on_message = self._on_message
@@ -44,7 +46,7 @@ class DesiredWatcher:
         if not message.payload or not mqtt.topic_matches_sub(self.filter, message.topic):
             return  # a cleared retained topic, or another test's (amqtt hands out others' retained)
         _, payload = decode_message(message.topic, message.payload)
-        assert isinstance(payload, MachineDesired)
+        assert isinstance(payload, self.payload_type)
         self.heard.put((message.topic, payload, bool(message.retain)))
 
     def next(self) -> Heard:
@@ -127,6 +129,39 @@ def test_out_of_service_is_published_retained_for_the_edge(
     assert retain_1 and retain_2
     assert (washer_1.out_of_service, washer_1.revision) == (False, 2)
     assert (washer_2.out_of_service, washer_2.revision) == (True, 1)
+
+
+def test_fault_reports_and_resolutions_are_published_for_alerting(
+    app_client: TestClient, publisher: EdgePublisher, amqtt_broker: BrokerHandle, unique_site: str
+) -> None:
+    edge = FakeEdge(site=unique_site)
+    publisher.publish(edge.info(), retain=True)
+    publisher.publish(edge.status(), retain=True)
+    wait_until(lambda: app_client.get("/api/v1/machines/washer/2").status_code == 200, what="the room to register")
+    staff, alice = make_account(app_client, "boss", role="staff"), make_account(app_client, "111111")
+    alerts = DesiredWatcher(amqtt_broker, edge, "fault")
+    try:
+        made = report(app_client, alice, number=2, description="Smells of burning")
+        assert made.status_code == 201, made.text
+        topic, alert, retained = alerts.next()
+        assert isinstance(alert, FaultAlert) and not retained
+        assert topic == f"kywash/v1/{unique_site}/r1/machine/washer-2/fault"
+        assert (alert.fault_id, alert.action, alert.automatic, alert.open_faults) == (
+            made.json()["id"],
+            "reported",
+            False,
+            1,
+        )
+        assert "111111" not in alert.to_bytes().decode()  # never who reported it
+
+        resolved = app_client.post(
+            f"/api/v1/faults/{alert.fault_id}/resolve", json={"note": "fan replaced"}, headers=staff.headers
+        )
+        assert resolved.status_code == 200, resolved.text
+        _, alert, _ = alerts.next()
+        assert (alert.action, alert.open_faults) == ("resolved", 0)
+    finally:
+        alerts.close()
 
 
 def test_the_desired_payload_follows_the_contract() -> None:
