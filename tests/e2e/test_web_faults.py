@@ -4,6 +4,7 @@ student's card changes live; staff resolve the report and put the machine back."
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -65,6 +66,10 @@ def test_a_reported_fault_reaches_staff_with_its_photo_and_out_of_service_shows_
     expect(washer.get_by_role("button", name="Claim:")).to_have_count(0)
 
     staff.get_by_role("link", name="Staff").click()
+    staff.get_by_role("button", name="Refresh").click()
+    edge = staff.locator(f'#edges-body tr[data-room="{web_stack.site}/{web_stack.room}"]')
+    expect(edge).to_contain_text("online", timeout=WAIT_MS)  # the room's edge, with its own figures
+    expect(edge.locator(".edge-health")).to_contain_text(re.compile(r"outbox \d+ · board connected"), timeout=WAIT_MS)
     report.get_by_label("What was done (optional)").fill("New seal fitted")
     report.get_by_role("button", name="Resolve").click()
     expect(staff.locator("#action-status")).to_have_text("Fault report resolved.", timeout=WAIT_MS)

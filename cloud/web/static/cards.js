@@ -48,7 +48,8 @@ function detail(m) {
   }
   if (m.usage === "out_of_service") {
     const since = m.service_since ? ` · since ${dayAndClock(m.service_since)}` : "";
-    return [`${m.service_reason || "No reason given"}${since}`];
+    const sync = m.service_sync === "pending" ? " · waiting for the room to confirm" : "";
+    return [`${m.service_reason || "No reason given"}${since}${sync}`];
   }
   if (m.usage === "unknown") {
     return [m.unknown_since ? `Sensors silent since ${dayAndClock(m.unknown_since)}` : "No report from the sensors yet"];

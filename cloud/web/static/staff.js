@@ -78,7 +78,25 @@ function edgeRow(r) {
     h("td", {}, String(r.open_faults ?? 0)),
     h("td", {}, seq.max_seq === undefined ? "–" : sequenceText(seq, gaps)),
     h("td", {}, r.agent_version ?? "–"),
+    h("td", { class: "edge-health" }, healthText(r.health, r.health_at)),
   );
+}
+
+/** The edge's own figures from its retained `health` message: what a technician checks first. */
+function healthText(health, at) {
+  if (!health) return "not reported";
+  const parts = [
+    `outbox ${health.outbox_depth}`,
+    health.board_connected ? "board connected" : "board NOT connected",
+    `serial errors ${health.serial_errors}`,
+    `bad frames ${health.bad_frames}`,
+    `reconnects: board ${health.board_reconnects}, MQTT ${health.mqtt_reconnects}`,
+  ];
+  if (health.unsaved_events) parts.push(`${health.unsaved_events} events held in memory (disk refusing writes)`);
+  if (health.telemetry_dropped) parts.push(`telemetry dropped ${health.telemetry_dropped}`);
+  const faulty = (health.sensors ?? []).filter((sensor) => !sensor.ok).map((sensor) => sensor.machine);
+  if (faulty.length) parts.push(`sensor faults: ${faulty.join(", ")}`);
+  return `${parts.join(" · ")}${at ? ` (as of ${ago(at)})` : ""}`;
 }
 
 export async function loadEdges() {
