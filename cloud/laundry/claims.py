@@ -24,6 +24,10 @@ from cloud.realtime.hub import Audience
 from cloud.tx import Tx
 from kywash.clock import iso
 
+LAPSED_HOLD_NOTICE = timedelta(hours=1)
+"""How long after a student's hold ran out a claim on that machine is refused as ``hold_expired``
+(saying what happened to them) rather than the general ``machine_reserved``."""
+
 _REFUSALS = {
     "running": ("machine_in_use", "is running"),
     "paused": ("machine_in_use", "is running (paused)"),
@@ -77,6 +81,12 @@ def _check_claimable(tx: Tx, machine: MachineRef, viewer: Viewer) -> None:
     hold = store.hold_on(tx.conn, machine.pk)
     if hold is not None and hold.user_id != viewer.id:
         until = iso(hold.hold_until) if hold.hold_until else None
+        if store.hold_lapsed(tx.conn, machine.pk, viewer.id, since=tx.now - LAPSED_HOLD_NOTICE):
+            raise Conflict(
+                f"Your hold on {machine.name} ran out, so it went to the next student on the waitlist",
+                code="hold_expired",
+                until=until,
+            )
         raise Conflict(f"{name} is held for the next student on the waitlist", code="machine_reserved", until=until)
     mine = store.live_claims_of(tx.conn, viewer.id, machine.kind)
     if len(mine) >= tx.settings.claims_per_student:

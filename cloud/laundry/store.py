@@ -283,6 +283,20 @@ def hold_on(conn: Connection, machine_pk: int) -> EntryRecord | None:
     return _entry(row) if row else None
 
 
+def hold_lapsed(conn: Connection, machine_pk: int, user_id: int, since: datetime) -> bool:
+    """Whether ``user_id``'s hold on the machine ran out (since ``since``): their claim now comes
+    too late, and they should be told so rather than that someone else holds it."""
+    row = conn.execute(
+        select(waitlist_entries.c.id).where(
+            waitlist_entries.c.offered_machine_pk == machine_pk,
+            waitlist_entries.c.user_id == user_id,
+            waitlist_entries.c.status == "expired",
+            waitlist_entries.c.closed_at >= since,
+        )
+    ).first()
+    return row is not None
+
+
 def get_entry(conn: Connection, entry_id: int) -> EntryRecord | None:
     row = conn.execute(select(*_ENTRY_COLUMNS).where(waitlist_entries.c.id == entry_id)).first()
     return _entry(row) if row else None

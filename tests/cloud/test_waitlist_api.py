@@ -92,6 +92,9 @@ def test_an_unclaimed_hold_passes_to_the_next_in_line(room: Room) -> None:
     assert room.notifications(carol.id)[-1] == ("reservation_expired", "Your hold on washer 1 expired")
     assert room.notifications(dave.id)[-1] == ("reservation_offered", "Washer 1 is held for you")
     assert room.machine("washer", 1, dave.headers)["reserved_for_me"] is True
+    too_late = room.post("/machines/start", {"machine_type": "washer", "machine_id": 1}, carol.headers)
+    assert (too_late.status_code, too_late.json()["error"]["code"]) == (409, "hold_expired")
+    assert "Your hold on washer 1 ran out" in too_late.json()["error"]["message"]
     assert room.fire(minutes=5.1).expired_holds == 1
     assert room.machine("washer", 1)["usage"] == "free"  # nobody left waiting
 

@@ -11,6 +11,9 @@ const BY_CODE = {
   machine_taken: () => "Someone else just claimed that machine. Pick another one, or join the waitlist.",
   machine_reserved: (e) =>
     `That machine is held for the next student on the waitlist${e.details.until ? ` until ${clock(e.details.until)}` : ""}.`,
+  hold_expired: () =>
+    "Your hold on that machine ran out, so it went to the next student on the waitlist. " +
+    "Join the waitlist again or pick a free machine.",
   machine_in_use: (e) => `${e.message}: it cannot be claimed now.`,
   claim_limit: (e) => capitalise(e.message) + ".",
   photo_too_large: (e) =>
