@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections import deque
 from dataclasses import dataclass, replace
 
 import paho.mqtt.client as mqtt
 
 from edge.config import RoomConfig
 from edge.errors import OutboxError
+from edge.handoff import HandOff
 from edge.outbox import Outbox
 from kywash.clock import to_datetime
 from kywash.contract import TOPIC_ROOT, ContractError, MachineAck, MachineDesired, decode_message, machine_topic
@@ -62,7 +62,7 @@ class ServiceDesk:
         self.filter = f"{TOPIC_ROOT}/{config.site}/{config.room}/machine/+/desired"
         self._outbox = outbox
         self._known = {m.id for m in config.machines}
-        self._queue: deque[MachineDesired] = deque(maxlen=MAX_QUEUED)
+        self._inbox: HandOff[MachineDesired] = HandOff(MAX_QUEUED)
         self._lock = threading.Lock()
         self._stats = DesiredStats()
         self._applied: dict[str, AppliedService] = {}
@@ -90,22 +90,18 @@ class ServiceDesk:
             return False
         with self._lock:
             self._stats.received += 1
-            self._queue.append(message)
+        self._inbox.put(message)
         return True
 
     @property
     def waiting(self) -> bool:
-        with self._lock:
-            return bool(self._queue)
+        return self._inbox.waiting
 
     def apply(self, now: float) -> list[AppliedService]:
         """Apply every queued desired state newer than the machine's last (publisher's thread)."""
         done: list[AppliedService] = []
-        while True:
+        while (wish := self._inbox.take()) is not None:
             with self._lock:
-                if not self._queue:
-                    return done
-                wish = self._queue.popleft()
                 last = self._applied.get(wish.machine)
             if last is not None and wish.revision <= last.revision:
                 with self._lock:
@@ -126,6 +122,7 @@ class ServiceDesk:
                 f": {wish.reason}" if wish.reason else "",
             )  # fmt: skip
             done.append(applied)
+        return done
 
     def out_of_service(self, machine: str) -> bool:
         with self._lock:

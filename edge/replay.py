@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from dataclasses import dataclass, replace
 
 from edge.errors import OutboxError
+from edge.handoff import HandOff
 from edge.outbox import Outbox
 from kywash.contract import ContractError, ReplayRequest, decode_message, room_topic
 
@@ -49,7 +49,7 @@ class ReplayDesk:
 
     def __init__(self, site: str, room: str) -> None:
         self.topic = room_topic(site, room, "replay")
-        self._queue: deque[ReplayRequest] = deque(maxlen=MAX_QUEUED)
+        self._inbox: HandOff[ReplayRequest] = HandOff(MAX_QUEUED)
         self._lock = threading.Lock()
         self._stats = ReplayStats()
 
@@ -68,22 +68,17 @@ class ReplayDesk:
             return False
         with self._lock:
             self._stats.requests += 1
-            self._queue.append(message)
+        self._inbox.put(message)
         return True
 
     @property
     def waiting(self) -> bool:
-        with self._lock:
-            return bool(self._queue)
+        return self._inbox.waiting
 
     def run(self, outbox: Outbox) -> int | None:
         """Requeue every waiting request (publisher's thread); the lowest seq put back, if any."""
         lowest: int | None = None
-        while True:
-            with self._lock:
-                if not self._queue:
-                    return lowest
-                request = self._queue.popleft()
+        while (request := self._inbox.take()) is not None:
             try:
                 result = outbox.requeue(request.from_seq, request.to_seq)
             except OutboxError as exc:
@@ -102,6 +97,7 @@ class ReplayDesk:
             )  # fmt: skip
             if result.requeued:
                 lowest = request.from_seq if lowest is None else min(lowest, request.from_seq)
+        return lowest
 
     def stats(self) -> ReplayStats:
         with self._lock:
