@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from kywash.broker import EmbeddedBroker, free_port
 from kywash.clock import FakeClock
 from tests.support.mosquitto import MosquittoProcess
+from tests.support.postgres import PostgresUnavailableError, throwaway_database
 
 REQUIRE_SERVICES = os.environ.get("KYWASH_REQUIRE_SERVICES") == "1"
 POSTGRES_ADMIN_URL = os.environ.get("KYWASH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -100,23 +102,12 @@ def any_broker(request: pytest.FixtureRequest) -> BrokerHandle:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL database, dropped afterwards."""
-    try:
-        import psycopg
-    except ImportError:
-        service_missing("psycopg is not installed (pip install 'kywash[postgres]')")
-    name = f"kywash_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        service_missing(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(throwaway_database(POSTGRES_ADMIN_URL, "kywash_test"))
+        except PostgresUnavailableError as exc:
+            service_missing(str(exc))
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

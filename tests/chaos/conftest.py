@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ import pytest
 from tests.chaos.harness import ChaosParams, ChaosStack
 from tests.conftest import POSTGRES_ADMIN_URL, service_missing
 from tests.support.mosquitto import find_mosquitto
+from tests.support.postgres import PostgresUnavailableError, throwaway_database
 
 
 @pytest.fixture
@@ -20,28 +21,15 @@ def chaos_database_url(tmp_path: Path) -> Iterator[str]:
 
     ``KYWASH_CHAOS_DATABASE=sqlite`` forces SQLite.
     """
-    try:
-        import psycopg
-    except ImportError:
-        psycopg = None  # type: ignore[assignment]
-    admin = None
-    if psycopg is not None and os.environ.get("KYWASH_CHAOS_DATABASE") != "sqlite":
-        try:
-            admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
-        except psycopg.OperationalError:
-            admin = None
-    if admin is None:
+    if os.environ.get("KYWASH_CHAOS_DATABASE") == "sqlite":
         yield f"sqlite:///{tmp_path / 'cloud.db'}"
         return
-    name = f"kywash_chaos_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(throwaway_database(POSTGRES_ADMIN_URL, "kywash_chaos"))
+        except PostgresUnavailableError:
+            url = f"sqlite:///{tmp_path / 'cloud.db'}"
+        yield url
 
 
 @pytest.fixture
