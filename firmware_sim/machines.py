@@ -5,7 +5,14 @@ A model is a small state machine over simulated time. Actions (``start``, ``open
 model's state and ``t`` (noise included, drawn from a per-machine table indexed by
 time, so asking twice gives the same answer). Transitions go into a ``TruthLog`` with the
 time they really happened — a cycle's end is logged at its end time by whichever call
-first looks past it.
+first looks past it. That end is the drum's stop, even on machines whose electronics
+keep drawing for a while after it (a timeline's ``tail``): the student's "done" is the
+truth a detector is scored against, not the moment the current falls to standby.
+
+Machine traits follow measured clamps on real machines: a standby of up to 50 mA, 1-2 %
+of relative noise and an absolute clamp noise of 10-20 mA (each machine its own), so
+the quiet levels a detector must tell apart (standby, 24 W, the electronics' 0.12 A)
+sit only a few noise widths from each other.
 
 Door rules follow real machines: nothing starts with the door open; a running washer's
 door is locked (``open_door`` refuses); opening a running dryer stops it (interrupted).
@@ -21,10 +28,10 @@ from typing import ClassVar, Literal
 
 from firmware_sim.errors import UnknownProgramError
 from firmware_sim.programs import (
-    DRYER_MOTOR_AMPS,
     DRYER_PROGRAMS,
     WASHER_PROGRAMS,
     ProgramBuilder,
+    Pulse,
     Timeline,
     anti_wrinkle_pulses,
 )
@@ -35,8 +42,6 @@ MachineStatus = Literal["idle", "running", "finished"]
 _NOISE_TABLE = 4099
 """Prime, so the two strides through the table do not line up."""
 _NOISE_BUCKETS_PER_S = 4
-_CLAMP_NOISE_AMPS = 0.004
-"""Absolute noise of a clamp sensor, on top of the relative noise."""
 
 
 @dataclass(frozen=True)
@@ -48,17 +53,20 @@ class Traits:
     offset: float
     """The clamp sensor's zero offset, in amps."""
     standby: float
-    """Controller and display while idle, in amps."""
+    """Controller and display while idle, in amps (0-0.05)."""
     noise: float
-    """Relative gaussian noise (2-5 %)."""
+    """Relative gaussian noise (1-2 %)."""
+    clamp_noise: float
+    """Standard deviation of the clamp's absolute gaussian noise, in amps (0.01-0.02)."""
 
     @classmethod
     def draw(cls, rng: random.Random) -> Traits:
         return cls(
             scale=rng.uniform(0.9, 1.1),
             offset=rng.uniform(0.0, 0.02),
-            standby=rng.uniform(0.01, 0.05),
-            noise=rng.uniform(0.02, 0.05),
+            standby=rng.uniform(0.0, 0.05),
+            noise=rng.uniform(0.01, 0.02),
+            clamp_noise=rng.uniform(0.01, 0.02),
         )
 
 
@@ -69,7 +77,7 @@ class Cycle:
     started: float
     timeline: Timeline
     detail: str
-    pulses: tuple[tuple[float, float], ...] = ()
+    pulses: tuple[Pulse, ...] = ()
 
     @property
     def ends(self) -> float:
@@ -161,7 +169,7 @@ class SimMachine:
         relative = self._noise[k % _NOISE_TABLE]
         absolute = self._noise[(k * 31 + 17) % _NOISE_TABLE]
         amps = self.nominal(now) * (1.0 + self.traits.noise * relative)
-        return max(0.0, amps + self.traits.offset + _CLAMP_NOISE_AMPS * absolute)
+        return max(0.0, amps + self.traits.offset + self.traits.clamp_noise * absolute)
 
     def _load(self, now: float) -> float:
         cycle = self._cycle
@@ -175,10 +183,11 @@ class SimMachine:
         return 0.0
 
     def _after_end(self, cycle: Cycle, since_end: float) -> float:
-        """Load after the program ends, before the door opens."""
-        return 0.0
+        """Load after the program ends, before the door opens: the timeline's tail (electronics on)."""
+        found = cycle.timeline.after(since_end)
+        return found[0].amps(found[1]) if found else 0.0
 
-    def _pulses(self, rng: random.Random, timeline: Timeline) -> tuple[tuple[float, float], ...]:
+    def _pulses(self, rng: random.Random, timeline: Timeline) -> tuple[Pulse, ...]:
         return ()
 
     def _settle(self, now: float) -> None:
@@ -197,7 +206,8 @@ class SimMachine:
 
 
 class Washer(SimMachine):
-    """Front loader: door locked while running (a delayed start too); normal (~45 min), quick, heavy, delayed."""
+    """Front loader: door locked while running (a delayed start too); normal (~45 min), quick, heavy, delayed,
+    intensive (3-3.5 h), eco (2-3 h)."""
 
     kind = "washer"
     programs = WASHER_PROGRAMS
@@ -205,19 +215,21 @@ class Washer(SimMachine):
 
 
 class Dryer(SimMachine):
-    """Tumble dryer: timed normal, high, low (45 min + extra), sensor-dry; anti-wrinkle after the end."""
+    """Tumble dryer: timed normal, high, low (45 min + extra), sensor-dry, heatpump, electronics;
+    anti-wrinkle after the end."""
 
     kind = "dryer"
     programs = DRYER_PROGRAMS
     door_stops_cycle = True
 
     def _after_end(self, cycle: Cycle, since_end: float) -> float:
-        for start, length in cycle.pulses:
-            if start <= since_end < start + length:
-                return DRYER_MOTOR_AMPS + 0.1
-        return 0.0
+        """A pulse's draw (motor and controller) while it turns, else the tail's (or nothing)."""
+        for pulse in cycle.pulses:
+            if pulse.offset <= since_end < pulse.offset + pulse.length:
+                return pulse.amps
+        return super()._after_end(cycle, since_end)
 
-    def _pulses(self, rng: random.Random, timeline: Timeline) -> tuple[tuple[float, float], ...]:
+    def _pulses(self, rng: random.Random, timeline: Timeline) -> tuple[Pulse, ...]:
         return anti_wrinkle_pulses(rng, timeline.anti_wrinkle_s) if timeline.anti_wrinkle_s > 0 else ()
 
 

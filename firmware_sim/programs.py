@@ -1,22 +1,32 @@
 """Washer and dryer programs as timelines of phases, each with the current its parts draw.
 
 Amps here are nominal: a machine adds its own standby, scale, clamp offset and noise
-(machines.py). The shapes follow published measurements of 230 V appliances, because a
-cycle detector is only as good as the data it was tried on:
+(machines.py). The shapes follow measurements of 230 V appliances sampled at 1 Hz,
+because a cycle detector is only as good as the data it was tried on, and the cases that
+fool one are the ones real machines produce:
 
-- a washer heats in 2-3 kW bursts (10-13 A) but spends most of a cycle at 40-350 W
+- a washer heats in 2-3 kW bursts (10-15 A) but spends most of a cycle at 40-350 W
   (fill valve, drum tumbling and resting, drain pump), soaks with the drum still at
-  standby level, and spins up to 2-4 A;
+  standby level, and spins up to 2-4 A; an eco wash idles at 45-70 W for hours with
+  one-second 2 kW spikes, so "low" is not "done"; an intensive wash soaks for a quarter
+  of an hour two hours in, after a long stretch at 0.4 A rather than after a spin, and
+  ends with short spins split by redistribution tumbles;
 - a dryer draws 10-22 A (heater + drum), dips to motor only when its thermostat cuts the
   heater, ends with a cool-down tumble, and after the end tumbles briefly every few
-  minutes (anti-wrinkle) until the door opens.
+  minutes (anti-wrinkle, 150-400 W) until the door opens; a heat-pump dryer draws only
+  3.5 A for hours, sinks to 24 W for a quarter of an hour mid-cycle and stops dead with
+  no cool-down; some dryers keep their electronics on (~0.12 A) for half an hour after
+  the drum stops, which is after the end a student cares about (``Timeline.tail``).
 
 The library: washer ``normal``, ``quick``, ``heavy`` (a quarter-hour pre-soak at standby
-level) and ``delayed`` (a normal wash after a delay of 30 min to 2 h at standby; the door
-is locked from the press of the button); dryer ``normal``, ``high``, ``low`` (timed:
-45 min + extra minutes, anti-wrinkle for 30 min) and ``sensor`` (runs until the moisture
-sensor says dry, with minute-long drum rests at a few tens of watts mid-cycle, a 5-10 min
-cool-down tumble and anti-wrinkle for up to an hour).
+level), ``delayed`` (a normal wash after a delay of 30 min to 2 h at standby; the door
+is locked from the press of the button), ``intensive`` (3-3.5 h) and ``eco`` (2-3 h);
+dryer ``normal``, ``high``, ``low`` (timed: 45 min + extra minutes, anti-wrinkle for
+30 min), ``sensor`` (runs until the moisture sensor says dry, with minute-long drum rests
+at a few tens of watts mid-cycle, a 5-10 min cool-down tumble and anti-wrinkle for up to
+an hour), ``heatpump`` (3-5 h) and ``electronics`` (electronics on after the end). The
+multi-hour programs are for benches and tests that ask for them by name: the room's
+students (students.py) pick only the short ones.
 
 Each builder takes the random generator of one cycle, so two cycles of the same
 program differ a little (fill time, heater time, soak length), as real ones do.
@@ -29,6 +39,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import NamedTuple
 
 VALVE_AMPS = 0.38
 """Fill: inlet valve, controller and display."""
@@ -43,6 +54,11 @@ DRYER_COOLDOWN_S = 300.0
 DRYER_BASE_MINUTES = 45
 ANTI_WRINKLE_WINDOW_S = 30 * 60.0
 SENSOR_ANTI_WRINKLE_WINDOW_S = 60 * 60.0
+"""Anti-wrinkle window of the dryers that decide for themselves when they are done."""
+HEATPUMP_AMPS = 3.5
+"""Heat-pump dryer: compressor + drum, steady for hours."""
+ECO_SPIKE_AMPS = 8.7
+"""Eco wash: the one-second ~2 kW spikes between its long low stretches."""
 
 
 @dataclass(frozen=True)
@@ -59,12 +75,15 @@ class Phase:
     """With ``off_s``: the tumble rhythm (motor on, then resting); 0 = turning steadily."""
     off_s: float = 0.0
     ramp_to: float | None = None
-    """Spin: the motor current climbs from ``motor`` to this over the first 60 %."""
+    """Spin: the motor current climbs from ``motor`` to this over the first 60 % (or ``ramp_s``)."""
+    ramp_s: float | None = None
+    """How long the ramp to ``ramp_to`` takes (None: 60 % of the phase); a ramp may fall too."""
 
     def amps(self, t: float) -> float:
         motor = self.motor
         if self.ramp_to is not None:
-            motor += (self.ramp_to - self.motor) * min(1.0, t / max(0.6 * self.duration, 1.0))
+            ramp = self.ramp_s if self.ramp_s is not None else 0.6 * self.duration
+            motor += (self.ramp_to - self.motor) * min(1.0, t / max(ramp, 1.0))
         elif self.on_s > 0 and t % (self.on_s + self.off_s) >= self.on_s:
             motor = 0.0
         return self.base + motor
@@ -79,13 +98,32 @@ class Timeline:
     _ends: tuple[float, ...] = field(init=False, repr=False, compare=False)
     anti_wrinkle_s: float = 0.0
     """How long after the end the machine keeps tumbling briefly (dryers), 0 = never."""
+    tail: tuple[Phase, ...] = ()
+    """Load after the end, played from the end on while the door stays closed (alongside any
+    anti-wrinkle pulses): the drum has stopped, so it is not part of ``duration``."""
+    _tail_ends: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_ends", tuple(accumulate(p.duration for p in self.phases)))
+        object.__setattr__(self, "_tail_ends", tuple(accumulate(p.duration for p in self.tail)))
 
     @property
     def duration(self) -> float:
+        """Seconds from the start to the drum's stop: the end a student waits for."""
         return self._ends[-1] if self._ends else 0.0
+
+    @property
+    def tail_duration(self) -> float:
+        """Seconds of ``tail`` load after the end (0 = straight to standby)."""
+        return self._tail_ends[-1] if self._tail_ends else 0.0
+
+    def after(self, since_end: float) -> tuple[Phase, float] | None:
+        """The tail phase running ``since_end`` seconds after the end and how far into it, or None."""
+        if since_end < 0 or since_end >= self.tail_duration:
+            return None
+        i = bisect.bisect_right(self._tail_ends, since_end)
+        start = self._tail_ends[i - 1] if i else 0.0
+        return self.tail[i], since_end - start
 
     def at(self, t: float) -> tuple[Phase, float] | None:
         """The phase running ``t`` seconds after the start and how far into it, or None."""
@@ -218,6 +256,137 @@ def washer_heavy(rng: random.Random, extra_minutes: int = 0) -> Timeline:
     )
 
 
+def _low_stretch(rng: random.Random, name: str, seconds: float, low: float, high: float) -> list[Phase]:
+    """``seconds`` of steady low draw in 2-8 min pieces, each at its own level in ``low``..``high``."""
+    phases: list[Phase] = []
+    done = 0.0
+    while seconds - done > 1e-9:
+        seg = min(rng.uniform(120, 480), seconds - done)
+        phases.append(Phase(name, seg, base=rng.uniform(low, high)))
+        done += seg
+    return phases
+
+
+def washer_intensive(rng: random.Random, extra_minutes: int = 0) -> Timeline:
+    """3-3.5 h: 25 min of heat, then hours at ~0.4 A with a 14-17 min soak at standby two
+    hours in and a 3-4 min dip later; ends with 3-5 spins split by redistribution tumbles."""
+    total = rng.uniform(3.05, 3.45) * 3600.0
+    heat = Phase(
+        "heat",
+        rng.uniform(25.5, 27.0) * 60.0,
+        base=CONTROLLER_AMPS + rng.uniform(12.9, 13.5),
+        motor=WASH_MOTOR_AMPS * rng.uniform(0.8, 1.2),
+        on_s=rng.uniform(8.0, 12.0),
+        off_s=rng.uniform(3.0, 6.0),
+    )
+    soak_at = rng.uniform(110, 125) * 60.0
+    soak = _soak(rng.uniform(14.2, 16.8) * 60.0)
+    dip = Phase("dip", rng.uniform(3.1, 3.9) * 60.0, base=rng.uniform(0.12, 0.28))
+    spins: list[Phase] = []
+    count = rng.randint(3, 5)
+    for i in range(count):
+        if i:
+            redistribute = rng.uniform(20, 60)
+            spins.append(Phase("redistribute", redistribute, base=CONTROLLER_AMPS, motor=rng.uniform(0.45, 0.85)))
+        if i == count - 1:
+            length = rng.uniform(180, 300)
+        elif i == 0 or rng.random() < 0.5:
+            length = rng.uniform(30, 55)
+        else:
+            length = rng.uniform(90, 240)
+        spins.append(Phase("spin", length, base=PUMP_AMPS, motor=rng.uniform(1.9, 3.5)))
+    drain = _drain(rng, 90)
+    before = _low_stretch(rng, "tumble", soak_at - heat.duration, 0.3, 0.5)
+    rest = total - soak_at - soak.duration - dip.duration - drain.duration - sum(p.duration for p in spins)
+    split = rest * rng.uniform(0.3, 0.7)
+    return Timeline(
+        "intensive",
+        (
+            heat,
+            *before,
+            soak,
+            *_low_stretch(rng, "tumble", split, 0.3, 0.5),
+            dip,
+            *_low_stretch(rng, "tumble", rest - split, 0.3, 0.5),
+            drain,
+            *spins,
+        ),
+    )
+
+
+def washer_eco(rng: random.Random, extra_minutes: int = 0) -> Timeline:
+    """2-3 h, drawing from the first second: long stretches at 45-70 W broken by one-second
+    2 kW spikes every 20-90 s and by 1-3 min heater bursts; a rinse and a 4-8 min spin."""
+    total = rng.uniform(2.1, 2.9) * 3600.0
+    rinse = [_fill(rng, 90), _tumble(rng, "rinse", 300), _drain(rng, 60)]
+    spin = Phase("spin", rng.uniform(4.2, 7.8) * 60.0, base=PUMP_AMPS, motor=1.9, ramp_to=rng.uniform(3.0, 3.5))
+    fill = _fill(rng, 120)
+    body = total - fill.duration - sum(p.duration for p in rinse) - spin.duration
+    count = rng.randint(2, 4)
+    bursts = [(0.1 + 0.75 * (i + rng.uniform(0.2, 0.8)) / count) * body for i in range(count)]
+    phases: list[Phase] = [fill]
+    done = 0.0
+    while body - done > 1e-9:
+        if bursts and done >= bursts[0]:
+            bursts.pop(0)
+            burst = min(rng.uniform(60, 180), body - done)
+            phases.append(Phase("heat", burst, base=rng.uniform(9.2, 9.8)))
+            done += burst
+            continue
+        seg = min(rng.uniform(19, 89), body - done)
+        phases.append(Phase("wash", seg, base=rng.uniform(0.19, 0.30)))
+        done += seg
+        if body - done >= 1.0:
+            phases.append(Phase("spike", 1.0, base=ECO_SPIKE_AMPS * rng.uniform(0.97, 1.03)))
+            done += 1.0
+    return Timeline("eco", (*phases, *rinse, spin))
+
+
+def _heatpump_dry(rng: random.Random, seconds: float) -> list[Phase]:
+    """Compressor and drum at ~3.5 A, the level wandering a little every 10-30 min."""
+    phases: list[Phase] = []
+    done = 0.0
+    while seconds - done > 1e-9:
+        seg = min(rng.uniform(10, 30) * 60.0, seconds - done)
+        phases.append(Phase("dry", seg, base=HEATPUMP_AMPS * rng.uniform(0.97, 1.03) - 0.5, motor=0.5))
+        done += seg
+    return phases
+
+
+def dryer_heatpump(rng: random.Random, extra_minutes: int = 0) -> Timeline:
+    """Heat pump, 3-5 h (+ extra) at ~3.5 A; at about 60 % the compressor winds down over
+    2-4 min to 24 W for 11-13 min, then back up; stops dead from ~3.6 A, no cool-down."""
+    total = rng.uniform(3, 5) * 3600.0 + extra_minutes * 60.0
+    idle_amps = rng.uniform(0.09, 0.12)
+    decay_s = rng.uniform(2.2, 3.8) * 60.0
+    decay = Phase("decay", decay_s, motor=rng.uniform(1.9, 2.1), ramp_to=idle_amps, ramp_s=decay_s)
+    idle = Phase("idle", rng.uniform(11.1, 12.8) * 60.0, base=idle_amps)
+    climb_s = rng.uniform(60, 120)
+    climb = Phase("climb", climb_s, motor=idle_amps, ramp_to=HEATPUMP_AMPS, ramp_s=climb_s)
+    final = Phase("dry", rng.uniform(5, 15) * 60.0, base=rng.uniform(3.05, 3.15), motor=0.5)
+    first = total * rng.uniform(0.55, 0.59)
+    second = total - first - decay.duration - idle.duration - climb.duration - final.duration
+    return Timeline(
+        "heatpump",
+        (*_heatpump_dry(rng, first), decay, idle, climb, *_heatpump_dry(rng, second), final),
+        anti_wrinkle_s=SENSOR_ANTI_WRINKLE_WINDOW_S,
+    )
+
+
+def dryer_electronics(rng: random.Random, extra_minutes: int = 0) -> Timeline:
+    """1-2 h (+ extra) of heat-pump drying, a minute at ~1.3 A, then the drum stops (the
+    end) but the electronics stay on at 0.11-0.13 A for 26-32 min before standby."""
+    heat = rng.uniform(60, 120) * 60.0 + extra_minutes * 60.0
+    settle = Phase("settle", rng.uniform(50, 70), base=CONTROLLER_AMPS, motor=rng.uniform(1.15, 1.25))
+    electronics = Phase("electronics", rng.uniform(26.2, 31.8) * 60.0, base=rng.uniform(0.112, 0.128))
+    return Timeline(
+        "electronics",
+        (*_heatpump_dry(rng, heat), settle),
+        anti_wrinkle_s=SENSOR_ANTI_WRINKLE_WINDOW_S,
+        tail=(electronics,),
+    )
+
+
 def _dryer(program: str, heater: float) -> ProgramBuilder:
     """A timed dryer program: 45 min (+ extra) of heat with thermostat dips, then cool-down."""
 
@@ -266,14 +435,24 @@ def dryer_sensor(rng: random.Random, extra_minutes: int = 0) -> Timeline:
     return Timeline("sensor", tuple(phases), anti_wrinkle_s=SENSOR_ANTI_WRINKLE_WINDOW_S)
 
 
-def anti_wrinkle_pulses(rng: random.Random, window_s: float = ANTI_WRINKLE_WINDOW_S) -> tuple[tuple[float, float], ...]:
-    """(offset after the end, length) of each short tumble: 15-20 s every 3-5 min for ``window_s``."""
-    pulses: list[tuple[float, float]] = []
-    t = rng.uniform(180, 300)
+class Pulse(NamedTuple):
+    """One anti-wrinkle tumble after a dryer's end."""
+
+    offset: float
+    """Seconds after the end it begins."""
+    length: float
+    amps: float
+    """Nominal draw while it turns (drum motor and controller)."""
+
+
+def anti_wrinkle_pulses(rng: random.Random, window_s: float = ANTI_WRINKLE_WINDOW_S) -> tuple[Pulse, ...]:
+    """The short tumbles after the end: 20-60 s at 150-400 W, 130-660 s apart, for ``window_s``."""
+    pulses: list[Pulse] = []
+    t = rng.uniform(130, 660)
     while t < window_s:
-        length = rng.uniform(15, 20)
-        pulses.append((t, length))
-        t += length + rng.uniform(180, 300)
+        pulse = Pulse(t, rng.uniform(20, 60), rng.uniform(0.65, 1.75))
+        pulses.append(pulse)
+        t += pulse.length + rng.uniform(130, 660)
     return tuple(pulses)
 
 
@@ -282,10 +461,14 @@ WASHER_PROGRAMS: Mapping[str, ProgramBuilder] = {
     "quick": washer_quick,
     "heavy": washer_heavy,
     "delayed": washer_delayed,
+    "intensive": washer_intensive,
+    "eco": washer_eco,
 }
 DRYER_PROGRAMS: Mapping[str, ProgramBuilder] = {
     "normal": _dryer("normal", 15.5),
     "high": _dryer("high", 18.5),
     "low": _dryer("low", 9.8),
     "sensor": dryer_sensor,
+    "heatpump": dryer_heatpump,
+    "electronics": dryer_electronics,
 }
