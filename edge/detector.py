@@ -1,66 +1,88 @@
 """The cycle detector: turns one machine's current and door readings into states and events.
 
 Pure: no I/O, no threads, no clock of its own — every call passes the time in (seconds
-on the agent's clock), so a day of a laundry room can be replayed in milliseconds.
+on the agent's clock), so a day of a laundry room can be replayed in milliseconds. What
+it learns about its machine (``edge.learning.Learned``) is an immutable value the agent
+stores and publishes whenever ``learned_revision`` moves.
 
 States (``kywash.contract.MachineState``) and what moves between them::
 
-    idle ──current ≥ on for start_dwell──▶ running ◀──current ≥ on (resume rule)── paused
-      ▲                                     │  └──────current < off for pause_dwell─────▲
-      │                                     └──── < off for off_dwell (from either) ──▶ finished
-      └── door closed ── door_open ◀── door opened (idle, finished: door_opened;
-                                                    running: cycle_interrupted;
-                                                    quiet: cycle_finished + door_opened)
-    finished ──current ≥ on for restart_dwell (door still closed)──▶ running (new cycle)
+    idle ──active for start_dwell──▶ running ──quiet──▶ paused  (the profile says the end is far)
+      ▲                               ▲   │      └───▶ ending  (it may be the end; not yet sure)
+      │                               │   └────────── quiet for the needed time ──▶ finished
+      │                   resume rule └── paused / ending                              │
+      └── door closed ── door_open ◀── door opened                                     │
+    finished ──active for restart_dwell, door still shut──▶ running (cycle_continued) ─┘
 
-* Hysteresis: "above" means ``amps >= on_amps``, "below" means ``amps < off_amps``;
-  in between, a running machine stays running and an idle one stays idle.
-* No cycle starts with the door open (no washer or dryer runs so): the draw is counted,
-  and the cycle starts as soon as the door is closed if it has lasted ``start_dwell_s``.
-  So ``door_closed`` always comes before ``cycle_started``, however late the door's
-  debounce reports it.
-* While paused, a burst of current shorter than ``resume_dwell_s`` is a pulse (a dryer's
-  anti-wrinkle tumble): it neither resumes the cycle nor restarts the off count. With
-  ``resume_dwell_s`` 0 (washers) any sample above ``on_amps`` resumes at once.
-* Once finished, only ``restart_dwell_s`` of continuous draw starts a new cycle, so
-  anti-wrinkle pulses after the end never look like one.
-* A quiet stretch that starts before the cycle has run ``min_cycle_s`` is a soak: it
-  needs ``soak_dwell_s`` rather than ``off_dwell_s`` to count as the end.
-* Opening the door of a quiet machine (paused, or running but below ``off_amps`` now)
-  ends the cycle as *finished*, not interrupted: a washer's door is locked while a
-  program runs and a dryer's drum turns throughout one, so a quiet machine whose door
-  opens had completed its program; the off dwell only waited to be sure. Opening it
-  while it draws current interrupts the cycle.
+* "Active" is the median of the last five samples at or above ``on_amps``: a one-second
+  spike is not activity, a tumble's 3-6 s rest is not quiet. Anything else is quiet, and
+  a quiet stretch is *off* (at the machine's learned standby) or *low* (above it), judged
+  on the mean of its samples (the clamp's noise is ~0.02 A; a minute's mean is steady).
+* How much quiet makes a cycle ``finished`` is decided afresh on every sample from the
+  evidence (``Thresholds`` docstring for the figures, ``edge.learning`` for the profile):
+  the end signature (washer: final spins in the last minutes, then off; dryer: a drop
+  straight to off), the machine's usual length (a quiet stretch well before its
+  shortest usual end is a pause), and the look of its past ends (a dryer whose
+  electronics stay on at 0.12 A after the drum stops). With evidence, ``end_dwell_s``
+  (``learned_end_dwell_s`` when the profile agrees); without, the pause limit — longer
+  than any soak or dip the kind has, or the machine has shown. Meanwhile the state is
+  ``ending`` ("finishing", never "done") or ``paused`` (the profile says the end is far).
+* A quiet stretch that starts before ``min_cycle_s`` is a pause whatever it looks like.
+* In a pause a burst shorter than ``resume_dwell_s`` (a dryer's anti-wrinkle tumble) does
+  not resume the cycle nor restart the quiet count. A resume after the signature was
+  seen teaches the profile that the signature misled (``signature_pauses``).
+* Once finished, only ``restart_dwell_s`` of continuous activity with the door shut counts
+  (anti-wrinkle pulses never do). Within ``CONTINUE_WINDOW_S`` of the finish it means the
+  cycle was not done after all: ``cycle_continued``, the same cycle runs on, and the
+  profile forgets that cycle. Later, it is a new cycle (``restarted_door_closed``).
+* No cycle starts with the door open (no washer or dryer runs so): the activity is
+  counted, and the cycle starts as soon as the door is closed if it lasted ``start_dwell_s``.
+* Opening the door of a quiet machine ends the cycle as *finished* (reason
+  ``door_opened``): a washer's door is locked while a program runs and a dryer's drum
+  turns throughout one. Opening it while active interrupts the cycle.
 * ``sensor_fault`` overlays the cycle state when the agent reports the machine's current
-  sensor silent (``on_sensor_fault``): the sensors no longer back any claim about the
-  cycle. Door events still count. The next reading recovers it (``sensor_recovered``,
-  back to the cycle state) and dwell counts start afresh.
-* End signature: every washer program ends with its final spin, and a dryer's with its
-  cool-down tumble. When the draw stayed in ``end_low_amps``..``end_high_amps`` for
-  ``end_min_s`` without a break and the machine goes quiet within ``end_gap_s`` after
-  that stretch, ``end_dwell_s`` of quiet is enough to call the end (rather than
-  ``off_dwell_s``): that is what keeps the wait after the true end under a minute, while
-  a soak (which follows a tumble or a heating burst, never a spin) still needs the long
-  wait. A dryer's mid-cycle thermostat dips (motor only for 1-2 min) are shorter than a
-  cool-down and do not count.
-* Automatic faults (``fault_detected``, the state unchanged): current at or above
-  ``on_amps`` with the door open, without a quiet break of ``pause_dwell_s``, for
-  ``door_fault_dwell_s`` (reason ``current_with_door_open``, once per episode); a cycle
-  running or paused for ``max_cycle_s`` since its start (reason ``cycle_too_long``, once
-  per cycle). A value of 0 turns either check off.
+  sensor silent; the next reading recovers it and dwell counts start afresh.
+* Automatic faults (``fault_detected``, the state unchanged): activity with the door open
+  for ``door_fault_dwell_s`` without a quiet break of ``pause_dwell_s`` (reason
+  ``current_with_door_open``, once per episode); a cycle in progress for ``max_cycle_s``
+  (reason ``cycle_too_long``, once per cycle). A value of 0 turns either check off.
+* The machine's standby is learned from quiet minutes while it is idle, its door open, or
+  finished and already at its standby level.
 * Transitions are stamped with the moment their condition was confirmed (``now``);
-  ``cycle_seconds`` of a finished cycle runs from the first sample above ``on_amps`` to
-  the first sample of the final quiet stretch.
+  ``cycle_seconds`` of a finished cycle runs from its first active sample to the first
+  sample of the final quiet stretch.
 """
 
 from __future__ import annotations
 
+import statistics
+from collections import deque
 from dataclasses import dataclass
+from typing import Final
 
+from edge.learning import CycleFacts, Learned
 from edge.thresholds import Thresholds
 from kywash.contract import Door, EventType, MachineKind, MachineState
 
 S = MachineState
+IN_CYCLE: Final = frozenset({S.RUNNING, S.PAUSED, S.ENDING})
+
+MEDIAN_OF: Final = 5
+"""Samples whose median decides "active"."""
+SETTLE_S: Final = 3.0
+"""Samples this soon after the quiet began are left out of its level (the drop itself)."""
+LEVEL_WINDOW_S: Final = 60.0
+"""The quiet level is the mean of its samples over this long."""
+LEVEL_SAMPLES: Final = 10
+"""Samples needed before the quiet level (off or low) is trusted."""
+SHOW_EVIDENCE_S: Final = 15.0
+"""With end evidence, ``ending`` shows after this much quiet (else after ``pause_dwell_s``)."""
+STANDBY_MINUTE: Final = 60
+"""Quiet samples averaged into one standby observation."""
+CONTINUE_WINDOW_S: Final = 3600.0
+"""Activity this soon after ``finished`` (door still shut) continues that cycle."""
+MAX_SAMPLE_GAP_S: Final = 5.0
+"""A reading counts for at most this long (energy, spin time) after a gap in the readings."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +112,20 @@ class DetectorSnapshot:
     fault: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class QuietLook:
+    """What the quiet stretch in progress looks like, and what that makes of it."""
+
+    level: float
+    low: bool
+    signature: bool
+    need_s: float
+    """Quiet needed to call it finished."""
+    show: MachineState
+    """``paused`` or ``ending``: what to say meanwhile."""
+    show_after_s: float
+
+
 class CycleDetector:
     """The state machine of one washer or dryer."""
 
@@ -101,15 +137,29 @@ class CycleDetector:
         now: float = 0.0,
         door: Door = Door.CLOSED,
         restore: DetectorSnapshot | None = None,
+        learned: Learned | None = None,
     ) -> None:
         self.kind = kind
         self.thresholds = thresholds
+        self.learned = learned if learned is not None else Learned.empty()
+        self.learned_revision = 0
+        self._prior: tuple[str | None, int] = (None, 0)
         self._now = now
-        self._above_since: float | None = None
-        self._below_since: float | None = None
+        self._last_sample: float | None = None
+        self._recent: deque[tuple[float, float]] = deque(maxlen=MEDIAN_OF)
+        self._active = False
+        self._active_since: float | None = None
+        self._quiet_since: float | None = None
+        self._quiet_level: deque[tuple[float, float]] = deque()
+        self._quiet_spin_s = 0.0
         self._burst_since: float | None = None
-        self._band_since: float | None = None
-        self._end_stretch_at: float | None = None
+        self._band: deque[tuple[float, float]] = deque()
+        self._energy = 0.0
+        self._longest_pause = 0.0
+        self._standby_minute: list[float] = []
+        self._finished_at: float | None = None
+        self._finished_started: float | None = None
+        self._signature_shown = False
         self._open_draw_since: float | None = None
         self._open_quiet_since: float | None = None
         self._door_fault_sent = False
@@ -128,6 +178,8 @@ class CycleDetector:
         self._fault_since = restore.since
         self._restart_counts(now)
 
+    # --- what it knows ------------------------------------------------------------------
+
     @property
     def snapshot(self) -> DetectorSnapshot:
         return DetectorSnapshot(
@@ -140,17 +192,55 @@ class CycleDetector:
     def state(self) -> MachineState:
         return self.snapshot.state
 
+    @property
+    def cycle_started_at(self) -> float | None:
+        return self._started_at if self._cycle in IN_CYCLE else None
+
+    @property
+    def expected_end(self) -> float | None:
+        """When the cycle in progress should end, from the profile (and the claim's extra minutes)."""
+        started = self.cycle_started_at
+        if started is None:
+            return None
+        length = self.learned.expected_duration(*self._prior)
+        return None if length is None else started + length
+
+    @property
+    def off_level(self) -> float:
+        """Below this a quiet stretch is at the machine's standby (off)."""
+        t = self.thresholds
+        level = t.off_amps if self.learned.standby is None else self.learned.standby + t.standby_margin_amps
+        return min(level, t.on_amps * 0.9)
+
+    def set_prior(self, category: str | None, extra_minutes: int) -> None:
+        """The live claim's category and extra minutes (from the cloud's desired state)."""
+        self._prior = (category, max(int(extra_minutes), 0))
+
+    def adopt(self, learned: Learned) -> bool:
+        """Take a restored profile (from the broker or the cloud) if it knows more than ours."""
+        ours = self.learned
+        better = learned.learned > ours.learned or (
+            learned.learned == ours.learned == 0 and ours.standby is None and learned.standby is not None
+        )
+        if better:
+            self._learn(learned)
+        return better
+
     # --- inputs -------------------------------------------------------------------------
 
     def on_current(self, now: float, amps: float) -> list[Transition]:
         """A current reading (RMS amps) taken at ``now``."""
         now = self._advance(now)
-        self._current = max(amps, 0.0)
+        amps = max(amps, 0.0)
+        dt = min(now - self._last_sample, MAX_SAMPLE_GAP_S) if self._last_sample is not None else 1.0
+        self._last_sample = now
+        self._current = amps
         out: list[Transition] = []
         if self._fault:
             out.append(self._recover(now))
-        self._track(now, self._current)
-        self._track_open_draw(now, self._current)
+        self._track(now, amps, dt)
+        self._track_open_draw(now)
+        self._learn_standby(amps)
         out += self._evaluate(now)
         return out
 
@@ -161,7 +251,7 @@ class CycleDetector:
             return []
         self._open_draw_since = self._open_quiet_since = None
         self._door_fault_sent = False
-        quiet = self._cycle is S.PAUSED or (self._cycle is S.RUNNING and self._below_since is not None)
+        quiet = self._cycle in (S.PAUSED, S.ENDING) or (self._cycle is S.RUNNING and self._quiet_since is not None)
         if door is Door.OPEN and quiet:
             finished = self._finish(now, reason="door_opened")
             self._door = door
@@ -169,7 +259,7 @@ class CycleDetector:
         self._door = door
         if door is Door.CLOSED:
             return [self._door_closed(now)]
-        if self._cycle in (S.RUNNING, S.PAUSED):
+        if self._cycle in IN_CYCLE:
             seconds = None if self._started_at is None else now - self._started_at
             return [self._move(now, S.DOOR_OPEN, EventType.CYCLE_INTERRUPTED, seconds, "door_opened")]
         return [self._move(now, S.DOOR_OPEN, EventType.DOOR_OPENED)]
@@ -187,7 +277,7 @@ class CycleDetector:
         self._fault, self._fault_since = reason, now
         return [self._event(now, EventType.SENSOR_FAULT, reason=reason)]
 
-    # --- internals ----------------------------------------------------------------------
+    # --- sample bookkeeping -------------------------------------------------------------
 
     def _advance(self, now: float) -> float:
         """Readings from two threads may arrive slightly out of order: time never goes back."""
@@ -196,51 +286,104 @@ class CycleDetector:
 
     def _restart_counts(self, now: float) -> None:
         """Forget partial dwell counts (after a restore or a sensor fault)."""
-        self._above_since = self._burst_since = None
-        self._band_since = self._end_stretch_at = None
+        self._recent.clear()
+        self._active = False
+        self._active_since = self._burst_since = None
         self._open_draw_since = self._open_quiet_since = None
-        self._below_since = now if self._cycle is S.PAUSED else None
+        self._quiet_level.clear()
+        self._quiet_since = now if self._cycle in (S.PAUSED, S.ENDING) else None
+        self._last_sample = None
 
     def _recover(self, now: float) -> Transition:
         self._fault = None
         self._restart_counts(now)
         return self._event(now, EventType.SENSOR_RECOVERED)
 
-    def _track(self, now: float, amps: float) -> None:
+    def _track(self, now: float, amps: float, dt: float) -> None:
         t = self.thresholds
-        above, below = amps >= t.on_amps, amps < t.off_amps
-        self._above_since = (self._above_since if self._above_since is not None else now) if above else None
-        if self._cycle in (S.RUNNING, S.PAUSED) and t.has_end_signature:
-            if t.in_end_band(amps):
-                self._band_since = self._band_since if self._band_since is not None else now
-                if now - self._band_since >= t.end_min_s:
-                    self._end_stretch_at = now
+        self._recent.append((now, amps))
+        was_active = self._active
+        self._active = statistics.median(a for _, a in self._recent) >= t.on_amps
+        if self._active and not was_active:
+            self._active_since = min((ts for ts, a in self._recent if a >= t.on_amps), default=now)
+        elif not self._active:
+            self._active_since = None
+        cycle = self._cycle
+        if cycle not in IN_CYCLE:
+            return
+        self._energy += amps * dt
+        if t.needs_spin and t.in_end_band(amps):
+            self._band.append((now, dt))
+        while self._band and self._band[0][0] < now - t.end_window_s:
+            self._band.popleft()
+        if cycle is S.RUNNING:
+            if self._active:
+                self._quiet_since = None
+            elif self._quiet_since is None:
+                self._begin_quiet(now)
             else:
-                self._band_since = None
-        if self._cycle is S.RUNNING:
-            self._below_since = (self._below_since if self._below_since is not None else now) if below else None
-        elif self._cycle is S.PAUSED:
-            if not below:
-                self._burst_since = self._burst_since if self._burst_since is not None else now
-            elif self._burst_since is not None:
-                if now - self._burst_since >= t.resume_dwell_s:  # real activity, not a pulse
-                    self._below_since = now
-                self._burst_since = None
+                self._add_quiet_sample(now, amps)
+            return
+        # paused or ending: activity is a burst until it has lasted resume_dwell_s
+        if self._active:
+            if self._burst_since is None:
+                self._burst_since = self._active_since if self._active_since is not None else now
+        else:
+            self._burst_since = None
+            self._add_quiet_sample(now, amps)
 
-    def _track_open_draw(self, now: float, amps: float) -> None:
-        """Draw with the door open: counted until the machine is quiet for ``pause_dwell_s``."""
-        t = self.thresholds
+    def _begin_quiet(self, now: float) -> None:
+        last_active = max((ts for ts, a in self._recent if a >= self.thresholds.on_amps), default=None)
+        after = [ts for ts, _ in self._recent if last_active is not None and ts > last_active]
+        self._quiet_since = min(after) if after else now
+        self._quiet_level.clear()
+        start = self._quiet_since - self.thresholds.end_window_s
+        self._quiet_spin_s = sum(dt for ts, dt in self._band if start <= ts <= self._quiet_since)
+        self._signature_shown = False
+        for ts, a in self._recent:
+            if ts >= self._quiet_since:
+                self._add_quiet_sample(ts, a)
+
+    def _add_quiet_sample(self, now: float, amps: float) -> None:
+        if self._quiet_since is None or now - self._quiet_since < SETTLE_S or amps >= self.thresholds.on_amps:
+            return
+        self._quiet_level.append((now, amps))
+        while self._quiet_level and self._quiet_level[0][0] < now - LEVEL_WINDOW_S:
+            self._quiet_level.popleft()
+
+    def _learn_standby(self, amps: float) -> None:
+        quiet_state = self._cycle in (S.IDLE, S.DOOR_OPEN) or (self._cycle is S.FINISHED and amps < self.off_level)
+        if not quiet_state or self._active or amps >= self.thresholds.on_amps:
+            self._standby_minute.clear()
+            return
+        self._standby_minute.append(amps)
+        if len(self._standby_minute) >= STANDBY_MINUTE:
+            learned, moved = self.learned.with_standby(statistics.fmean(self._standby_minute))
+            self._standby_minute.clear()
+            if moved:
+                self._learn(learned)
+            else:
+                self.learned = learned
+
+    def _learn(self, learned: Learned) -> None:
+        self.learned = learned
+        self.learned_revision += 1
+
+    def _track_open_draw(self, now: float) -> None:
+        """Activity with the door open: counted until the machine is quiet for ``pause_dwell_s``."""
         if self._door is not Door.OPEN:
             return
-        if amps >= t.on_amps:
+        if self._active:
             self._open_quiet_since = None
             if self._open_draw_since is None:
                 self._open_draw_since = now
-        elif amps < t.off_amps and self._open_draw_since is not None:
+        elif self._open_draw_since is not None:
             self._open_quiet_since = self._open_quiet_since if self._open_quiet_since is not None else now
-            if now - self._open_quiet_since >= t.pause_dwell_s:
+            if now - self._open_quiet_since >= self.thresholds.pause_dwell_s:
                 self._open_draw_since = self._open_quiet_since = None
                 self._door_fault_sent = False
+
+    # --- rules --------------------------------------------------------------------------
 
     def _faults(self, now: float) -> list[Transition]:
         t = self.thresholds
@@ -259,7 +402,7 @@ class CycleDetector:
         if (
             t.max_cycle_s > 0
             and not self._too_long_sent
-            and self._cycle in (S.RUNNING, S.PAUSED)
+            and self._cycle in IN_CYCLE
             and started is not None
             and now - started >= t.max_cycle_s
         ):
@@ -275,44 +418,115 @@ class CycleDetector:
         cycle = self._cycle
         if cycle in (S.IDLE, S.FINISHED):
             dwell = t.restart_dwell_s if cycle is S.FINISHED else t.start_dwell_s
-            if self._above_since is not None and now - self._above_since >= dwell:
+            if self._door is Door.CLOSED and self._active_since is not None and now - self._active_since >= dwell:
                 return [self._start(now)]
-        elif cycle is S.RUNNING and self._below_since is not None:
-            quiet = now - self._below_since
-            if quiet >= self._quiet_to_finish():
-                return [self._finish(now)]
-            if quiet >= t.pause_dwell_s:
-                return [self._move(now, S.PAUSED, EventType.CYCLE_PAUSED)]
-        elif cycle is S.PAUSED:
-            burst = self._burst_since
-            if burst is not None and self._current >= t.on_amps and now - burst >= t.resume_dwell_s:
-                self._below_since = self._burst_since = None
-                return [self._move(now, S.RUNNING, EventType.CYCLE_RESUMED)]
-            if burst is None and self._below_since is not None and now - self._below_since >= self._quiet_to_finish():
-                return [self._finish(now)]
+            return []
+        if cycle not in IN_CYCLE:
+            return []
+        burst = self._burst_since
+        if cycle is not S.RUNNING and burst is not None:
+            if self._active and now - burst >= t.resume_dwell_s:
+                return [self._resume(now, burst)]
+            return []  # a pulse so far: neither resumes nor counts as quiet
+        if self._quiet_since is None:
+            return []
+        look = self.quiet_look(now)
+        quiet = now - self._quiet_since
+        if quiet >= look.need_s:
+            return [self._finish(now)]
+        if quiet >= look.show_after_s and look.show is not cycle:
+            if look.show is S.ENDING:
+                self._signature_shown = self._signature_shown or look.signature
+                return [self._move(now, S.ENDING, EventType.CYCLE_ENDING)]
+            return [self._move(now, S.PAUSED, EventType.CYCLE_PAUSED)]
         return []
 
+    def quiet_look(self, now: float) -> QuietLook:
+        """The evidence on the quiet stretch in progress (``_quiet_since`` must be set)."""
+        t = self.thresholds
+        quiet_since = self._quiet_since if self._quiet_since is not None else now
+        samples = [a for _, a in self._quiet_level]
+        known = len(samples) >= LEVEL_SAMPLES
+        level = statistics.fmean(samples) if samples else self._current
+        low = not known or level >= self.off_level
+        ran = quiet_since - (self._started_at if self._started_at is not None else quiet_since)
+        category, extra = self._prior
+        learned = self.learned
+        timing = learned.timing(ran, category, extra)
+        spun = not t.needs_spin or self._quiet_spin_s >= t.end_min_s
+        signature = known and not low and spun
+        trusted = signature and (learned.signature_pauses == 0 or timing == "near")
+        alike = known and learned.end_like(low, level, signature)
+        pause_limit = learned.pause_limit(t.off_dwell_s)
+        if ran < t.min_cycle_s:
+            return QuietLook(level, low, signature, pause_limit, S.PAUSED, t.pause_dwell_s)
+        if trusted:
+            need = t.learned_end_dwell_s if timing == "near" and alike else t.end_dwell_s
+            return QuietLook(level, low, signature, need, S.ENDING, SHOW_EVIDENCE_S)
+        if alike and timing == "near":
+            return QuietLook(level, low, signature, t.end_dwell_s, S.ENDING, SHOW_EVIDENCE_S)
+        show = S.PAUSED if timing == "before" else S.ENDING
+        return QuietLook(level, low, signature, pause_limit, show, t.pause_dwell_s)
+
     def _start(self, now: float) -> Transition:
+        finished_at, started = self._finished_at, self._finished_started
+        continued = (
+            self._cycle is S.FINISHED
+            and finished_at is not None
+            and started is not None
+            and now - finished_at <= CONTINUE_WINDOW_S
+        )
+        self._begin_cycle()
+        if continued and started is not None and finished_at is not None:
+            pause = max((self._active_since or now) - finished_at, 0.0)
+            self._started_at = started
+            self._learn(self.learned.without_last_cycle())
+            self._longest_pause = pause
+            ran = now - started
+            return self._move(now, S.RUNNING, EventType.CYCLE_CONTINUED, ran, "current_after_finished")
         reason = "restarted_door_closed" if self._cycle is S.FINISHED else None
-        self._started_at = self._above_since
-        self._below_since = self._burst_since = None
-        self._band_since = self._end_stretch_at = None
-        self._too_long_sent = False
+        self._started_at = self._active_since if self._active_since is not None else now
         return self._move(now, S.RUNNING, EventType.CYCLE_STARTED, reason=reason)
 
-    def _quiet_to_finish(self) -> float:
-        ran = None
-        if self._started_at is not None and self._below_since is not None:
-            ran = self._below_since - self._started_at
-        end, quiet = self._end_stretch_at, self._below_since
-        after_end = end is not None and quiet is not None and quiet - end <= self.thresholds.end_gap_s
-        return self.thresholds.quiet_to_finish(ran, after_end)
+    def _begin_cycle(self) -> None:
+        self._quiet_since = self._burst_since = None
+        self._quiet_level.clear()
+        self._band.clear()
+        self._energy = 0.0
+        self._longest_pause = 0.0
+        self._too_long_sent = False
+        self._finished_at = self._finished_started = None
+
+    def _resume(self, now: float, burst: float) -> Transition:
+        quiet_since = self._quiet_since if self._quiet_since is not None else burst
+        self._longest_pause = max(self._longest_pause, burst - quiet_since)
+        if self._cycle is S.ENDING and self._signature_shown:
+            self._learn(self.learned.with_signature_pause())
+        self._quiet_since = self._burst_since = None
+        self._quiet_level.clear()
+        return self._move(now, S.RUNNING, EventType.CYCLE_RESUMED)
 
     def _finish(self, now: float, reason: str | None = None) -> Transition:
-        end = self._below_since if self._below_since is not None else now
-        seconds = None if self._started_at is None else max(end - self._started_at, 0.0)
-        self._started_at = self._above_since = self._below_since = self._burst_since = None
-        self._band_since = self._end_stretch_at = None
+        end = self._quiet_since if self._quiet_since is not None else now
+        started = self._started_at
+        seconds = None if started is None else max(end - started, 0.0)
+        if seconds is not None and seconds > 0:
+            look = self.quiet_look(now)
+            observed = len(self._quiet_level) >= LEVEL_SAMPLES
+            facts = CycleFacts(
+                duration_s=seconds,
+                energy_as=self._energy,
+                longest_pause_s=self._longest_pause,
+                tail_a=look.level if observed else 0.0,
+                tail_low=look.low if observed else False,
+                end_signature=look.signature,
+                category=self._prior[0],
+                ended_at=end,
+            )
+            self._learn(self.learned.with_cycle(facts))
+        self._finished_at, self._finished_started = end, started
+        self._quiet_since = self._burst_since = None
+        self._quiet_level.clear()
         target = S.FINISHED if self._door is Door.CLOSED else S.DOOR_OPEN
         return self._move(now, target, EventType.CYCLE_FINISHED, seconds, reason)
 
@@ -332,8 +546,8 @@ class CycleDetector:
         if state is not self._cycle:
             self._cycle, self._since = state, now
         if state in (S.DOOR_OPEN, S.IDLE):
-            self._started_at = self._below_since = self._burst_since = None
-            self._band_since = self._end_stretch_at = None
+            self._started_at = self._quiet_since = self._burst_since = None
+            self._finished_at = self._finished_started = None
         return self._event(now, type_, cycle_seconds, reason)
 
     def _event(

@@ -1,44 +1,46 @@
-"""Current thresholds and dwell times that turn amps into machine states, with per-kind defaults.
+"""Current levels and dwell times that turn amps into machine states, with per-kind defaults.
 
-Why the defaults are what they are (figures from published appliance measurements and
-the issue trackers of open-source washer monitors, see docs/DESIGN):
+These are the cold-start rules: what the detector does before it has learned a machine
+(``edge.learning``). Learning only ever shortens the wait for an end it has evidence for,
+or lengthens the wait past pauses it has seen; a machine with no history is never called
+done early, it just waits longer. Why the defaults are what they are (published appliance
+measurements, open-source washer monitors' trackers, and recordings of household machines):
 
-* **Washer** — on 0.25 A / off 0.12 A. Standby is 0-10 W (< 0.05 A at 230 V) plus clamp
-  noise, while a running washer idles between heating bursts at 40-100 W (0.17-0.43 A):
-  0.12 A sits above standby and below that floor; 0.25 A is safely above noise, and the
-  gap between the two is the hysteresis. Start after 10 s (fill valves and the first
-  drum turns are sustained; a door-lock click is not). Paused after 60 s below off.
-  Finished only after 480 s below off: soaks hold the drum still at standby draw for
-  minutes mid-cycle, and the open-source monitors that wait 3-5 minutes still call
-  those "done". Pre-soak programs hold the drum still for 15-18 minutes a few minutes
-  after the start: a quiet stretch that begins before the cycle has run ``min_cycle_s``
-  (15 min, the shortest real program) is taken for a soak and must last ``soak_dwell_s``
-  (25 min) to count as the end (the door settles it sooner: a washer's door is locked
-  while a program runs). Restart after finished needs 30 s of draw (a real new program
-  fills and turns for longer). A washer resumes from a pause as soon as it draws again
-  (``resume_dwell_s`` 0): nothing but a cycle makes a washer draw above 0.25 A.
-* **Dryer** — on 0.5 A / off 0.3 A. The drum motor alone draws ~1 A, heating 4-20 A;
-  mid-cycle dips to a few tens of watts (0.1-0.2 A) must read as paused, not off. Start
-  after 30 s (a dryer never runs for less). Paused after 60 s, finished after 300 s
-  below off (the cool-down tumble keeps it above off until it really ends).
-  After the end many dryers tumble for 15-20 s every few minutes for up to an hour
-  (anti-wrinkle): while paused a burst shorter than ``resume_dwell_s`` (60 s) is such a
-  pulse and neither resumes the cycle nor restarts the off count, and once finished only
-  ``restart_dwell_s`` (180 s) of continuous draw counts as a new cycle.
-* **End signature** (both kinds) — the long off dwells alone put "finished" 5-8 minutes
-  after the drum stops (the detection bench measured a median of 397 s over the program
-  library). Every washer program ends with its final spin (drum motor and pump steadily at
-  1.5-4.5 A, no heater: band 1.5-6 A for at least 60 s without a break; tumbling rests
-  every 8-12 s and heating is at 10 A and more, so neither looks like it), and a dryer's
-  with its cool-down tumble (motor only, 0.5-2.5 A, for at least 180 s; the thermostat's
-  mid-cycle dips last 1-2 min). Quiet that begins within ``end_gap_s`` (60 s: a pump's
-  run-on) of such a stretch is the end after ``end_dwell_s`` (40 s); soaks follow a
-  tumble or a heating burst, never a spin, so they still need the long dwells.
-  ``end_min_s = 0`` turns the rule off for a machine that pauses after a spin.
-* **Automatic faults** — ``door_fault_dwell_s`` (60 s): current at or above ``on_amps``
-  with the door open for that long (no washer or dryer runs so; a broken interlock or a
-  door switch knocked off its magnet). ``max_cycle_s``: washer 5 h (the longest eco
-  programs run just under 4 h), dryer 6 h (they run one to five hours). 0 turns either off.
+* **Levels** — "active" is ``on_amps`` (washer 0.12 A, dryer 0.3 A), judged on the median
+  of the last five samples so a one-second spike is not activity and a 3-6 s tumble rest
+  is not quiet. Eco washers run long stretches at 45-70 W (0.19-0.30 A), so the washer's
+  level sits below that and above every standby (0-0.05 A plus clamp offset and noise).
+  A quiet stretch is then "off" (at the machine's standby: below standby +
+  ``standby_margin_amps``) or "low" (above it: a fan, the electronics, a dryer's 24 W
+  dip). Until the standby is learned, ``off_amps`` stands in for standby + margin.
+* **Start** after ``start_dwell_s`` of activity (washer 10 s: fill valves and first drum
+  turns are sustained, a door-lock click is not; dryer 90 s: longer than any anti-wrinkle
+  tumble (20-60 s), so even a detector that missed the end never takes one for a cycle,
+  and still well inside the 2 minutes a start may take to show). After ``finished`` with
+  the door still shut only ``restart_dwell_s`` (washer 90 s, dryer 180 s) of continuous
+  activity counts.
+* **End signature** — what real ends look like and pauses do not. A washer's program ends
+  with its final spins (``end_low_amps``..``end_high_amps``, 1.8-7 A: above a wash tumble,
+  below the heater) and then drops to standby; a soak follows a long slow tumble (~0.4 A)
+  or heating, never a spin. A spin counts when at least ``end_min_s`` (30 s, in pieces:
+  real final spins are often shorter than a minute) of samples in the band fall within
+  ``end_window_s`` (6 min) before the quiet. A dryer's end drops to standby
+  (``end_min_s`` 0: no band needed), while its mid-cycle dips stay above it. With the
+  signature, ``end_dwell_s`` of quiet (washer 60 s, dryer 40 s) is the end; when the
+  machine's profile also says it is near its usual end, ``learned_end_dwell_s`` (30 s).
+* **No evidence** — a quiet stretch without the signature (a washer at standby after a
+  slow tumble, a dryer above standby) may be a soak or a dip: ``off_dwell_s`` (washer
+  25 min: soaks last 14-17 min and more; dryer 18 min: dips last 11-13 min) or the
+  learned pause limit, whichever is longer, before ``finished``. Meanwhile the machine is
+  ``ending`` ("finishing"), or ``paused`` when its profile says the end is still far.
+  A quiet stretch that starts before ``min_cycle_s`` (10 min) is always a pause.
+* **Resume** — in a pause a washer resumes with any activity (``resume_dwell_s`` 0: nothing
+  but a cycle makes it draw); a dryer needs 90 s, so an anti-wrinkle pulse during its
+  ``ending`` neither resumes the cycle nor restarts the quiet count.
+* **Automatic faults** — ``door_fault_dwell_s`` (60 s): activity with the door open for
+  that long (a broken interlock or a door switch off its magnet). ``max_cycle_s``: washer
+  5 h (the longest programs run 3.5 h), dryer 6 h (they run one to five hours). 0 turns
+  either off.
 """
 
 from __future__ import annotations
@@ -74,20 +76,21 @@ class Thresholds(BaseModel):
     off_dwell_s: float = Field(gt=0)
     restart_dwell_s: float = Field(ge=0)
     resume_dwell_s: float = Field(default=0.0, ge=0)
-    min_cycle_s: float = Field(default=0.0, ge=0)
-    soak_dwell_s: float = Field(default=0.0, ge=0)
+    standby_margin_amps: float = Field(default=0.03, gt=0, le=1)
+    min_cycle_s: float = Field(default=600.0, ge=0)
     end_low_amps: float = Field(default=0.0, ge=0, le=100)
     end_high_amps: float = Field(default=0.0, ge=0, le=100)
     end_min_s: float = Field(default=0.0, ge=0)
-    end_gap_s: float = Field(default=60.0, ge=0)
-    end_dwell_s: float = Field(default=0.0, ge=0)
+    end_window_s: float = Field(default=360.0, ge=0)
+    end_dwell_s: float = Field(gt=0)
+    learned_end_dwell_s: float = Field(default=30.0, gt=0)
     door_fault_dwell_s: float = Field(default=60.0, ge=0)
     max_cycle_s: float = Field(default=0.0, ge=0)
 
     @property
-    def has_end_signature(self) -> bool:
-        """True when an end stretch (final spin, cool-down) shortens the wait for the end."""
-        return self.end_min_s > 0 and self.end_dwell_s > 0 and self.end_high_amps > self.end_low_amps
+    def needs_spin(self) -> bool:
+        """True when the end signature needs a stretch in the end band (washers' final spin)."""
+        return self.end_min_s > 0
 
     @model_validator(mode="after")
     def _consistent(self) -> Thresholds:
@@ -100,11 +103,6 @@ class Thresholds(BaseModel):
                 ("pause_dwell_s",),
                 f"pause_dwell_s {self.pause_dwell_s} must not exceed off_dwell_s {self.off_dwell_s}",
             )
-        if self.min_cycle_s > 0 and self.soak_dwell_s < self.off_dwell_s:
-            raise FieldProblem(
-                ("soak_dwell_s",),
-                f"soak_dwell_s {self.soak_dwell_s} must not be below off_dwell_s {self.off_dwell_s}",
-            )
         if self.end_min_s > 0 and self.end_high_amps <= self.end_low_amps:
             raise FieldProblem(
                 ("end_high_amps",),
@@ -114,19 +112,12 @@ class Thresholds(BaseModel):
             raise FieldProblem(
                 ("end_dwell_s",), f"end_dwell_s {self.end_dwell_s} must not exceed off_dwell_s {self.off_dwell_s}"
             )
+        if self.learned_end_dwell_s > self.end_dwell_s:
+            raise FieldProblem(
+                ("learned_end_dwell_s",),
+                f"learned_end_dwell_s {self.learned_end_dwell_s} must not exceed end_dwell_s {self.end_dwell_s}",
+            )
         return self
-
-    def quiet_to_finish(self, ran_s: float | None, after_end_stretch: bool = False) -> float:
-        """Quiet needed to call a cycle finished that ran ``ran_s`` before going quiet.
-
-        ``after_end_stretch``: the quiet began within ``end_gap_s`` of the end of a stretch
-        that looked like a program's last phase (see ``has_end_signature``).
-        """
-        if after_end_stretch and self.has_end_signature:
-            return self.end_dwell_s
-        if ran_s is not None and ran_s < self.min_cycle_s:
-            return max(self.soak_dwell_s, self.off_dwell_s)
-        return self.off_dwell_s
 
     def in_end_band(self, amps: float) -> bool:
         """``amps`` lies in the band of a program's last phase (``end_low_amps`` to ``end_high_amps``)."""
@@ -152,47 +143,47 @@ class ThresholdOverrides(BaseModel):
     off_dwell_s: float | None = Field(default=None, gt=0)
     restart_dwell_s: float | None = Field(default=None, ge=0)
     resume_dwell_s: float | None = Field(default=None, ge=0)
+    standby_margin_amps: float | None = Field(default=None, gt=0, le=1)
     min_cycle_s: float | None = Field(default=None, ge=0)
-    soak_dwell_s: float | None = Field(default=None, ge=0)
     end_low_amps: float | None = Field(default=None, ge=0, le=100)
     end_high_amps: float | None = Field(default=None, ge=0, le=100)
     end_min_s: float | None = Field(default=None, ge=0)
-    end_gap_s: float | None = Field(default=None, ge=0)
-    end_dwell_s: float | None = Field(default=None, ge=0)
+    end_window_s: float | None = Field(default=None, ge=0)
+    end_dwell_s: float | None = Field(default=None, gt=0)
+    learned_end_dwell_s: float | None = Field(default=None, gt=0)
     door_fault_dwell_s: float | None = Field(default=None, ge=0)
     max_cycle_s: float | None = Field(default=None, ge=0)
 
 
 WASHER_THRESHOLDS: Final = Thresholds(
-    on_amps=0.25,
-    off_amps=0.12,
+    on_amps=0.12,
+    off_amps=0.08,
     start_dwell_s=10,
     pause_dwell_s=60,
-    off_dwell_s=480,
-    restart_dwell_s=30,
-    min_cycle_s=900,
-    soak_dwell_s=1500,
-    end_low_amps=1.5,
-    end_high_amps=6.0,
-    end_min_s=60,
-    end_gap_s=60,
-    end_dwell_s=40,
+    off_dwell_s=1500,
+    restart_dwell_s=90,
+    min_cycle_s=600,
+    end_low_amps=1.8,
+    end_high_amps=7.0,
+    end_min_s=30,
+    end_window_s=360,
+    end_dwell_s=60,
+    learned_end_dwell_s=30,
     door_fault_dwell_s=60,
     max_cycle_s=5 * 3600,
 )
 DRYER_THRESHOLDS: Final = Thresholds(
-    on_amps=0.5,
-    off_amps=0.3,
-    start_dwell_s=30,
+    on_amps=0.3,
+    off_amps=0.08,
+    start_dwell_s=90,
     pause_dwell_s=60,
-    off_dwell_s=300,
+    off_dwell_s=1080,
     restart_dwell_s=180,
-    resume_dwell_s=60,
-    end_low_amps=0.5,
-    end_high_amps=2.5,
-    end_min_s=180,
-    end_gap_s=60,
+    resume_dwell_s=90,
+    min_cycle_s=600,
+    end_min_s=0,
     end_dwell_s=40,
+    learned_end_dwell_s=30,
     door_fault_dwell_s=60,
     max_cycle_s=6 * 3600,
 )

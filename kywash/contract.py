@@ -18,6 +18,7 @@ Topic tree (``{site}``, ``{room}`` and ``{machine}`` are lower-case ids)::
     kywash/v1/{site}/{room}/health                      retained  edge: outbox, links, sensors, uptime
     kywash/v1/{site}/{room}/machine/{machine}/ack       retained  edge: the desired revision it applied
     kywash/v1/{site}/{room}/machine/{machine}/fault     QoS 1     cloud: a fault reported or resolved (alerts)
+    kywash/v1/{site}/{room}/machine/{machine}/profile   retained  edge: learned standby and cycle profiles
     kywash/v1/{site}/{room}/machine/{machine}/cmd/{user} QoS 1    staff dashboards: out of service or not;
                                                                   ``{user}`` is the sender's broker username
     homeassistant/status                                          Home Assistant's birth message (``online``)
@@ -50,6 +51,7 @@ HEALTH_QOS: Final = 1
 ACK_QOS: Final = 1
 FAULT_QOS: Final = 1
 COMMAND_QOS: Final = 1
+PROFILE_QOS: Final = 1
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -95,6 +97,8 @@ class MachineState(StrEnum):
     IDLE = "idle"
     RUNNING = "running"
     PAUSED = "paused"
+    ENDING = "ending"
+    """Quiet, and maybe done, but not yet surely: shown as "finishing"; never "done" to a student."""
     FINISHED = "finished"
     DOOR_OPEN = "door_open"
     SENSOR_FAULT = "sensor_fault"
@@ -112,7 +116,12 @@ class EventType(StrEnum):
     CYCLE_STARTED = "cycle_started"
     CYCLE_PAUSED = "cycle_paused"
     CYCLE_RESUMED = "cycle_resumed"
+    CYCLE_ENDING = "cycle_ending"
+    """The machine went quiet in a way that may be its end; ``cycle_finished`` follows once sure."""
     CYCLE_FINISHED = "cycle_finished"
+    CYCLE_CONTINUED = "cycle_continued"
+    """Current came back with the door shut after ``cycle_finished``: that cycle was not done
+    after all and runs on (``cycle_seconds``: how long it had run). The claimant is told."""
     CYCLE_INTERRUPTED = "cycle_interrupted"
     SENSOR_FAULT = "sensor_fault"
     SENSOR_RECOVERED = "sensor_recovered"
@@ -180,6 +189,13 @@ class MachineStatePayload(Payload):
     out_of_service: bool = Field(
         default=False, description="the edge applied a desired state that takes the machine out of service"
     )
+    cycle_started_at: datetime | None = Field(
+        default=None, description="when the cycle in progress started (running, paused, ending)"
+    )
+    expected_end: datetime | None = Field(
+        default=None,
+        description="when the cycle in progress should end, from the machine's learned profile and the claim's extra minutes",
+    )
 
 
 class MachineEvent(Payload):
@@ -213,6 +229,45 @@ class MachineDesired(Payload):
     out_of_service: bool
     reason: str | None = Field(default=None, max_length=500)
     revision: int = Field(ge=1, description="grows by one on every change of this machine's desired state")
+    ts: datetime
+    claim_category: str | None = Field(
+        default=None,
+        max_length=40,
+        description="the live claim's category (normal, extra_5, ...): a prior for the edge's cycle detector",
+    )
+    claim_extra_minutes: int = Field(default=0, ge=0, le=240, description="extra minutes the claim asked for")
+
+
+class CycleRecord(BaseModel):
+    """One finished cycle as a machine's profile remembers it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    duration_s: float = Field(gt=0, le=48 * 3600)
+    energy_as: float = Field(ge=0, description="ampere-seconds drawn during the cycle")
+    longest_pause_s: float = Field(default=0.0, ge=0, le=48 * 3600, description="longest quiet stretch it resumed from")
+    tail_a: float = Field(default=0.0, ge=0, le=100, description="the level the machine settled at after its end")
+    tail_low: bool = Field(default=False, description="the tail was above standby (electronics or a fan still on)")
+    end_signature: bool = Field(default=False, description="the end followed the kind's end signature (final spin, drop to standby)")
+    category: str | None = Field(default=None, max_length=40)
+    ended_at: datetime
+
+
+class MachineProfile(Payload):
+    """What an edge learned about one machine (retained), so a replaced Pi gets it back.
+
+    ``cycles`` is the most recent finished cycles (oldest first); ``learned`` counts every
+    cycle ever learned, so of two profiles of one machine the one that learned more wins.
+    """
+
+    machine: Id
+    kind: MachineKind
+    standby_a: float | None = Field(default=None, ge=0, le=1, description="the machine's own standby level, learned")
+    signature_pauses: int = Field(
+        default=0, ge=0, description="times the end signature was seen mid-cycle (it then counts for less)"
+    )
+    learned: int = Field(ge=0)
+    cycles: tuple[CycleRecord, ...] = Field(default=(), max_length=40)
     ts: datetime
 
 
@@ -330,7 +385,7 @@ ROOM_LEAVES: Final = ("status", "info", "health")
 """Room topics the edge publishes (and the cloud subscribes)."""
 CLOUD_ROOM_LEAVES: Final = ("replay", "summary")
 """Room topics the cloud publishes (the edge subscribes ``replay``; dashboards ``summary``)."""
-MACHINE_LEAVES: Final = ("state", "event", "telemetry", "desired", "ack", "fault")
+MACHINE_LEAVES: Final = ("state", "event", "telemetry", "desired", "ack", "fault", "profile")
 COMMAND_LEAF: Final = "cmd"
 """``.../machine/{machine}/cmd/{user}``: one level more than the other machine topics."""
 
@@ -350,6 +405,7 @@ PAYLOAD_BY_LEAF: Final[dict[str, type[Payload]]] = {
     "health": EdgeHealth,
     "ack": MachineAck,
     "fault": FaultAlert,
+    "profile": MachineProfile,
     "cmd": MachineCommand,
 }
 
@@ -382,6 +438,7 @@ TOPIC_TABLE: Final = (
     TopicSpec("kywash/v1/{site}/{room}/health", "edge", True, HEALTH_QOS, EdgeHealth),
     TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/ack", "edge", True, ACK_QOS, MachineAck),
     TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/fault", "cloud", False, FAULT_QOS, FaultAlert),
+    TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/profile", "edge (cloud restores)", True, PROFILE_QOS, MachineProfile),
     TopicSpec(
         "kywash/v1/{site}/{room}/machine/{machine}/cmd/{user}", "staff dashboard", False, COMMAND_QOS, MachineCommand
     ),

@@ -56,7 +56,7 @@ def test_example_file_loads() -> None:
     config = load_room_config(EXAMPLE)
     assert config.site == "maple-hall"
     assert [m.number for m in config.machines] == [1, 2, 1, 2]
-    assert config.thresholds_for(config.machines[2]).off_dwell_s == 420  # per-machine override
+    assert config.thresholds_for(config.machines[2]).off_dwell_s == 1200  # per-machine override
     assert config.thresholds_for(config.machines[3]) == DRYER_THRESHOLDS
     assert config.data_dir == EXAMPLE.parent / "var" / "kywash"  # relative to the file
 
@@ -143,7 +143,7 @@ INVALID = [
     (machine_edit(0, "door_pin = 5\n", ""), "machines[0].door_pin: required setting is missing"),
     (
         machine_edit(2, "channel = 7", "channel = 7\n[machines.thresholds]\noff_amps = 2.0"),
-        "machines[2].thresholds.off_amps: off_amps 2.0 must be below on_amps 0.5",
+        "machines[2].thresholds.off_amps: off_amps 2.0 must be below on_amps 0.3",
     ),
     (VALID.replace('site = "maple"', 'site = "Maple Hall"'), "site: id 'Maple Hall' must be"),
     (VALID.replace('room = "basement"\n', ""), "room: required setting is missing"),
@@ -153,11 +153,11 @@ INVALID = [
     (broker_edit('url = "mqtts://h:8883"\nca_file = "nope.crt"'), "broker.ca_file: CA certificate file"),
     (
         VALID.replace("[[machines]]", "[thresholds.washer]\noff_amps = 0.3\n\n[[machines]]", 1),
-        "thresholds.washer.off_amps: off_amps 0.3 must be below on_amps 0.25",
+        "thresholds.washer.off_amps: off_amps 0.3 must be below on_amps 0.12",
     ),
     (
-        VALID.replace("[[machines]]", "[thresholds.dryer]\npause_dwell_s = 900\n\n[[machines]]", 1),
-        "thresholds.dryer.pause_dwell_s: pause_dwell_s 900.0 must not exceed off_dwell_s 300.0",
+        VALID.replace("[[machines]]", "[thresholds.dryer]\npause_dwell_s = 1200\n\n[[machines]]", 1),
+        "thresholds.dryer.pause_dwell_s: pause_dwell_s 1200.0 must not exceed off_dwell_s 1080.0",
     ),
     (VALID.replace("[[machines]]", "[door]\ndebounce_ms = -1\n\n[[machines]]", 1), "door.debounce_ms:"),
     (VALID.replace('data_dir = "state"', 'data_dir = "state"\ntelemetry_interval_s = 0'), "telemetry_interval_s:"),

@@ -110,13 +110,14 @@ class WebStack:
     def start_cycle(self, machine_id: str, amps: float | None = None) -> Machine:
         """Make the machine draw current until the cloud shows it ``running``; returns that machine.
 
-        The draw is in the kind's end band (washer 3.75 A, like a final spin; dryer 1.5 A,
-        like a cool-down tumble) so that ``finish_cycle`` is recognised quickly. The door
-        must be closed (it is, unless the test opened it). Takes ``start_dwell_s``
-        simulated seconds (washer 10, dryer 30) plus transport.
+        The draw is the kind's end signature (washer 4.4 A, like a final spin; dryer 1.5 A,
+        steady, then straight to standby) so that ``finish_cycle`` is recognised quickly.
+        The door must be closed (it is, unless the test opened it). Takes ``start_dwell_s``
+        simulated seconds (washer 10, dryer 90) plus transport.
         """
         limits = self.thresholds(machine_id)
-        draw = (limits.end_low_amps + limits.end_high_amps) / 2 if amps is None else amps
+        signature = (limits.end_low_amps + limits.end_high_amps) / 2 if limits.needs_spin else 5 * limits.on_amps
+        draw = signature if amps is None else amps
         self.sim.set_current(machine_id, draw)
         running = self.wait_for_machine(machine_id, timeout=self._real(limits.start_dwell_s) + 15, state="running")
         self._running_since[machine_id] = datetime.fromisoformat(running["since"]).timestamp()
@@ -125,25 +126,26 @@ class WebStack:
     def finish_cycle(self, machine_id: str) -> Machine:
         """Let the end stretch complete, stop the draw, and wait until the cloud shows ``finished``.
 
-        The edge calls the end after ``end_min_s`` in the end band (washer 60, dryer 180
-        simulated seconds after it started running), then ``end_dwell_s`` (40) of quiet.
+        A quiet stretch before ``min_cycle_s`` (600 simulated seconds) is a pause, so the
+        draw lasts that long (and ``end_min_s`` in the spin band for a washer); then
+        ``end_dwell_s`` of quiet at standby (washer 60, dryer 40) is the end.
         """
         limits = self.thresholds(machine_id)
         since = self._running_since.pop(machine_id, None)
         if since is None:
             raise AssertionError(f"finish_cycle({machine_id!r}) without start_cycle first")
         margin = max(END_MARGIN_S, END_MARGIN_REAL_S * self.clock.speed)
-        self.clock.sleep(since + limits.end_min_s + margin - self.clock.now())
+        self.clock.sleep(since + max(limits.end_min_s, limits.min_cycle_s) + margin - self.clock.now())
         self.sim.set_current(machine_id, 0.0)
-        finished = self.wait_for_machine(machine_id, timeout=self._real(limits.end_dwell_s) + 15, state="finished")
+        timeout = self._real(limits.end_dwell_s + 20) + 15
+        finished = self.wait_for_machine(machine_id, timeout=timeout, state="finished")
         self.sim.set_current(machine_id, None)  # back to the simulator's model: an idle machine
         return finished
 
     def run_cycle(self, machine_id: str, amps: float | None = None) -> Machine:
         """A whole short cycle: ``start_cycle`` then ``finish_cycle``; returns the finished machine.
 
-        At speed 60 a washer takes about 2 real seconds (~115 simulated), a dryer about 4.5
-        (~255 simulated). The door stays closed: open it to take the laundry out.
+        At speed 60 a washer takes about 12 real seconds (~700 simulated), a dryer about 13. The door stays closed: open it to take the laundry out.
         """
         self.start_cycle(machine_id, amps)
         return self.finish_cycle(machine_id)
