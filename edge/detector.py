@@ -69,6 +69,8 @@ IN_CYCLE: Final = frozenset({S.RUNNING, S.PAUSED, S.ENDING})
 
 MEDIAN_OF: Final = 5
 """Samples whose median decides "active"."""
+REST_HOLD_S: Final = 7.0
+"""Activity ends only after the median has been quiet this long: a tumble rests 3-6 s."""
 SETTLE_S: Final = 3.0
 """Samples this soon after the quiet began are left out of its level (the drop itself)."""
 LEVEL_WINDOW_S: Final = 60.0
@@ -149,6 +151,10 @@ class CycleDetector:
         self._recent: deque[tuple[float, float]] = deque(maxlen=MEDIAN_OF)
         self._active = False
         self._active_since: float | None = None
+        self._last_active_at: float | None = None
+        self._after_last_active: float | None = None
+        """The first sample after the last one at or above ``on_amps``: where a quiet stretch begins."""
+        self._history: deque[tuple[float, float]] = deque(maxlen=16)
         self._quiet_since: float | None = None
         self._quiet_level: deque[tuple[float, float]] = deque()
         self._quiet_spin_s = 0.0
@@ -160,6 +166,8 @@ class CycleDetector:
         self._finished_at: float | None = None
         self._finished_started: float | None = None
         self._signature_shown = False
+        self._learned_last = False
+        """The last finish was learned as a cycle (so a continuation must take it back)."""
         self._open_draw_since: float | None = None
         self._open_quiet_since: float | None = None
         self._door_fault_sent = False
@@ -287,8 +295,10 @@ class CycleDetector:
     def _restart_counts(self, now: float) -> None:
         """Forget partial dwell counts (after a restore or a sensor fault)."""
         self._recent.clear()
+        self._history.clear()
         self._active = False
         self._active_since = self._burst_since = None
+        self._last_active_at = self._after_last_active = None
         self._open_draw_since = self._open_quiet_since = None
         self._quiet_level.clear()
         self._quiet_since = now if self._cycle in (S.PAUSED, S.ENDING) else None
@@ -302,12 +312,8 @@ class CycleDetector:
     def _track(self, now: float, amps: float, dt: float) -> None:
         t = self.thresholds
         self._recent.append((now, amps))
-        was_active = self._active
-        self._active = statistics.median(a for _, a in self._recent) >= t.on_amps
-        if self._active and not was_active:
-            self._active_since = min((ts for ts, a in self._recent if a >= t.on_amps), default=now)
-        elif not self._active:
-            self._active_since = None
+        self._history.append((now, amps))
+        self._track_activity(now, amps)
         cycle = self._cycle
         if cycle not in IN_CYCLE:
             return
@@ -332,15 +338,32 @@ class CycleDetector:
             self._burst_since = None
             self._add_quiet_sample(now, amps)
 
+    def _track_activity(self, now: float, amps: float) -> None:
+        """Active: the median of the last samples is; it stays so through a rest of up to ``REST_HOLD_S``."""
+        on = self.thresholds.on_amps
+        if amps >= on:
+            self._after_last_active, self._last_active_at = None, now
+        elif self._after_last_active is None:
+            self._after_last_active = now
+        was_active = self._active
+        if statistics.median_low(a for _, a in self._recent) >= on:
+            self._active = True
+        elif was_active:
+            last = self._last_active_at
+            self._active = last is not None and now - last < REST_HOLD_S
+        if self._active and not was_active:
+            self._active_since = min((ts for ts, a in self._recent if a >= on), default=now)
+        elif not self._active:
+            self._active_since = None
+
     def _begin_quiet(self, now: float) -> None:
-        last_active = max((ts for ts, a in self._recent if a >= self.thresholds.on_amps), default=None)
-        after = [ts for ts, _ in self._recent if last_active is not None and ts > last_active]
-        self._quiet_since = min(after) if after else now
+        after = self._after_last_active
+        self._quiet_since = after if after is not None and after > now - REST_HOLD_S - MEDIAN_OF * 5 else now
         self._quiet_level.clear()
         start = self._quiet_since - self.thresholds.end_window_s
         self._quiet_spin_s = sum(dt for ts, dt in self._band if start <= ts <= self._quiet_since)
         self._signature_shown = False
-        for ts, a in self._recent:
+        for ts, a in self._history:
             if ts >= self._quiet_since:
                 self._add_quiet_sample(ts, a)
 
@@ -418,14 +441,15 @@ class CycleDetector:
         cycle = self._cycle
         if cycle in (S.IDLE, S.FINISHED):
             dwell = t.restart_dwell_s if cycle is S.FINISHED else t.start_dwell_s
-            if self._door is Door.CLOSED and self._active_since is not None and now - self._active_since >= dwell:
+            since = self._active_since
+            if self._door is Door.CLOSED and since is not None and now - since >= dwell and self._active_now(now):
                 return [self._start(now)]
             return []
         if cycle not in IN_CYCLE:
             return []
         burst = self._burst_since
         if cycle is not S.RUNNING and burst is not None:
-            if self._active and now - burst >= t.resume_dwell_s:
+            if self._active_now(now) and now - burst >= t.resume_dwell_s:
                 return [self._resume(now, burst)]
             return []  # a pulse so far: neither resumes nor counts as quiet
         if self._quiet_since is None:
@@ -440,6 +464,11 @@ class CycleDetector:
                 return [self._move(now, S.ENDING, EventType.CYCLE_ENDING)]
             return [self._move(now, S.PAUSED, EventType.CYCLE_PAUSED)]
         return []
+
+    def _active_now(self, now: float) -> bool:
+        """Active, and seen so within a tumble's rest: a tick long after the last reading confirms nothing."""
+        last = self._last_active_at
+        return self._active and last is not None and now - last < REST_HOLD_S
 
     def quiet_look(self, now: float) -> QuietLook:
         """The evidence on the quiet stretch in progress (``_quiet_since`` must be set)."""
@@ -476,14 +505,18 @@ class CycleDetector:
             and started is not None
             and now - finished_at <= CONTINUE_WINDOW_S
         )
-        self._begin_cycle()
         if continued and started is not None and finished_at is not None:
+            # the same cycle runs on: its energy, pauses and too-long fault carry over
             pause = max((self._active_since or now) - finished_at, 0.0)
+            self._quiet_since = self._burst_since = None
+            self._quiet_level.clear()
+            self._finished_at = self._finished_started = None
             self._started_at = started
-            self._learn(self.learned.without_last_cycle())
-            self._longest_pause = pause
-            ran = now - started
-            return self._move(now, S.RUNNING, EventType.CYCLE_CONTINUED, ran, "current_after_finished")
+            if self._learned_last:
+                self._learn(self.learned.without_last_cycle())
+            self._longest_pause = max(self._longest_pause, pause)
+            return self._move(now, S.RUNNING, EventType.CYCLE_CONTINUED, now - started, "current_after_finished")
+        self._begin_cycle()
         reason = "restarted_door_closed" if self._cycle is S.FINISHED else None
         self._started_at = self._active_since if self._active_since is not None else now
         return self._move(now, S.RUNNING, EventType.CYCLE_STARTED, reason=reason)
@@ -510,7 +543,12 @@ class CycleDetector:
         end = self._quiet_since if self._quiet_since is not None else now
         started = self._started_at
         seconds = None if started is None else max(end - started, 0.0)
-        if seconds is not None and seconds > 0:
+        # A door may end a cycle of any length (a student stopping it early); only one that ran
+        # like a real program teaches the profile what this machine's cycles are.
+        self._learned_last = (
+            seconds is not None and seconds > 0 and (reason is None or seconds >= self.thresholds.min_cycle_s)
+        )
+        if self._learned_last and seconds is not None:
             look = self.quiet_look(now)
             observed = len(self._quiet_level) >= LEVEL_SAMPLES
             facts = CycleFacts(

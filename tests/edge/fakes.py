@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.detector import CycleDetector, Transition
 from kywash.broker import free_port
+from kywash.contract import Door, EventType, MachineState
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
@@ -133,3 +135,116 @@ class FrameServer:
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
         self._client = self._server = None
+
+
+# --- detector scripts ---------------------------------------------------------------------
+# A script is what a machine does, step after step, on a clock that starts at the detector's
+# ``now``: current samples at 1 Hz (``steady``, ``tumble``, ``pulses``), door moves and
+# ticks at the clock, and silences (``silence``, a sensor fault) that move it on.
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Current readings, one a second from the script's clock on."""
+
+    amps: tuple[float, ...]
+
+    def __add__(self, other: Samples) -> Samples:
+        return Samples(self.amps + other.amps)
+
+    def __mul__(self, times: int) -> Samples:
+        return Samples(self.amps * times)
+
+    @property
+    def seconds(self) -> int:
+        return len(self.amps)
+
+
+@dataclass(frozen=True)
+class DoorMove:
+    door: Door
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: float
+    """Absolute time of the tick (the clock moves there)."""
+
+
+@dataclass(frozen=True)
+class Silence:
+    seconds: float
+    sensor_fault: str | None = None
+    """Report the sensor silent (``on_sensor_fault``) as the silence begins."""
+
+
+Step = Samples | DoorMove | Tick | Silence
+Observed = tuple[float, EventType, MachineState, float | None, str | None]
+"""An event as the scenarios compare it: (at, type, state, cycle_seconds, reason)."""
+
+
+def steady(amps: float, seconds: int) -> Samples:
+    return Samples((amps,) * seconds)
+
+
+def tumble(amps: float, seconds: int, *, on_s: int = 12, rest_s: int = 2, rest_amps: float = 0.02) -> Samples:
+    """A drum turning ``on_s`` seconds at ``amps`` and resting ``rest_s``, for ``seconds``."""
+    beat = (amps,) * on_s + (rest_amps,) * rest_s
+    return Samples((beat * (seconds // len(beat) + 1))[:seconds])
+
+
+def pulses(base: float, *beats: tuple[int, int, float]) -> Samples:
+    """Anti-wrinkle tumbles: for each (gap_s, pulse_s, amps), ``gap_s`` at ``base`` then the pulse."""
+    out = Samples(())
+    for gap_s, pulse_s, amps in beats:
+        out = out + steady(base, gap_s) + steady(amps, pulse_s)
+    return out
+
+
+def door(state: str) -> DoorMove:
+    return DoorMove(Door(state))
+
+
+def tick(at: float) -> Tick:
+    return Tick(at)
+
+
+def silence(seconds: float, sensor_fault: str | None = None) -> Silence:
+    return Silence(seconds, sensor_fault)
+
+
+def ev(
+    at: float, type_: EventType, state: MachineState, seconds: float | None = None, reason: str | None = None
+) -> Observed:
+    return (at, type_, state, seconds, reason)
+
+
+def observed(events: Iterable[Transition]) -> list[Observed]:
+    return [(e.at, e.type, e.state, e.cycle_seconds, e.reason) for e in events]
+
+
+class Player:
+    """Plays scripts into one detector, keeping the script's clock between calls."""
+
+    def __init__(self, detector: CycleDetector, now: float = 0.0) -> None:
+        self.detector = detector
+        self.now = now  # the script's clock: when its next step happens
+
+    def play(self, *steps: Step) -> list[Transition]:
+        d = self.detector
+        out: list[Transition] = []
+        for step in steps:
+            if isinstance(step, Samples):
+                for amps in step.amps:
+                    out += d.on_current(self.now, amps)
+                    self.now += 1.0
+            elif isinstance(step, DoorMove):
+                out += d.on_door(self.now, step.door)
+            elif isinstance(step, Tick):
+                self.now = max(self.now, step.at)
+                out += d.on_tick(self.now)
+            else:
+                if step.sensor_fault is not None:
+                    out += d.on_sensor_fault(self.now, step.sensor_fault)
+                self.now += step.seconds
+        return out

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.detector import CycleDetector, DetectorSnapshot, Transition
+from edge.detector import REST_HOLD_S, CycleDetector, DetectorSnapshot, Transition
 from edge.thresholds import DRYER_THRESHOLDS, WASHER_THRESHOLDS
 from kywash.contract import Door, EventType, MachineKind, MachineState
 
@@ -90,10 +90,10 @@ def quiet_for(t: float, samples: list[tuple[float, float]], seconds: float, on: 
 
 
 def active_now_and_since(t: float, samples: list[tuple[float, float]], dwell: float, on: float) -> bool:
-    """The level is active at ``t`` and a sample at or above ``on`` came at least ``dwell`` before."""
-    if not samples or trailing_median(samples, len(samples) - 1) < on:
-        return False
-    return any(a >= on for ts, a in samples if ts <= t - dwell)
+    """A sample at or above ``on`` came within a tumble's rest (``REST_HOLD_S``) of ``t``, and one
+    at least ``dwell`` before it."""
+    recent = any(a >= on for ts, a in samples if t - REST_HOLD_S < ts <= t)
+    return recent and any(a >= on for ts, a in samples if ts <= t - dwell)
 
 
 @settings(max_examples=300, deadline=None)
