@@ -49,10 +49,13 @@ PAUSE_MARGIN: Final = 1.3
 PAUSE_SLACK_S: Final = 60.0
 TAIL_TOLERANCE_A: Final = 0.03
 """A low tail is the same as a learned one within this (plus 25 % of its level)."""
-STANDBY_WEIGHT: Final = 0.2
-"""Share of a new quiet minute in the standby estimate."""
-STANDBY_MAX_A: Final = 0.1
-"""A quiet minute above this is not standby (a lamp, a fan): never learned as such."""
+STANDBY_DOWN_WEIGHT: Final = 0.5
+STANDBY_UP_WEIGHT: Final = 0.05
+"""Share of a new quiet minute in the standby estimate: it follows a lower level within minutes
+and a higher one only over hours, so a drum lamp lit while the door stands open, or a display
+left on for a while, does not lift "off" to the level of a dryer's 24 W dip."""
+STANDBY_MAX_A: Final = 0.08
+"""A quiet minute above this is not standby (0-0.05 A plus a clamp's offset): never learned as such."""
 STANDBY_STEP_A: Final = 0.005
 """The standby estimate moving by more than this is worth saving and publishing."""
 
@@ -172,13 +175,15 @@ class Learned:
         return replace(self, signature_pauses=self.signature_pauses + 1)
 
     def with_standby(self, quiet_mean: float) -> tuple[Learned, bool]:
-        """A quiet minute's mean folded into the standby estimate; True if it moved enough to save."""
+        """A quiet minute's mean folded into the standby estimate; True if it moved enough to save
+        (smaller moves still count, and are saved with the next change worth saving)."""
         if quiet_mean > STANDBY_MAX_A:
             return self, False
         old = self.standby
-        new = quiet_mean if old is None else old + STANDBY_WEIGHT * (quiet_mean - old)
+        weight = STANDBY_DOWN_WEIGHT if old is None or quiet_mean < old else STANDBY_UP_WEIGHT
+        new = quiet_mean if old is None else old + weight * (quiet_mean - old)
         moved = old is None or abs(new - old) >= STANDBY_STEP_A
-        return replace(self, standby=round(new, 4) if moved else old), moved
+        return replace(self, standby=round(new, 4)), moved
 
     # --- the wire -----------------------------------------------------------------------
 

@@ -89,10 +89,15 @@ def test_standby_follows_quiet_minutes_but_never_a_lamp() -> None:
     learned, moved = Learned.empty().with_standby(0.04)
     assert (learned.standby, moved) == (0.04, True)
     learned, moved = learned.with_standby(0.041)
-    assert not moved and learned.standby == 0.04
-    learned, moved = learned.with_standby(0.09)
-    assert moved and learned.standby == pytest.approx(0.04 + 0.2 * 0.05)
-    assert learned.with_standby(0.5) == (learned, False)
+    assert not moved and learned.standby == pytest.approx(0.04, abs=1e-4)
+    learned, moved = learned.with_standby(0.075)  # a lamp: followed only slowly
+    assert not moved and learned.standby == pytest.approx(0.0418, abs=1e-4)
+    for _ in range(5):
+        learned, _moved = learned.with_standby(0.075)
+    assert 0.045 < (learned.standby or 0) < 0.06
+    learned, moved = learned.with_standby(0.02)  # down again at once
+    assert moved and (learned.standby or 0) < 0.04
+    assert learned.with_standby(0.09) == (learned, False)
 
 
 def test_a_continued_cycle_is_forgotten_and_learned_counts_never_go_back() -> None:
