@@ -77,12 +77,19 @@ def acl_rules(role: Role, username: str, site: str = "", room: str = "") -> list
         writes = [f"{base}/{leaf}" for leaf in ("status", "info", "health")]
         writes += [f"{base}/machine/+/{leaf}" for leaf in ("state", "event", "telemetry", "ack")]
         reads = [f"{base}/replay", f"{base}/machine/+/desired"]
-        return [f"topic write {t}" for t in writes] + [f"topic read {t}" for t in reads]
+        # Its learned profiles: published, and read back (the cloud restores a replaced Pi's).
+        both = [f"{base}/machine/+/profile"]
+        return (
+            [f"topic write {t}" for t in writes]
+            + [f"topic read {t}" for t in reads]
+            + [f"topic readwrite {t}" for t in both]
+        )
     if role is Role.CLOUD:
         return [
             f"topic read {TOPIC_ROOT}/#",
             f"topic write {TOPIC_ROOT}/+/+/machine/+/desired",
             f"topic write {TOPIC_ROOT}/+/+/machine/+/fault",
+            f"topic write {TOPIC_ROOT}/+/+/machine/+/profile",
             f"topic write {TOPIC_ROOT}/+/+/replay",
             f"topic write {TOPIC_ROOT}/+/+/summary",
             f"topic readwrite {INTERNAL_ROOT}/#",

@@ -6,7 +6,8 @@ discovered on ``homeassistant/<component>/<node_id>/<object_id>/config`` (retain
 =================  =============  ===========================================================
 component          object_id      reads / writes
 =================  =============  ===========================================================
-``sensor``         ``state``      the machine's retained ``state`` (``value_json.state``)
+``sensor``         ``state``      the machine's retained ``state`` (``value_json.state``; an enum
+                                 sensor, ``ending`` shown as ``finishing``: see ``STATE_OPTIONS``)
 ``binary_sensor``  ``door``       the same topic's ``door`` (device class ``door``: on = open)
 ``sensor``         ``current``    ``telemetry``'s ``current_a`` (device class ``current``, A)
 ``switch``         ``out_of_service``  writes ``cmd/<ha_command_user>``; state from ``desired``
@@ -30,9 +31,17 @@ from sqlalchemy import Connection
 
 import kywash
 from cloud.storage import repository as repo
-from kywash.contract import command_topic, machine_topic, room_topic
+from kywash.contract import MachineState, command_topic, machine_topic, room_topic
 
 COMPONENTS: Final = ("sensor", "binary_sensor", "switch")
+SHOWN_STATE: Final = {MachineState.ENDING.value: "finishing"}
+"""States Home Assistant shows under another name: ``ending`` (quiet, maybe done, not yet
+surely) is "finishing", still in use; only ``finished`` means done."""
+STATE_OPTIONS: Final = tuple(SHOWN_STATE.get(s.value, s.value) for s in MachineState)
+"""The state sensor's ``options`` (an ``enum`` sensor): every state, as shown."""
+STATE_TEMPLATE: Final = "{{ 'finishing' if value_json.state == 'ending' else value_json.state }}"
+"""``value_json.state`` with ``SHOWN_STATE`` applied."""
+KIND_ICONS: Final = {"washer": "mdi:washing-machine", "dryer": "mdi:tumble-dryer"}
 HA_ON: Final = "ON"
 HA_OFF: Final = "OFF"
 
@@ -87,7 +96,8 @@ def machine_configs(m: DiscoveredMachine, command_user: str) -> list[tuple[str, 
     return [
         ("sensor", "state", {
             **sensors, "name": "State", "unique_id": f"{uid}_state", "state_topic": state,
-            "value_template": "{{ value_json.state }}", "icon": "mdi:washing-machine",
+            "value_template": STATE_TEMPLATE, "device_class": "enum", "options": list(STATE_OPTIONS),
+            "icon": KIND_ICONS.get(m.kind, "mdi:washing-machine"),
         }),
         ("binary_sensor", "door", {
             **sensors, "name": "Door", "unique_id": f"{uid}_door", "state_topic": state,

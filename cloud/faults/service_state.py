@@ -22,12 +22,12 @@ from cloud.activity.record import record_activity
 from cloud.errors import NotFound
 from cloud.laundry import policy, store
 from cloud.laundry.store import MachineRef
+from cloud.machines.desired import publish_desired
 from cloud.notifications.send import notify_staff
 from cloud.realtime.hub import Audience
 from cloud.storage.tables import machines
 from cloud.tx import Tx
 from kywash.clock import iso
-from kywash.contract import MachineDesired, machine_topic
 
 
 def machine_place(conn: Connection, machine_pk: int, *, lock: bool = False) -> MachineRef:
@@ -125,10 +125,7 @@ def put_back_in_service(tx: Tx, machine_pk: int, *, by: int | None, note: str | 
 
 def _announce(tx: Tx, place: MachineRef, *, out_of_service: bool, reason: str | None, revision: int) -> None:
     """Tell the edge (retained desired state) and the room's live clients, after commit."""
-    desired = MachineDesired(
-        machine=place.machine_id, out_of_service=out_of_service, reason=reason, revision=revision, ts=tx.now
-    )
-    tx.changes.publish(machine_topic(place.site, place.room, place.machine_id, "desired"), desired.to_bytes())
+    publish_desired(tx, place, out_of_service=out_of_service, reason=reason, revision=revision)  # with the claim prior
     tx.changes.machine(place.pk)
     tx.changes.send(service_message(place, out_of_service, reason, tx.now), Audience.of_room(place.site, place.room))
 

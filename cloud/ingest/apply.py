@@ -9,8 +9,12 @@ Each rule keeps replicas and redeliveries safe:
   whose status was never heard counts as online from its info: only a running edge
   publishes one, and its ``online`` may have come first and been refused (room unknown).
   A retained ``offline`` still wins: status is subscribed after info, so it comes later.
-- ``state``: stored unless the machine already has a newer sequence number.
+- ``state``: stored unless the machine already has a newer sequence number, with the
+  cycle's ``cycle_started_at`` and ``expected_end`` (cleared when no cycle is in progress).
 - ``event``: stored once per (room, epoch, seq); only a new, newer event moves the machine.
+- A finished cycle that runs on (``same_cycle``, see ``Transition``) is told apart from a
+  new one so its claim resumes instead of ending.
+- ``profile``: kept unless the stored one learned more (``cloud/ingest/profiles.py``).
 - ``ack`` / ``health``: the applied desired revision and the edge's own figures
   (``cloud/dashboards/commands.py``; staff commands need a ``Tx`` and are applied by the runner).
   ``cloud/ingest/gaps.py`` tracks the room's sequence (gaps, replay requests, a wiped edge).
@@ -19,14 +23,15 @@ Each rule keeps replicas and redeliveries safe:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select, update
 
 from cloud.dashboards import commands as dashboard
 from cloud.errors import IngestRejected
-from cloud.ingest import gaps
+from cloud.ingest import gaps, profiles
 from cloud.machines import cycle_length
+from cloud.machines.usage import RUNNING_STATES
 from cloud.storage import repository as repo
 from cloud.storage.repository import MachineRecord, RoomRecord, SensorReading
 from cloud.storage.tables import machines
@@ -36,11 +41,13 @@ from kywash.contract import (
     MachineAck,
     MachineDesired,
     MachineEvent,
+    MachineProfile,
     MachineStatePayload,
     Payload,
     ReplayRequest,
     RoomInfo,
     RoomStatus,
+    RoomStatusValue,
     RoomSummary,
     Telemetry,
     TopicRef,
@@ -57,6 +64,23 @@ class Transition:
     door: str
     event: MachineEvent | None = None
     """The edge event that moved it (None: a retained state, e.g. after a reconnect)."""
+    same_cycle: bool = False
+    """The machine runs again after ``finished`` and it is the same cycle, not a new one.
+
+    Decided from facts that arrive once or are the same each time they arrive, so a
+    replayed or duplicated message cannot resume a claim twice:
+
+    - the edge's ``cycle_continued`` event (stored once per (room, epoch, seq): a replay or a
+      duplicate is not new, so it moves nothing);
+    - a retained state, when that event was missed: the state's ``cycle_started_at`` is
+      before the stored ``since`` of the ``finished`` state it replaces (both edge clock). A
+      new cycle starts after the finish; a continued one keeps its original start. The
+      same state delivered again finds the machine running, not finished, so nothing moves.
+
+    The claim's own move (``finished`` to ``active``) is a conditional update, so two
+    replicas applying the same transition resume it once. Without ``cycle_started_at`` (an
+    older edge) it is False: running after ``finished`` is then a new cycle, as before.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +98,9 @@ class Applied:
     """The event showed that the room's edge restarted its sequence (see cloud/ingest/gaps.py)."""
     touched: tuple[int, ...] = ()
     """Machines (primary keys) whose view changed without a sensor transition (an ``ack``)."""
+    came_online: bool = False
+    """The room's edge came online (a status that changed to ``online``, or an ``online`` or info
+    of a new boot): its machines' stored profiles are published back to it (cloud/ingest/profiles.py)."""
 
 
 def apply_message(
@@ -84,7 +111,9 @@ def apply_message(
     room = _known_room(conn, ref)
     if isinstance(message, RoomStatus):
         changed = repo.set_room_status(conn, room.id, message.status.value, boot_id=message.boot_id, now=now)
-        return Applied("status", room.id, room_changed=changed)
+        online = message.status is RoomStatusValue.ONLINE
+        new_boot = message.boot_id is not None and message.boot_id != room.boot_id
+        return Applied("status", room.id, room_changed=changed, came_online=online and (changed or new_boot))
     repo.touch_room(conn, room.id, now)
     if isinstance(message, MachineStatePayload):
         return apply_state(conn, room, _known_machine(conn, room, message.machine), message, now)
@@ -98,13 +127,17 @@ def apply_message(
     if isinstance(message, EdgeHealth):
         dashboard.apply_health(conn, room, message, now)
         return Applied("health", room.id)
+    if isinstance(message, MachineProfile):
+        stored = profiles.store_profile(conn, _known_machine(conn, room, message.machine), message, now)
+        return Applied("profile" if stored else "stale", room.id)
     if isinstance(message, MachineDesired | ReplayRequest | RoomSummary):  # our own publications, if ever subscribed to
         return Applied("own", room.id)
     raise TypeError(f"no rule for {type(message).__name__}")
 
 
 def apply_info(conn: Connection, info: RoomInfo, now: datetime, *, auto_register: bool) -> Applied:
-    if not auto_register and repo.find_room(conn, info.site, info.room) is None:
+    known = repo.find_room(conn, info.site, info.room)
+    if not auto_register and known is None:
         raise IngestRejected("unknown_room", f"room {info.site}/{info.room} is not registered")
     room, _ = repo.register_room(
         conn, info.site, info.room, boot_id=info.boot_id, agent_version=info.agent_version, now=now
@@ -112,16 +145,26 @@ def apply_info(conn: Connection, info: RoomInfo, now: datetime, *, auto_register
     repo.sync_machines(conn, room.id, info.machines, now)
     if room.status == "unknown":
         repo.set_room_status(conn, room.id, "online", boot_id=info.boot_id, now=now)
-    return Applied("info", room.id, room_changed=True)
+    rebooted = known is not None and known.boot_id != info.boot_id  # its status came first, or was missed
+    return Applied("info", room.id, room_changed=True, came_online=rebooted)
 
 
 def apply_state(
     conn: Connection, room: RoomRecord, machine: MachineRecord, state: MachineStatePayload, now: datetime
 ) -> Applied:
-    reading = SensorReading(state.state.value, state.door.value, state.current_a, state.seq, state.since)
+    in_cycle = state.state.value in RUNNING_STATES
+    cycle = (state.cycle_started_at, state.expected_end) if in_cycle else (None, None)
+    reading = SensorReading(state.state.value, state.door.value, state.current_a, state.seq, state.since, cycle=cycle)
     if not repo.record_reading(conn, machine.id, reading, now=now, strictly_newer=False):
         return Applied("stale", room.id)
-    transition = Transition(machine.id, machine.state, state.state.value, state.door.value)
+    same_cycle = (
+        in_cycle
+        and machine.state == "finished"
+        and state.cycle_started_at is not None
+        and machine.since is not None
+        and state.cycle_started_at < machine.since
+    )
+    transition = Transition(machine.id, machine.state, state.state.value, state.door.value, same_cycle=same_cycle)
     return Applied("state", room.id, machines=(machine.machine_id,), transitions=(transition,))
 
 
@@ -133,14 +176,34 @@ def apply_event(
         return Applied(placed.kind, room.id)
     if event.type is EventType.CYCLE_FINISHED:
         _learn_cycle_length(conn, machine.id, event.cycle_seconds)
-    reading = SensorReading(event.state.value, event.door.value, event.current_a, event.seq, event.ts, keep_since=True)
+    reading = SensorReading(
+        event.state.value,
+        event.door.value,
+        event.current_a,
+        event.seq,
+        event.ts,
+        keep_since=True,
+        cycle=_cycle_of(event),
+    )
     moved = repo.record_reading(conn, machine.id, reading, now=now, strictly_newer=True)
     if not moved:
         return Applied("event", room.id, seq_reset=placed.seq_reset)
-    transition = Transition(machine.id, machine.state, event.state.value, event.door.value, event)
+    continued = event.type is EventType.CYCLE_CONTINUED
+    transition = Transition(machine.id, machine.state, event.state.value, event.door.value, event, same_cycle=continued)
     return Applied(
         "event", room.id, machines=(machine.machine_id,), transitions=(transition,), seq_reset=placed.seq_reset
     )
+
+
+def _cycle_of(event: MachineEvent) -> tuple[datetime | None, datetime | None] | None:
+    """What an event says of the cycle in progress (events carry neither ``cycle_started_at``
+    nor ``expected_end``: the state the edge publishes with each does). None keeps what the
+    machine's last state said; a new cycle forgets the last one's."""
+    if event.state.value not in RUNNING_STATES or event.type is EventType.CYCLE_STARTED:
+        return None, None
+    if event.type is EventType.CYCLE_CONTINUED and event.cycle_seconds is not None:
+        return event.ts - timedelta(seconds=event.cycle_seconds), None
+    return None
 
 
 def _learn_cycle_length(conn: Connection, machine_pk: int, cycle_s: float | None) -> None:

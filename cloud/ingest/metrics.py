@@ -20,10 +20,14 @@ ACCEPTED_KINDS: Final = (
     "ack",
     "health",
     "homeassistant",
+    "profile",
 )
 """``duplicate``: an event already applied (a redelivery); ``old_epoch``: a late event from before
 the room's edge restarted its sequence, stored there without moving anything; ``stale``: a state
-older than the stored one; ``cleared``: an empty payload, which deletes a retained message."""
+older than the stored one, or a learned profile that learned less than the stored one (a late
+redelivery, a replaced Pi's before it got its own back); ``cleared``: an empty payload, which
+deletes a retained message; ``profile``: a learned machine profile stored. A malformed profile is
+refused with the contract's reasons (``not_json``, ``invalid``, ...; ``unknown_machine``)."""
 REJECT_REASONS: Final = (
     "bad_topic",
     "bad_id",

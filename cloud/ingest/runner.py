@@ -23,6 +23,7 @@ from cloud.dashboards.publish import publish_discovery
 from cloud.errors import IngestRejected
 from cloud.ingest.apply import Applied, apply_message
 from cloud.ingest.metrics import IngestMetrics
+from cloud.ingest.profiles import restore_profiles
 from cloud.laundry.reactions import react
 from cloud.machines import service
 from cloud.realtime.hub import Audience
@@ -148,6 +149,8 @@ class Ingest:
                     note_changes(tx, applied)
                     if applied.kind == "info" and applied.room_id is not None:
                         announce_discovery(tx, applied.room_id)
+                    if applied.came_online and applied.room_id is not None:
+                        restore_profiles(tx, applied.room_id)
                     return applied
             except OperationalError as exc:
                 if delay is None:

@@ -58,11 +58,11 @@ def subscription_stages(
     ha_status_topic: str | None = None,
 ) -> list[list[str]]:
     """Filters to subscribe, stage by stage: room info, room status, then machine state and events,
-    the edges' acks and health, staff commands and Home Assistant's birth message (with the
+    the edges' acks, learned profiles and health, staff commands and Home Assistant's birth message (with the
     replicas' fan-out topic, which is never shared: every replica needs every change)."""
     rooms = sorted(room_filters(site, room), key=lambda topic: not topic.endswith("/info"))
     prefix = f"$share/{shared_group}/" if shared_group else ""
-    last = [prefix + topic for topic in machine_filters(site, room, ("state", "event", "ack"))]
+    last = [prefix + topic for topic in machine_filters(site, room, ("state", "event", "ack", "profile"))]
     last += [prefix + topic for topic in (*room_filters(site, room, ("health",)), command_filter(site, room))]
     if ha_status_topic:
         last.append(prefix + ha_status_topic)

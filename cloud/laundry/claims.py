@@ -2,7 +2,10 @@
 
 A claim starts ``pending``; the sensors seeing the machine run make it ``active`` within
 ``claim_confirm_minutes`` or it expires (a stored deadline). The sensors seeing the cycle
-finish make it ``finished`` and tell the student; opening the door ends it. Students may
+finish make it ``finished`` and tell the student (``ending``, quiet but not surely done,
+is still in use and tells nobody anything); a finished cycle that runs on after all
+(``cycle_continued``) makes it ``active`` again and tells the student so, and its next
+``finished`` tells them again; opening the door ends it. Students may
 cancel a pending claim and end theirs once the sensors agree nothing runs; staff may end
 any. Every rule about states is in ``rules.py``; this module does the bookkeeping.
 """
@@ -19,6 +22,7 @@ from cloud.errors import Conflict, NotFound
 from cloud.laundry import store, waitlist
 from cloud.laundry.rules import RUNNING, Category, ClaimMove, ClaimStatus, claim_after_sensors, student_may_end
 from cloud.laundry.store import ClaimRecord, MachineRef
+from cloud.machines.desired import republish_desired
 from cloud.notifications.send import notify
 from cloud.realtime.hub import Audience
 from cloud.tx import Tx
@@ -31,6 +35,7 @@ LAPSED_HOLD_NOTICE = timedelta(hours=1)
 _REFUSALS = {
     "running": ("machine_in_use", "is running"),
     "paused": ("machine_in_use", "is running (paused)"),
+    "ending": ("machine_in_use", "is finishing"),
     "finished": ("machine_not_unloaded", "has finished but still holds someone's laundry"),
     "sensor_fault": ("machine_unavailable", "has a sensor fault"),
 }
@@ -53,6 +58,7 @@ def start(tx: Tx, machine: MachineRef, viewer: Viewer, category: Category) -> Cl
     except IntegrityError:  # a racing claim on another replica won
         raise Conflict(f"{machine.name} was just claimed by someone else", code="machine_taken") from None
     waitlist.leave_on_claim(tx, machine, viewer.id)
+    republish_desired(tx, machine.pk)  # the edge's detector gets the claim's category as a prior
     minutes = tx.settings.claim_confirm_minutes
     record_activity(
         tx,
@@ -153,6 +159,7 @@ def close(tx: Tx, machine: MachineRef, claim: ClaimRecord, to: ClaimStatus, reas
         tx.conn, claim.id, claim.status, to, closed_at=tx.now, close_reason=reason, next_reminder_at=None
     ):
         return False
+    republish_desired(tx, machine.pk)  # no claim prior any more
     record_activity(
         tx,
         f"claim_{to.value}",
@@ -170,12 +177,24 @@ def close(tx: Tx, machine: MachineRef, claim: ClaimRecord, to: ClaimStatus, reas
 # --- the sensors' word -------------------------------------------------------------------
 
 
-def follow_sensors(tx: Tx, machine: MachineRef, before: str | None) -> None:
-    """Move the machine's live claim to agree with its sensor state (idempotent)."""
+def follow_sensors(tx: Tx, machine: MachineRef, before: str | None, *, same_cycle: bool = False) -> None:
+    """Move the machine's live claim to agree with its sensor state (idempotent).
+
+    ``same_cycle``: the cycle running now is the one reported finished before (see
+    ``rules.claim_after_sensors`` and ``cloud/ingest/apply.py``)."""
     sensor = machine.state
     claim = store.live_claim(tx.conn, machine.pk)
     if claim is None:
-        if sensor in RUNNING and before not in RUNNING:
+        if sensor in RUNNING and before == "finished" and same_cycle:
+            record_activity(
+                tx,
+                "cycle_continued",
+                f"{machine.name} started again: it was not done after all (unclaimed)",
+                room_id=machine.room_id,
+                machine_pk=machine.pk,
+                data={"claimed": False},
+            )
+        elif sensor in RUNNING and before not in RUNNING:
             record_activity(
                 tx,
                 "cycle_started",
@@ -197,10 +216,12 @@ def follow_sensors(tx: Tx, machine: MachineRef, before: str | None) -> None:
         return
     if sensor is None:
         return
-    move = claim_after_sensors(claim.status, sensor, before)
+    move = claim_after_sensors(claim.status, sensor, before, same_cycle=same_cycle)
     if move is None:
         return
-    if move.to is ClaimStatus.ACTIVE:
+    if move.to is ClaimStatus.ACTIVE and claim.status is ClaimStatus.FINISHED:
+        _continue(tx, machine, claim)
+    elif move.to is ClaimStatus.ACTIVE:
         _activate(tx, machine, claim)
     elif move.to is ClaimStatus.FINISHED:
         _finish(tx, machine, claim)
@@ -258,6 +279,45 @@ def _finish(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
     _claim_activity(tx, machine, claim, "cycle_finished", f"{machine.name} finished")
 
 
+def _continue(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
+    """The cycle the claimant was told is done runs on: the claim is ``active`` again, its
+    collect reminders are cancelled and the student is told; the next ``finished`` tells
+    them "done" again (``_finish``). A conditional move, so it happens once across replicas."""
+    if not store.move_claim(
+        tx.conn,
+        claim.id,
+        ClaimStatus.FINISHED,
+        ClaimStatus.ACTIVE,
+        finished_at=None,
+        next_reminder_at=None,
+        reminders_sent=0,
+    ):
+        return
+    tx.changes.send(
+        {
+            "type": "cycle_continued",
+            "site": machine.site,
+            "room": machine.room,
+            "machine": machine.machine_id,
+            "kind": machine.kind,
+            "number": machine.number,
+            "continued_at": iso(tx.now),
+        },
+        Audience.of_user(claim.user_id),
+    )
+    name = machine.name.capitalize()
+    notify(
+        tx,
+        claim.user_id,
+        "cycle_continued",
+        f"{name} started again",
+        f"{name} started again — it was not done after all. We'll tell you when it is.",
+        machine.data,
+    )
+    _claim_activity(tx, machine, claim, "cycle_continued", f"{machine.name} started again: it was not done after all")
+    tx.changes.machine(machine.pk)
+
+
 def _ended_by_sensors(tx: Tx, machine: MachineRef, claim: ClaimRecord, move: ClaimMove) -> None:
     if not close(tx, machine, claim, ClaimStatus.ENDED, move.reason):
         return
@@ -285,6 +345,7 @@ def expire(tx: Tx, claim_id: int) -> bool:
         tx.conn, claim.id, ClaimStatus.PENDING, ClaimStatus.EXPIRED, closed_at=tx.now, close_reason="not_started"
     ):
         return False
+    republish_desired(tx, machine.pk)
     minutes = tx.settings.claim_confirm_minutes
     notify(
         tx,

@@ -1,6 +1,7 @@
 """How policy reacts to what the sensors report, inside the ingest transaction.
 
-Claims follow the machine's new state, a sensor fault becomes an automatic fault report,
+Claims follow the machine's new state (a finished cycle that runs on resumes its claim:
+``Transition.same_cycle``), a sensor fault becomes an automatic fault report,
 a hold on a machine that stopped being free is withdrawn, and any machine that became
 free is offered to its waitlist — all before the message's transaction commits.
 """
@@ -30,7 +31,7 @@ def _react_to(tx: Tx, transition: Transition) -> None:
     machine = store.machine_ref(tx.conn, transition.machine_pk)
     if machine is None:
         return
-    claims.follow_sensors(tx, machine, transition.before)
+    claims.follow_sensors(tx, machine, transition.before, same_cycle=transition.same_cycle)
     event = transition.event
     if event is not None and event.type in AUTOMATIC_FAULT_EVENTS:
         report_automatic(

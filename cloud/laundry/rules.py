@@ -24,7 +24,9 @@ class ClaimStatus(StrEnum):
 
 
 LIVE: Final = frozenset({ClaimStatus.PENDING, ClaimStatus.ACTIVE, ClaimStatus.FINISHED})
-RUNNING: Final = frozenset({"running", "paused"})
+RUNNING: Final = frozenset({"running", "paused", "ending"})
+"""Sensor states of a cycle in progress. ``ending`` (quiet, maybe done) is still in use: only
+``finished`` finishes a claim and tells its student."""
 EMPTYABLE: Final = frozenset({"idle", "door_open"})
 """Sensor states in which nothing runs and nothing waits to be unloaded."""
 
@@ -50,10 +52,16 @@ class ClaimMove:
     reason: str
 
 
-def claim_after_sensors(claim: ClaimStatus, sensor: str, before: str | None) -> ClaimMove | None:
+def claim_after_sensors(
+    claim: ClaimStatus, sensor: str, before: str | None, *, same_cycle: bool = False
+) -> ClaimMove | None:
     """How a live claim follows the machine's sensor state; None when it stays as it is.
 
     ``before`` is the sensor state the machine had until now (None if never heard).
+    ``same_cycle``: the cycle now running is the one that was reported finished (the edge's
+    ``cycle_continued``, or a state whose cycle started before that finish; see
+    ``cloud/ingest/apply.py``). A finished claim then runs on (``active`` again, "continued");
+    without it, a machine running again after ``finished`` is a new cycle ("restarted").
     """
     if claim is ClaimStatus.PENDING:
         if sensor in RUNNING:
@@ -65,12 +73,15 @@ def claim_after_sensors(claim: ClaimStatus, sensor: str, before: str | None) -> 
         if sensor == "finished":
             return ClaimMove(ClaimStatus.FINISHED, "finished")
         if sensor in EMPTYABLE:
-            interrupted = before in RUNNING or before is None
+            # opening the door of an ``ending`` (quiet) machine ends its cycle: not "stopped early"
+            interrupted = before is None or (before in RUNNING and before != "ending")
             return ClaimMove(ClaimStatus.ENDED, "interrupted" if interrupted else "unloaded")
         return None
     if claim is ClaimStatus.FINISHED:
         if sensor in EMPTYABLE:
             return ClaimMove(ClaimStatus.ENDED, "unloaded")
+        if sensor in RUNNING and same_cycle:  # it was not done after all: the same claim runs on
+            return ClaimMove(ClaimStatus.ACTIVE, "continued")
         if sensor in RUNNING:  # a new cycle without unloading first: the old claim is over
             return ClaimMove(ClaimStatus.ENDED, "restarted")
         return None

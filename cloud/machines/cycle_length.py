@@ -7,12 +7,16 @@ nothing for it, and it follows a machine whose programs change (a new default pr
 hotter dryer) within a few cycles. Until a machine has finished a cycle, its type's usual
 length stands in. The estimate is what the original KY Wash showed as "time remaining",
 made from what the machine really does instead of a fixed table.
+
+An edge that learned the machine's cycles sends its own ``expected_end`` with every state
+(its learned profile plus the claim's extra minutes); when it does, that wins
+(``cycle_expected_end``), and this estimate is the fallback.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Literal
 
 from cloud.laundry.rules import Category
 from kywash.contract import MachineKind
@@ -45,14 +49,46 @@ def expected_end(
     return started_at + timedelta(seconds=length, minutes=extra_minutes)
 
 
+EndSource = Literal["edge", "estimate"]
+
+
+def extra_minutes(category: str | None) -> int:
+    """The extra minutes of a claim's category (0 for none, or one this version does not know)."""
+    try:
+        return Category(category).extra_minutes if category is not None else 0
+    except ValueError:
+        return 0
+
+
+def cycle_expected_end(
+    kind: str,
+    *,
+    edge_end: datetime | None,
+    started_at: datetime | None,
+    typical_s: float | None,
+    extra: int = 0,
+) -> tuple[datetime | None, EndSource | None]:
+    """When a cycle in progress should end, and whose word it is: the edge's (its learned
+    profile) if it sent one, else this module's estimate; ``(None, None)`` when neither the
+    edge's end nor the cycle's start is known."""
+    if edge_end is not None:
+        return edge_end, "edge"
+    estimate = expected_end(kind, started_at, typical_s, extra)
+    return estimate, None if estimate is None else "estimate"
+
+
 def claim_expected_end(
-    kind: str, status: str, category: str, started_at: datetime | None, typical_s: float | None
+    kind: str,
+    status: str,
+    category: str,
+    started_at: datetime | None,
+    typical_s: float | None,
+    edge_end: datetime | None = None,
 ) -> datetime | None:
-    """``expected_end`` of a claim: only while its cycle runs (``active``)."""
+    """``expected_end`` of a claim: only while its cycle runs (``active``); the edge's
+    ``edge_end`` (which already holds the claim's extra minutes) when it sent one."""
     if status != "active":
         return None
-    try:
-        extra = Category(category).extra_minutes
-    except ValueError:  # a category this version does not know: no extra time
-        extra = 0
-    return expected_end(kind, started_at, typical_s, extra)
+    return cycle_expected_end(
+        kind, edge_end=edge_end, started_at=started_at, typical_s=typical_s, extra=extra_minutes(category)
+    )[0]

@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from cloud.machines.cycle_length import claim_expected_end
+from cloud.machines.cycle_length import EndSource, claim_expected_end, cycle_expected_end, extra_minutes
 from cloud.machines.schemas import ClaimPublic
+from cloud.machines.usage import RUNNING_STATES
 from cloud.storage.repository import (
     MACHINE_COLUMNS,
     ROOM_COLUMNS,
@@ -41,6 +42,11 @@ class MachineExtras:
     desired_revision: int = 0
     applied_revision: int = 0
     applied_at: datetime | None = None
+    cycle_started_at: datetime | None = None
+    """The cycle in progress (running, paused, ending): when it started, by the edge."""
+    expected_end: datetime | None = None
+    """... and when it should end: the edge's word, else the estimate (``expected_end_source``)."""
+    expected_end_source: EndSource | None = None
 
 
 _live_claim = claims.alias("live_claim")
@@ -82,6 +88,8 @@ def machines_with_extras(
             machines.c.applied_revision,
             machines.c.applied_at,
             machines.c.typical_cycle_s,
+            machines.c.cycle_started_at,
+            machines.c.expected_end.label("edge_expected_end"),
             *_CLAIM_COLUMNS,
             _hold.c.user_id.label("hold_user_id"),
             _hold.c.hold_until.label("hold_until"),
@@ -107,6 +115,9 @@ def machines_with_extras(
 
 
 def _extras(row: Any) -> MachineExtras:
+    in_cycle = row[machines.c.state] in RUNNING_STATES
+    edge_end = row["edge_expected_end"] if in_cycle else None
+    cycle_started_at = row["cycle_started_at"] if in_cycle else None
     claim = None
     if row["claim_id"] is not None:
         claim = ClaimPublic(
@@ -121,9 +132,20 @@ def _extras(row: Any) -> MachineExtras:
                 row[machines.c.kind],
                 row["claim_status"],
                 row["claim_category"],
-                row["claim_started_at"],
+                cycle_started_at or row["claim_started_at"],
                 row["typical_cycle_s"],
+                edge_end,
             ),
+        )
+    end, source = None, None
+    if in_cycle:
+        active = row["claim_status"] == "active"
+        end, source = cycle_expected_end(
+            row[machines.c.kind],
+            edge_end=edge_end,
+            started_at=cycle_started_at or (row["claim_started_at"] if active else None),
+            typical_s=row["typical_cycle_s"],
+            extra=extra_minutes(row["claim_category"]) if active else 0,
         )
     return MachineExtras(
         claim=claim,
@@ -137,4 +159,7 @@ def _extras(row: Any) -> MachineExtras:
         desired_revision=int(row["desired_revision"] or 0),
         applied_revision=int(row["applied_revision"] or 0),
         applied_at=row["applied_at"],
+        cycle_started_at=cycle_started_at,
+        expected_end=end,
+        expected_end_source=source,
     )

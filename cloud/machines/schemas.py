@@ -23,8 +23,8 @@ class ClaimPublic(BaseModel):
     finished_at: datetime | None
     expected_end: datetime | None = Field(
         default=None,
-        description="while the cycle runs: about when it ends (the machine's typical cycle, plus the "
-        "extra minutes of the category)",
+        description="while the cycle runs: about when it ends (the edge's learned profile when it sent one, "
+        "else the machine's typical cycle; both with the extra minutes of the category)",
     )
 
 
@@ -38,7 +38,8 @@ class MachinePublic(BaseModel):
     number: int
     label: str | None
     state: str = Field(
-        description="idle, running, paused, finished, door_open, sensor_fault, out_of_service, or "
+        description="idle, running, paused, ending (quiet and maybe done, not yet surely: shown as "
+        "finishing, still in use), finished, door_open, sensor_fault, out_of_service, or "
         "unknown (the room's edge is offline, or the machine has not reported yet)"
     )
     since: datetime | None = Field(description="when the shown state began")
@@ -56,6 +57,18 @@ class MachinePublic(BaseModel):
     )
     mine: bool = Field(default=False, description="you hold the live claim on it")
     claim: ClaimPublic | None = Field(default=None, description="your claim on it (only shown to you)")
+    cycle_started_at: datetime | None = Field(
+        default=None, description="while in use: when the cycle in progress started (the edge's word; null if not sent)"
+    )
+    expected_end: datetime | None = Field(
+        default=None,
+        description="while in use (running, paused, ending), to everyone: about when it should be free: the "
+        "edge's learned profile (expected_end_source edge), else the machine's typical cycle from its start "
+        "(estimate); null when neither is known",
+    )
+    expected_end_source: Literal["edge", "estimate"] | None = Field(
+        default=None, description="whose word expected_end is: the edge's learned profile, or the cloud's estimate"
+    )
     hold_until: datetime | None = Field(default=None, description="reserved for the waitlist's head until then")
     reserved_for_me: bool = False
     open_faults: int = 0

@@ -1,8 +1,9 @@
 """What a machine means to a student right now: the sensors' state combined with policy.
 
 A pure function, so the rule is tested as a table. The sensors have the last word: a
-claim never makes a machine look in use before the sensors see it running, a finished
-cycle stays "finished" until the door opens, and a silent room is "unknown", never free.
+claim never makes a machine look in use before the sensors see it running, a cycle that
+is only ``ending`` is still in use, a finished cycle stays "finished" until the door opens,
+and a silent room is "unknown", never free.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ class Usage(StrEnum):
     """The room's edge is offline, or the machine has not reported yet."""
 
 
-RUNNING_STATES = frozenset({"running", "paused"})
+RUNNING_STATES = frozenset({"running", "paused", "ending"})
+"""Sensor states of a cycle in progress: in use. ``ending`` (quiet, maybe done, the edge not
+yet sure) is shown as "finishing" and is never free or finished: only ``finished`` is."""
 
 
 def usage_of(

@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 Push = tuple[int, dict[str, Any]]
 """A user id and the JSON payload their browsers receive."""
 
-URGENT_TYPES: Final = frozenset({"cycle_finished", "reservation_offered"})
-"""Sent with ``Urgency: high`` (a phone in power saving still wakes for these)."""
+URGENT_TYPES: Final = frozenset({"cycle_finished", "cycle_continued", "reservation_offered"})
+"""Sent with ``Urgency: high`` (a phone in power saving still wakes for these; ``cycle_continued``
+takes back a "done" the student may be walking to the machine for)."""
 TTL_S: Final = 3600
 """How long a push service keeps a push for a browser that is offline: after an hour it is stale."""
 MAX_FAILURES: Final = 5

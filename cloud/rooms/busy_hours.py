@@ -5,7 +5,10 @@ No I/O and no clock of its own: the caller passes the events, the time zone and 
 - ``busy_intervals`` turns each machine's cycle events into busy intervals: a cycle runs
   from ``cycle_started`` to the machine's next ``cycle_finished``, ``cycle_interrupted``,
   ``sensor_fault`` or ``fault_detected`` (a fault means nobody can vouch for it running),
-  or to its next start. Paused counts as busy (the machine is occupied). Every interval
+  or to its next start. Paused and ending count as busy (the machine is occupied). A
+  ``cycle_continued`` (the cycle was not done after all) reopens the interval its
+  ``cycle_finished`` closed, so the cycle counts from its start to its true end; without that
+  interval it starts one. Every interval
   is capped at ``MAX_CYCLE`` of its machine type — the edge's default for calling a cycle
   ``cycle_too_long`` — and at ``now``, so an end the cloud never heard of (a lost event,
   an edge that went silent) costs at most one long cycle.
@@ -47,8 +50,9 @@ ENDS: Final = frozenset(
         EventType.FAULT_DETECTED.value,
     }
 )
-CYCLE_EVENTS: Final = STARTS | ENDS
-"""The only event types that start or end a busy interval (what the history query reads)."""
+CONTINUES: Final = frozenset({EventType.CYCLE_CONTINUED.value})
+CYCLE_EVENTS: Final = STARTS | ENDS | CONTINUES
+"""The only event types that start, end or reopen a busy interval (what the history query reads)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +112,20 @@ def busy_intervals(marks: Iterable[CycleMark], kinds: Mapping[str, str], now: da
         kind = kinds[machine]
         cap = MAX_CYCLE.get(kind, LONGEST_CYCLE)
         started: datetime | None = None
+        finished: BusyInterval | None = None  # the interval the last mark closed, if a cycle_finished did
         for mark in sorted(machine_marks, key=lambda m: m.ts):
+            if mark.type in CONTINUES:
+                if started is None and finished is not None and intervals and intervals[-1] is finished:
+                    started = intervals.pop().start  # not done after all: the same cycle runs on
+                elif started is None:
+                    started = mark.ts
+                finished = None
+                continue
+            finished = None
             if started is not None and (mark.type in ENDS or mark.type in STARTS):
                 intervals.append(BusyInterval(machine, kind, started, min(mark.ts, started + cap, now)))
+                if mark.type == EventType.CYCLE_FINISHED.value:
+                    finished = intervals[-1]
                 started = None
             if mark.type in STARTS:
                 started = mark.ts

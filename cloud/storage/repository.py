@@ -59,6 +59,8 @@ class SensorReading:
     since: datetime
     keep_since: bool = False
     """Keep the stored ``since`` when the state is unchanged (an event that did not change it)."""
+    cycle: tuple[datetime | None, datetime | None] | None = None
+    """``(cycle_started_at, expected_end)`` to store with it; None keeps the stored ones."""
 
 
 ROOM_COLUMNS = [rooms.c[field.name] for field in fields(RoomRecord)]
@@ -187,9 +189,14 @@ def record_reading(
             since=since,
             last_seq=reading.seq,
             updated_at=now,
+            **_cycle_values(reading.cycle),
         )
     )
     return result.rowcount == 1
+
+
+def _cycle_values(cycle: tuple[datetime | None, datetime | None] | None) -> dict[str, datetime | None]:
+    return {} if cycle is None else {"cycle_started_at": cycle[0], "expected_end": cycle[1]}
 
 
 def machines_with_rooms(

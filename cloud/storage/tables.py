@@ -113,6 +113,13 @@ machines = Table(
     Column("applied_at", UtcDateTime()),
     Column("typical_cycle_s", Float),
     # A moving average of its finished cycles' lengths (cloud/machines/cycle_length.py).
+    Column("cycle_started_at", UtcDateTime()),
+    Column("expected_end", UtcDateTime()),
+    # From the edge's machine state: its learned profile's end for the cycle in progress.
+    Column("profile", Json),
+    Column("profile_learned", BigInteger, nullable=False, server_default="0"),
+    Column("profile_at", UtcDateTime()),
+    # The last learned profile the edge published (contract ``MachineProfile``), for restoring a replaced Pi.
     UniqueConstraint("room_id", "machine_id", name="uq_machines_room_machine"),
 )
 

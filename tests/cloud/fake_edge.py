@@ -16,11 +16,13 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from kywash.contract import (
+    CycleRecord,
     Door,
     EventType,
     MachineEvent,
     MachineInfo,
     MachineKind,
+    MachineProfile,
     MachineState,
     MachineStatePayload,
     RoomInfo,
@@ -73,6 +75,8 @@ class FakeEdge:
         minutes: float = 0,
         door: Door = Door.CLOSED,
         current_a: float = 0.0,
+        cycle_started_at: datetime | None = None,
+        expected_end: datetime | None = None,
     ) -> Message:
         kind = MachineKind.DRYER if machine.startswith("dryer") else MachineKind.WASHER
         at = T0 + timedelta(minutes=minutes)
@@ -85,6 +89,8 @@ class FakeEdge:
             current_a=current_a,
             seq=self.seq if seq is None else seq,
             ts=at,
+            cycle_started_at=cycle_started_at,
+            expected_end=expected_end,
         )
         return machine_topic(self.site, self.room, machine, "state"), payload.to_bytes()
 
@@ -116,6 +122,18 @@ class FakeEdge:
             cycle_seconds=cycle_seconds,
         )
         return machine_topic(self.site, self.room, machine, "event"), payload.to_bytes()
+
+    def profile(self, machine: str, learned: int, *, standby_a: float | None = 0.03, cycles: int = 1) -> Message:
+        """A learned profile of ``machine`` that has learned ``learned`` cycles (its last ``cycles``)."""
+        kind = MachineKind.DRYER if machine.startswith("dryer") else MachineKind.WASHER
+        records = tuple(
+            CycleRecord(duration_s=3000.0 + i, energy_as=20_000.0, category="normal", ended_at=T0 + timedelta(hours=i))
+            for i in range(min(cycles, learned))
+        )
+        payload = MachineProfile(
+            machine=machine, kind=kind, standby_a=standby_a, learned=learned, cycles=records, ts=T0
+        )
+        return machine_topic(self.site, self.room, machine, "profile"), payload.to_bytes()
 
     def raw(self, machine: str, leaf: str, body: object) -> Message:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()

@@ -71,6 +71,20 @@ INTERVAL_CASES = {
         ],
         [1, 2.5],
     ),
+    "ending is busy, and a continued cycle counts from its start to its true end": (
+        [
+            mark("washer-1", "cycle_started", 1),
+            mark("washer-1", "cycle_ending", 1.5),
+            mark("washer-1", "cycle_finished", 1.6),
+            mark("washer-1", "cycle_continued", 1.7),
+            mark("washer-1", "cycle_finished", 2.5),
+        ],
+        [1, 2.5],
+    ),
+    "a continued cycle whose finish was never heard starts at the continuation": (
+        [mark("washer-1", "cycle_continued", 3), mark("washer-1", "cycle_finished", 4)],
+        [3, 4],
+    ),
     "unterminated: capped at the longest washer cycle": ([mark("washer-1", "cycle_started", 1)], [1, 6]),
     "unterminated dryer: capped at 6 h": ([mark("dryer-1", "cycle_started", 1)], [1, 7]),
     "unterminated near now: capped at now": ([mark("washer-1", "cycle_started", 9)], [9, 10]),

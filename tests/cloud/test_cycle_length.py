@@ -12,7 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from cloud.machines.cycle_length import PLAUSIBLE_S, USUAL_CYCLE_S, claim_expected_end, expected_end, next_typical
+from cloud.machines.cycle_length import (
+    PLAUSIBLE_S,
+    USUAL_CYCLE_S,
+    claim_expected_end,
+    cycle_expected_end,
+    expected_end,
+    next_typical,
+)
 from kywash.clock import FakeClock
 from kywash.contract import Door, EventType, MachineState
 from tests.cloud.accounts_support import make_account
@@ -66,6 +73,16 @@ def test_a_claim_expects_its_end_only_while_it_runs(
 ) -> None:
     assert claim_expected_end(kind, status, category, started, typical) == end
     assert expected_end(kind, None, typical) is None
+
+
+def test_the_edges_expected_end_wins_and_the_estimate_is_the_fallback() -> None:
+    edge = T + timedelta(minutes=52)
+    assert claim_expected_end("washer", "active", "extra_10", T, 1800.0, edge) == edge  # its minutes included
+    assert claim_expected_end("washer", "finished", "normal", T, 1800.0, edge) is None
+    assert cycle_expected_end("washer", edge_end=edge, started_at=None, typical_s=None) == (edge, "edge")
+    estimate = cycle_expected_end("dryer", edge_end=None, started_at=T, typical_s=None, extra=5)
+    assert estimate == (T + timedelta(seconds=USUAL_CYCLE_S["dryer"], minutes=5), "estimate")
+    assert cycle_expected_end("washer", edge_end=None, started_at=None, typical_s=1800.0) == (None, None)
 
 
 @pytest.fixture

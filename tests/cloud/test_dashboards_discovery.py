@@ -90,7 +90,9 @@ def test_unique_ids_differ_and_every_machine_gets_four_entities() -> None:
 def test_the_state_sensor_and_the_door() -> None:
     component, state = by_object("state")
     assert component == "sensor" and state["state_topic"].endswith("/machine/washer-2/state")
-    assert state["value_template"] == "{{ value_json.state }}"
+    assert state["value_template"] == "{{ 'finishing' if value_json.state == 'ending' else value_json.state }}"
+    assert state["device_class"] == "enum" and "finishing" in state["options"] and "ending" not in state["options"]
+    assert {"idle", "running", "paused", "finished", "door_open"} <= set(state["options"])
     component, door = by_object("door")
     assert component == "binary_sensor" and door["device_class"] == "door"
     assert (door["payload_on"], door["payload_off"]) == ("open", "closed")  # open door = on, as HA's door class

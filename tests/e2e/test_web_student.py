@@ -23,6 +23,14 @@ from tests.e2e.web_steps import (
 from tests.support.browser import PageFactory
 from tests.support.web_stack import WebStack
 
+RECORD_LABELS = """(machine) => {
+  const label = document.querySelector(`li.card[data-machine="${machine}"] .state-label`);
+  window.__labels = [label.textContent];
+  const watch = { childList: true, characterData: true, subtree: true };
+  new MutationObserver(() => window.__labels.push(label.textContent)).observe(label, watch);
+}"""
+"""Record every text a card's state label shows from now on (in ``window.__labels``), however briefly."""
+
 
 @pytest.fixture
 def web_stack(start_web_stack_for: Callable[..., WebStack]) -> WebStack:
@@ -48,9 +56,13 @@ def test_a_claimed_wash_runs_finishes_and_says_it_is_done(web_stack: WebStack, p
     expect(washer.locator(".state-label")).to_have_text("In use — yours")
     expect(washer.locator(".detail")).to_contain_text("+10 min")
     expect(washer.locator(".detail .time-left")).to_have_text(re.compile(r"About \d+ min left|any minute"))
+    page.evaluate(RECORD_LABELS, "washer-1")
 
-    web_stack.finish_cycle("washer-1")
+    web_stack.finish_cycle("washer-1")  # quiet first: "ending" (maybe done, not surely) before "finished"
     expect(washer).to_have_attribute("data-usage", "finished", timeout=WAIT_MS)
+    labels = page.evaluate("() => window.__labels")
+    assert "Finishing — almost done" in labels, labels
+    assert labels.index("Finishing — almost done") < labels.index("Finished — collect your laundry"), labels
     expect(washer.get_by_role("button", name="End — I have my laundry: Washer 1")).to_be_visible()
     expect(page.locator("#done-banner")).to_contain_text("Washer 1 finished", timeout=WAIT_MS)
     expect(page.locator("#unread-count")).not_to_have_text("0", timeout=WAIT_MS)
@@ -87,6 +99,8 @@ def test_one_students_claim_appears_on_anothers_screen_and_a_lost_race_says_so(
     web_stack.start_cycle("washer-2")
     expect(bobs_view).to_have_attribute("data-usage", "in_use", timeout=WAIT_MS)
     expect(bobs_view.locator(".state-label")).to_have_text("In use")
+    free_in = re.compile(r"Free in about \d+ min|Should be free any minute")
+    expect(bobs_view.locator(".detail .time-left")).to_have_text(free_in)  # to everyone, not only the claimant
 
     # A third student's claim lands between Bob's tap and the server: 409 machine_taken.
     rival = web_stack.register_student("100005")["access_token"]

@@ -255,6 +255,26 @@ def test_an_edge_reads_its_own_desired_state_but_not_another_rooms(connect: Any)
     assert not [topic for topic in edge_a.topics() if "room-b" in topic]
 
 
+def test_an_edge_publishes_and_reads_back_its_own_profiles_only(connect: Any) -> None:
+    cloud = connect("cloud").subscribe("kywash/v1/+/+/machine/+/profile")
+    edge_a = connect("edge_a", EDGES)
+    edge_a.publish(f"{room('room-b')}/machine/washer-1/profile", b"forged", retain=True)
+    edge_a.publish(f"{room('room-a')}/machine/washer-1/profile", b"learned", retain=True)
+    cloud.wait_for(f"{room('room-a')}/machine/washer-1/profile", b"learned")
+    # The cloud restores profiles (retained); the room's edge reads them, another room's cannot.
+    cloud.publish(f"{room('room-b')}/machine/dryer-1/profile", b"b", retain=True)
+    cloud.publish(f"{room('room-a')}/machine/dryer-1/profile", b"restored", retain=True)
+    edge_a.subscribe(f"{room('room-b')}/machine/+/profile").subscribe(f"{room('room-a')}/machine/+/profile")
+    edge_a.wait_for(f"{room('room-a')}/machine/dryer-1/profile", b"restored")
+    viewer = connect("viewer", WEB, transport="websockets").subscribe(f"{room('room-a')}/machine/+/profile")
+    viewer.wait_for(f"{room('room-a')}/machine/dryer-1/profile", b"restored")
+    viewer.publish(f"{room('room-a')}/machine/dryer-1/profile", b"forged")
+    edge_a.publish(f"{room('room-a')}/machine/washer-1/profile", b"marker", retain=True)
+    cloud.wait_for(f"{room('room-a')}/machine/washer-1/profile", b"marker")
+    assert not [topic for topic in edge_a.topics() if "room-b" in topic]
+    assert b"forged" not in [m.payload for m in cloud.messages]
+
+
 def test_a_dashboard_reads_state_but_cannot_publish(connect: Any) -> None:
     edge_a = connect("edge_a", EDGES)
     edge_a.publish(f"{room('room-a')}/machine/dryer-1/state", b"real", retain=True)

@@ -198,10 +198,12 @@ def test_every_contract_topic_is_writable_by_its_publisher_and_no_one_else() -> 
             "staff": _allowed(staff, "write", topic),
         }
         expected = spec.publisher.split()[0]
-        assert writers == {who: who == expected for who in writers}, topic
+        restores = "(cloud restores)" in spec.publisher  # the edge's, published back by the cloud
+        assert writers == {who: who == expected or (restores and who == "cloud") for who in writers}, topic
         assert not _allowed(others, "write", topic) and not _allowed(dashboard, "write", topic), topic
         assert _allowed(cloud, "read", topic) and _allowed(dashboard, "read", topic), topic
-        assert _allowed(edge, "read", topic) == (topic.endswith(("/replay", "/desired"))), topic
+        assert _allowed(edge, "read", topic) == (topic.endswith(("/replay", "/desired", "/profile"))), topic
+        assert not _allowed(others, "read", topic), topic
 
 
 def test_a_live_password_file_keeps_its_group_read_bit_but_never_others(tmp_path: Path) -> None:

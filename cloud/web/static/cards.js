@@ -20,6 +20,8 @@ export function usageLabel(m) {
     case "claimed":
       return m.mine ? "Claimed by you — start it" : "Claimed";
     case "in_use":
+      // "ending": quiet and maybe done, but the sensors are not sure yet: never "done" or "free"
+      if (m.state === "ending") return m.in_use_by === "you" ? "Finishing — almost done" : "Finishing";
       return m.in_use_by === "you" ? "In use — yours" : "In use";
     case "finished":
       return m.mine ? "Finished — collect your laundry" : "Finished — waiting to be unloaded";
@@ -41,11 +43,20 @@ function detail(m) {
   if (m.usage === "in_use" && m.mine && m.claim?.started_at) {
     const extra = m.claim.category === "normal" ? "" : ` · ${m.claim.category.replace("extra_", "+")} min`;
     const started = `Started ${clock(m.claim.started_at)} · running ${minutesSince(m.claim.started_at)} min${extra}`;
-    if (!m.claim.expected_end) return [started];
-    const left = minutesUntil(m.claim.expected_end);
-    const eta = left > 0 ? `About ${left} min left (ends about ${clock(m.claim.expected_end)})` : "Should finish any minute";
+    const end = m.claim.expected_end || m.expected_end;
+    if (!end) return [started];
+    const left = minutesUntil(end);
+    const eta = left > 0 ? `About ${left} min left (ends about ${clock(end)})` : "Should finish any minute";
     return [h("span", { class: "time-left" }, eta), h("br"), started];
   }
+  if (m.usage === "in_use" && m.expected_end) {
+    // anyone's view of a machine in use: when it should be free (the edge's learned profile, or an estimate)
+    const left = minutesUntil(m.expected_end);
+    const eta = left > 0 ? `Free in about ${left} min` : "Should be free any minute";
+    const from = m.cycle_started_at ? `Started ${clock(m.cycle_started_at)}` : m.since && `Since ${clock(m.since)} (${ago(m.since)})`;
+    return [h("span", { class: "time-left" }, eta), ...(from ? [h("br"), from] : [])];
+  }
+  if (m.usage === "in_use" && m.since) return [`In use since ${clock(m.since)} (${ago(m.since)}) · no estimate of its end yet`];
   if (m.usage === "out_of_service") {
     const since = m.service_since ? ` · since ${dayAndClock(m.service_since)}` : "";
     const sync = m.service_sync === "pending" ? " · waiting for the room to confirm" : "";
@@ -108,6 +119,7 @@ export function newCard(m) {
 export function updateCard(card, m, user) {
   const name = machineName(m.kind, m.number);
   card.dataset.usage = m.usage;
+  card.dataset.state = m.state;
   card.dataset.kind = m.kind;
   card.dataset.number = String(m.number);
   card.classList.toggle("mine", Boolean(m.mine || m.reserved_for_me));

@@ -8,8 +8,8 @@ import { errorText } from "./errors.js";
 import { clock, dayAndClock, machineName } from "./format.js";
 import { enablePush, pushSupported } from "./push.js";
 
-/** Types worth a pop-up: the wash is done (and the reminders), a machine is held for you. */
-const POP_UP = new Set(["cycle_finished", "collect_reminder", "reservation_offered", "reservation_expired", "cycle_interrupted"]);
+/** Types worth a pop-up: the wash is done (and the reminders) or was not after all, a machine is held for you. */
+const POP_UP = new Set(["cycle_finished", "cycle_continued", "collect_reminder", "reservation_offered", "reservation_expired", "cycle_interrupted"]);
 const PAGE = 20;
 const state = { items: [], unread: 0, next: null };
 
@@ -90,8 +90,13 @@ export function applyNotificationMessage(message) {
   popUp(note);
 }
 
-/** A live `cycle_finished` message: a banner on the page as well (alerts may be off). */
+/** A live `cycle_finished` message: a banner on the page as well (alerts may be off);
+ * `cycle_continued` (it was not done after all) takes that banner down again. */
 export function applyDoneMessage(message) {
+  if (message.type === "cycle_continued") {
+    $("done-banner").hidden = true;
+    return;
+  }
   if (message.type !== "cycle_finished") return;
   $("done-banner").hidden = false; // shown first, then filled, so screen readers announce it
   $("done-body").textContent = `${machineName(message.kind, message.number)} finished at ${clock(message.finished_at)}. Please collect your laundry.`;

@@ -74,7 +74,7 @@ function inChosenRoom(item) {
 
 function tellIfMine(before, after) {
   if (!(after.mine || after.reserved_for_me || before?.mine || before?.reserved_for_me)) return;
-  if (before && before.usage === after.usage && before.mine === after.mine) return;
+  if (before && usageLabel(before) === usageLabel(after) && before.mine === after.mine) return; // "Finishing" is news too
   announce(`${machineName(after.kind, after.number)}: ${usageLabel(after)}.`);
 }
 
