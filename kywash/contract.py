@@ -194,7 +194,9 @@ class MachineStatePayload(Payload):
     )
     expected_end: datetime | None = Field(
         default=None,
-        description="when the cycle in progress should end, from the machine's learned profile and the claim's extra minutes",
+        description=(
+            "when the cycle in progress should end, from the machine's learned profile and the claim's extra minutes"
+        ),
     )
 
 
@@ -248,7 +250,9 @@ class CycleRecord(BaseModel):
     longest_pause_s: float = Field(default=0.0, ge=0, le=48 * 3600, description="longest quiet stretch it resumed from")
     tail_a: float = Field(default=0.0, ge=0, le=100, description="the level the machine settled at after its end")
     tail_low: bool = Field(default=False, description="the tail was above standby (electronics or a fan still on)")
-    end_signature: bool = Field(default=False, description="the end followed the kind's end signature (final spin, drop to standby)")
+    end_signature: bool = Field(
+        default=False, description="the end followed the kind's end signature (final spin, drop to standby)"
+    )
     category: str | None = Field(default=None, max_length=40)
     ended_at: datetime
 
@@ -375,6 +379,7 @@ class EdgeHealth(Payload):
     mqtt_connect_failures: int = Field(ge=0)
     telemetry_dropped: int = Field(ge=0)
     sensor_faults: int = Field(ge=0, description="sensor faults raised this boot")
+    bad_profiles: int = Field(default=0, ge=0, description="malformed profiles from the broker refused this boot")
     sensors: tuple[SensorHealth, ...] = ()
     ts: datetime
 
@@ -438,7 +443,9 @@ TOPIC_TABLE: Final = (
     TopicSpec("kywash/v1/{site}/{room}/health", "edge", True, HEALTH_QOS, EdgeHealth),
     TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/ack", "edge", True, ACK_QOS, MachineAck),
     TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/fault", "cloud", False, FAULT_QOS, FaultAlert),
-    TopicSpec("kywash/v1/{site}/{room}/machine/{machine}/profile", "edge (cloud restores)", True, PROFILE_QOS, MachineProfile),
+    TopicSpec(
+        "kywash/v1/{site}/{room}/machine/{machine}/profile", "edge (cloud restores)", True, PROFILE_QOS, MachineProfile
+    ),
     TopicSpec(
         "kywash/v1/{site}/{room}/machine/{machine}/cmd/{user}", "staff dashboard", False, COMMAND_QOS, MachineCommand
     ),
