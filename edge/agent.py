@@ -24,6 +24,14 @@ for ``kywash edge status``, which runs in another process.
 
 A machine whose current has not been heard for ``board.silence_fault_s`` goes
 ``sensor_fault`` (``SilenceWatch``); its next reading recovers it.
+
+Profiles (``edge.profile_store``): each detector starts with its machine's stored profile.
+After every turn's save, the profile of each detector whose ``learned_revision`` moved is
+stored in the outbox's ``profiles`` table and the publisher sends it retained. Profiles
+restored from the broker and the claim prior of applied desired states arrive from paho's
+and the publisher's threads through hand-offs; the sensor loop takes them each turn and is
+the only one that touches a detector (``adopt``, ``set_prior``). It keeps each machine's
+``cycle_started_at`` and ``expected_end`` for the publisher's state messages.
 """
 
 from __future__ import annotations
@@ -40,9 +48,12 @@ from gpiozero.pins import Factory
 
 from edge import messages
 from edge.config import MachineConfig, RoomConfig
+from edge.desired import AppliedService
 from edge.detector import CycleDetector, DetectorSnapshot, Transition
 from edge.errors import OutboxError
+from edge.handoff import HandOff
 from edge.health import Notable, health_message, health_payload
+from edge.learning import Learned
 from edge.outbox import Outbox, OutboxFull
 from edge.publisher import Publisher
 from edge.restore import restore_detectors
@@ -108,6 +119,12 @@ class EdgeAgent:
         self._save_failing_since: float | None = None
         self._save_reminded = 0.0
         self._status_thread: threading.Thread | None = None
+        self._priors: HandOff[AppliedService] = HandOff(256)  # applied desired states, from the publisher
+        self._timing: dict[str, messages.CycleTiming] = {}  # written by the sensor loop only
+        self._profile_revisions: dict[str, int] = {}  # each detector's learned_revision last stored
+        self._profiles_due: set[str] = set()  # ours learned more than the broker's: store and say again
+        self._profile_retry_at = 0.0
+        self._profile_failing = False
         self.watchdog = Watchdog(Notifier.from_env(environ), self.health, watchdog_interval(environ))
         self.outbox = Outbox(config.data_dir / OUTBOX_FILE, archive_events=config.archive_events)
         b = config.board
@@ -127,6 +144,8 @@ class EdgeAgent:
                 if m.indicator_pin is not None:
                     self.indicators[m.id] = ServiceIndicator(m.id, m.indicator_pin, pin_factory=pin_factory)
             self.publisher.on_service = self._indicate
+            self.publisher.on_desired = self._priors.put
+            self.publisher.timing = self._timing.get
             self.publisher.health = self._health_message
         except BaseException:
             self.close()
@@ -195,8 +214,14 @@ class EdgeAgent:
             except queue.Empty:
                 break
         levels = {machine_id: switch.resync() for machine_id, switch in self.doors.items()}
-        restored = restore_detectors(self.config, self.outbox.machine_states(), levels, now)
+        profiles = self.publisher.profiles.stored()
+        restored = restore_detectors(self.config, self.outbox.machine_states(), levels, now, profiles)
         self._detectors = restored.detectors
+        for machine_id, applied in self.publisher.service.applied().items():
+            if machine_id in self._detectors:
+                self._detectors[machine_id].set_prior(applied.claim_category, applied.claim_extra_minutes)
+        self._profile_revisions = {machine_id: d.learned_revision for machine_id, d in self._detectors.items()}
+        self._timing.update((mid, messages.detector_timing(d)) for mid, d in self._detectors.items())
         self._snapshots = {machine_id: d.snapshot for machine_id, d in self._detectors.items()}
         self._silence = SilenceWatch(self.doors, self.config.board.silence_fault_s, now, time.monotonic())
         self.outbox.save_states(restored.new_rows, now=now)
@@ -212,11 +237,13 @@ class EdgeAgent:
             try:
                 for item in self._next_items():
                     self._handle(item)
+                self._take_handed_over()
                 self._tick_doors(self.clock.now())
                 if time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + TICK_S
                     self._tick(self.clock.now())
                 self._save()
+                self._save_profiles()
                 self._telemetry(self.clock.now())
             except Exception:  # one bad step must not stop the room being watched
                 self.stats.loop_errors += 1
@@ -305,7 +332,55 @@ class EdgeAgent:
         self.stats.events_written += len(drafts)
         for mid in touched:
             self._snapshots[mid] = self._detectors[mid].snapshot
+            self._timing[mid] = messages.detector_timing(self._detectors[mid])
         self.publisher.notify(touched)
+
+    def _take_handed_over(self) -> None:
+        """Claim priors (publisher's thread) and restored profiles (paho's thread), given to detectors."""
+        while (applied := self._priors.take()) is not None:
+            detector = self._detectors.get(applied.machine)
+            if detector is not None:
+                detector.set_prior(applied.claim_category, applied.claim_extra_minutes)
+                self._retime(applied.machine)
+        while (offer := self.publisher.profiles.take()) is not None:
+            machine_id, learned = offer
+            detector = self._detectors.get(machine_id)
+            if detector is None:
+                continue
+            if detector.adopt(learned):  # its revision moves: stored and published by _save_profiles
+                self.stats.profiles_adopted += 1
+                log.info("%s: took the broker's profile (%d cycles learned)", machine_id, learned.learned)
+                self._retime(machine_id)
+            elif detector.learned.learned > learned.learned:  # ours knows more: the broker should hold ours
+                self._profiles_due.add(machine_id)
+
+    def _retime(self, machine_id: str) -> None:
+        """The machine's expected end may have moved (a prior, a profile): its state says so."""
+        timing = messages.detector_timing(self._detectors[machine_id])
+        if self._timing.get(machine_id) != timing:
+            self._timing[machine_id] = timing
+            self.publisher.notify([machine_id])
+
+    def _save_profiles(self) -> None:
+        """Store the profiles that changed this turn, then have the publisher send them retained."""
+        due = {mid for mid, d in self._detectors.items() if d.learned_revision != self._profile_revisions.get(mid)}
+        due |= self._profiles_due
+        if not due or time.monotonic() < self._profile_retry_at:
+            return
+        revisions = {mid: self._detectors[mid].learned_revision for mid in due}
+        try:
+            self.publisher.profiles.save({mid: self._detectors[mid].learned for mid in due}, self.clock.now())
+        except OutboxError as exc:  # kept in the detectors; stored once the disk allows
+            self._profile_retry_at = time.monotonic() + SAVE_RETRY_S
+            if not self._profile_failing:
+                log.error("cannot store the learned profiles of %s (retrying): %s", ", ".join(sorted(due)), exc)
+            self._profile_failing = True
+            return
+        self._profile_failing = False
+        self._profile_revisions.update(revisions)
+        self._profiles_due -= due
+        self.stats.profiles_saved += len(due)
+        self.publisher.notify_profiles(due)
 
     def _save_failed(self, count: int, exc: OutboxError) -> None:
         """One error line per outage, a reminder each minute; retry after ``SAVE_RETRY_S``."""
@@ -378,6 +453,10 @@ class EdgeAgent:
 
     # --- status -----------------------------------------------------------------------
 
+    def learned(self, machine_id: str) -> Learned:
+        """What the machine's detector has learned so far (an immutable value: safe from any thread)."""
+        return self._detectors[machine_id].learned
+
     def status(self) -> AgentStatus:
         """A consistent-enough picture for humans; safe to call from any thread."""
         machines = []
@@ -408,7 +487,7 @@ class EdgeAgent:
             sensor_loop_age_s=self._heartbeat.age(),
             written_at=self.clock.now(),
             machines=tuple(machines),
-            stats=replace(self.stats),
+            stats=replace(self.stats, bad_profiles=publisher.profiles.bad),
             board=self.board.health(),
             publisher=publisher.status(),
         )

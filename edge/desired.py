@@ -11,6 +11,10 @@ so an edge that was offline reads the latest revision as soon as it is back. Thr
   returned, so the publisher republishes the machine's state, lights or dims its
   indicator LED and publishes the ``ack``. A revision already applied (the same retained
   message after a reconnect or a restart) changes nothing and is not acknowledged again.
+  The claim's category and extra minutes travel with it: the publisher hands each applied
+  state to the agent (``Publisher.on_desired``), whose sensor loop gives them to the
+  machine's detector as its prior (``CycleDetector.set_prior``), as it does at start
+  with the stored ones.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ class AppliedService:
     out_of_service: bool
     reason: str | None
     applied_at: float
+    claim_category: str | None = None
+    """The live claim's category, a prior for the machine's detector (the agent sets it)."""
+    claim_extra_minutes: int = 0
 
 
 @dataclass
@@ -107,7 +114,10 @@ class ServiceDesk:
                 with self._lock:
                     self._stats.already_applied += 1
                 continue
-            applied = AppliedService(wish.machine, wish.revision, wish.out_of_service, wish.reason, now)
+            applied = AppliedService(
+                wish.machine, wish.revision, wish.out_of_service, wish.reason, now,
+                wish.claim_category, wish.claim_extra_minutes,
+            )  # fmt: skip
             try:
                 self._outbox.put_meta(META_PREFIX + wish.machine, json.dumps(_stored(applied)))
             except OutboxError as exc:  # not stored: not applied; the retained message comes again
@@ -153,4 +163,6 @@ def _stored(applied: AppliedService) -> dict[str, object]:
         "out_of_service": applied.out_of_service,
         "reason": applied.reason,
         "applied_at": applied.applied_at,
+        "claim_category": applied.claim_category,
+        "claim_extra_minutes": applied.claim_extra_minutes,
     }

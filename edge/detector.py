@@ -76,7 +76,10 @@ SETTLE_S: Final = 3.0
 LEVEL_WINDOW_S: Final = 60.0
 """The quiet level is the mean of its samples over this long."""
 LEVEL_SAMPLES: Final = 10
-"""Samples needed before the quiet level (off or low) is trusted."""
+"""Samples needed before the quiet level (off or low) is trusted..."""
+LEVEL_SLOW_SAMPLES: Final = 4
+LEVEL_SLOW_SPAN_S: Final = 30.0
+"""...or, from a board that samples slowly, this many spanning this long."""
 SHOW_EVIDENCE_S: Final = 15.0
 """With end evidence, ``ending`` shows after this much quiet (else after ``pause_dwell_s``)."""
 STANDBY_MINUTE: Final = 60
@@ -465,6 +468,12 @@ class CycleDetector:
             return [self._move(now, S.PAUSED, EventType.CYCLE_PAUSED)]
         return []
 
+    def _level_known(self) -> bool:
+        level = self._quiet_level
+        if len(level) >= LEVEL_SAMPLES:
+            return True
+        return len(level) >= LEVEL_SLOW_SAMPLES and level[-1][0] - level[0][0] >= LEVEL_SLOW_SPAN_S
+
     def _active_now(self, now: float) -> bool:
         """Active, and seen so within a tumble's rest: a tick long after the last reading confirms nothing."""
         last = self._last_active_at
@@ -475,7 +484,7 @@ class CycleDetector:
         t = self.thresholds
         quiet_since = self._quiet_since if self._quiet_since is not None else now
         samples = [a for _, a in self._quiet_level]
-        known = len(samples) >= LEVEL_SAMPLES
+        known = self._level_known()
         level = statistics.fmean(samples) if samples else self._current
         low = not known or level >= self.off_level
         ran = quiet_since - (self._started_at if self._started_at is not None else quiet_since)
@@ -550,7 +559,7 @@ class CycleDetector:
         )
         if self._learned_last and seconds is not None:
             look = self.quiet_look(now)
-            observed = len(self._quiet_level) >= LEVEL_SAMPLES
+            observed = self._level_known()
             facts = CycleFacts(
                 duration_s=seconds,
                 energy_as=self._energy,

@@ -41,6 +41,7 @@ def health_payload(status: AgentStatus, started_at: float, faults: dict[str, str
         mqtt_connect_failures=pub.connect_failures,
         telemetry_dropped=pub.telemetry_dropped,
         sensor_faults=status.stats.sensor_faults,
+        bad_profiles=status.stats.bad_profiles,
         sensors=tuple(
             SensorHealth(
                 machine=m.id, ok=m.state is not MachineState.SENSOR_FAULT, state=m.state, fault=faults.get(m.id)

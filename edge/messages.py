@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import kywash
 from edge.config import MachineConfig, RoomConfig
-from edge.detector import DetectorSnapshot, Transition
+from edge.detector import CycleDetector, DetectorSnapshot, Transition
+from edge.learning import Learned
 from edge.outbox import EventDraft, MachineStateRow
 from kywash.clock import to_datetime
 from kywash.contract import (
@@ -51,11 +52,33 @@ def info_message(config: RoomConfig, boot_id: str, started_at: float) -> tuple[s
     return room_topic(config.site, config.room, "info"), payload.to_bytes()
 
 
+IN_CYCLE_STATES = frozenset({MachineState.RUNNING.value, MachineState.PAUSED.value, MachineState.ENDING.value})
+
+CycleTiming = tuple[float | None, float | None]
+"""A machine's cycle in progress: (``cycle_started_at``, ``expected_end``), epoch seconds or None."""
+
+
+def row_timing(row: MachineStateRow) -> CycleTiming:
+    """The timing a stored row alone gives (no profile, so no expected end)."""
+    return (row.cycle_started_at if row.cycle_state in IN_CYCLE_STATES else None), None
+
+
+def detector_timing(detector: CycleDetector) -> CycleTiming:
+    """The detector's (``cycle_started_at``, ``expected_end``); call on the sensor loop's thread."""
+    return detector.cycle_started_at, detector.expected_end
+
+
 def state_message(
-    config: RoomConfig, row: MachineStateRow, now: float, *, out_of_service: bool = False
-) -> tuple[str, bytes]:
-    """The machine's retained state; ``out_of_service`` once the edge applied such a desired state."""
+    config: RoomConfig, row: MachineStateRow, now: float, *, out_of_service: bool = False,
+    timing: CycleTiming | None = None,
+) -> tuple[str, bytes]:  # fmt: skip
+    """The machine's retained state; ``out_of_service`` once the edge applied such a desired state.
+
+    ``timing`` is the detector's ``cycle_started_at`` and ``expected_end`` (the agent keeps
+    them per machine; they are not in the stored row); None: what the row gives.
+    """
     machine = config.machine(row.machine)
+    started, expected = row_timing(row) if timing is None else timing
     payload = MachineStatePayload(
         machine=machine.id,
         kind=machine.kind,
@@ -66,8 +89,17 @@ def state_message(
         seq=row.seq,
         ts=to_datetime(now),
         out_of_service=out_of_service,
+        cycle_started_at=None if started is None else to_datetime(started),
+        expected_end=None if expected is None else to_datetime(expected),
     )
     return machine_topic(config.site, config.room, machine.id, "state"), payload.to_bytes()
+
+
+def profile_message(config: RoomConfig, machine_id: str, learned: Learned, now: float) -> tuple[str, bytes]:
+    """A machine's retained profile: what its detector learned (``now``: epoch seconds)."""
+    machine = config.machine(machine_id)
+    payload = learned.to_payload(machine.id, machine.kind, now)
+    return machine_topic(config.site, config.room, machine.id, "profile"), payload.to_bytes()
 
 
 def event_draft(config: RoomConfig, machine: MachineConfig, boot_id: str, change: Transition) -> EventDraft:

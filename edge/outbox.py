@@ -10,6 +10,8 @@ One SQLite database per room (WAL, ``synchronous=FULL``, through sqlite-utils):
 * ``meta`` — the last sequence number handed out (never reused, even after the rows
   are acknowledged and archived), the agent's last status snapshot, and ``boots``, the
   history of agent boot ids.
+* ``profiles`` — what each machine's detector learned (``kywash.contract.MachineProfile``
+  JSON, keyed by machine id; ``edge.profile_store``), so a restarted agent keeps it.
 
 ``append_events`` assigns sequence numbers and writes the event rows and the state rows
 in one transaction: a crash leaves either both or neither. The publisher reads
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -141,6 +143,8 @@ class Outbox:
         }
         columns["seq"] = int
         db.table("machine_state").create(columns, pk="machine", if_not_exists=True)
+        db.table("profiles").create({"machine": str, "payload": bytes, "updated": float}, pk="machine",
+                                    if_not_exists=True)  # fmt: skip
 
     @contextmanager
     def _locked(self) -> Iterator[sqlite_utils.Database]:
@@ -293,6 +297,21 @@ class Outbox:
         with self._locked() as db:
             rows = list(db.table("machine_state").rows)
         return {row["machine"]: MachineStateRow(**row) for row in rows}
+
+    def save_profiles(self, profiles: Mapping[str, bytes], *, now: float = 0.0) -> None:
+        """Store machines' learned profiles (``MachineProfile`` JSON by machine id), atomically."""
+        with self._locked() as db, db.atomic():
+            for machine, payload in profiles.items():
+                db.execute(
+                    "INSERT OR REPLACE INTO profiles (machine, payload, updated) VALUES (?, ?, ?)",
+                    [machine, bytes(payload), now],
+                )
+
+    def profiles(self) -> dict[str, bytes]:
+        """Every stored profile: machine id -> its ``MachineProfile`` JSON."""
+        with self._locked() as db:
+            rows = db.execute("SELECT machine, payload FROM profiles ORDER BY machine").fetchall()
+        return {str(r[0]): bytes(r[1]) for r in rows}
 
     def boots(self) -> list[tuple[str, float]]:
         with self._locked() as db:

@@ -22,8 +22,17 @@ Desired state (``edge.desired``): it also subscribes to the room's retained ``de
 topics on every connect; a higher revision than the machine's last is stored, shown on the
 machine's indicator LED (``on_service``, set by the agent), reflected in the machine's
 retained ``state`` (``out_of_service``) and acknowledged on its retained ``ack`` topic.
+The claim's category and extra minutes in an applied desired state go to the agent
+(``on_desired``), whose sensor loop hands them to the machine's detector.
 The retained ``health`` message (built by the agent) goes out on every connect and when
 the agent asks (``request_health``: its interval elapsed, or something notable changed).
+
+Profiles (``edge.profile_store``): every stored profile goes out retained on every connect,
+and a machine's again when the agent has stored a newer one (``notify_profiles``). It
+subscribes the room's ``profile`` topics on every connect too; what arrives is checked
+on paho's thread and handed to the agent's sensor loop, the only caller of the detectors.
+A machine's ``state`` carries ``cycle_started_at`` and ``expected_end`` as the agent last
+saw them on its detector (``timing``, set by the agent).
 
 Telemetry (QoS 0) is sent at once while connected; while disconnected it waits in a
 buffer of ``telemetry_buffer`` messages that drops the oldest first (counted), and is
@@ -56,9 +65,10 @@ from edge.config import RoomConfig
 from edge.desired import AppliedService, ServiceDesk
 from edge.errors import ConfigError, OutboxError
 from edge.outbox import Outbox
+from edge.profile_store import ProfileStore
 from edge.replay import ReplayDesk, ReplayStats
 from kywash.clock import Clock
-from kywash.contract import ACK_QOS, EVENT_QOS, STATE_QOS
+from kywash.contract import ACK_QOS, EVENT_QOS, PROFILE_QOS, STATE_QOS
 from kywash.net import no_delay
 
 log = logging.getLogger(__name__)
@@ -111,6 +121,12 @@ class Publisher:
         self.service = ServiceDesk(config, outbox)
         self.on_service: Callable[[str, bool], None] | None = None
         """Called on this module's thread when a machine goes out of (or back into) service."""
+        self.on_desired: Callable[[AppliedService], None] | None = None
+        """Called on this module's thread with every desired state applied (for the claim prior)."""
+        self.profiles = ProfileStore(config, outbox)
+        self.timing: Callable[[str], messages.CycleTiming | None] | None = None
+        """A machine's (cycle_started_at, expected_end) for its state message (set by the agent)."""
+        self._profiles_dirty: set[str] = set()
         self.health: Callable[[], tuple[str, bytes]] | None = None
         """Builds the retained ``health`` message (set by the agent); sent on connect and on request."""
         self._health_due = False
@@ -189,6 +205,12 @@ class Publisher:
             self._dirty.update(machines)
         self._wake.set()
 
+    def notify_profiles(self, machines: Iterable[str]) -> None:
+        """These machines' stored profiles changed (or should be said again): publish them soon."""
+        with self._lock:
+            self._profiles_dirty.update(machines)
+        self._wake.set()
+
     def publish_telemetry(self, topic: str, payload: bytes) -> bool:
         """QoS 0 at once if connected (True); otherwise buffered, dropping the oldest if full."""
         if self._connected and not self._telemetry and self._send(topic, payload, qos=0, retain=False):
@@ -250,7 +272,7 @@ class Publisher:
             self._connects += 1
         log.info("connected to %s", self.config.broker.url)
         # The retained desired states arrive right after the SUBACK: an edge that was away converges.
-        client.subscribe([(self.replay.topic, 1), (self.service.filter, 1)])
+        client.subscribe([(self.replay.topic, 1), (self.service.filter, 1), (self.profiles.filter, 1)])
         self._wake.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
@@ -283,6 +305,9 @@ class Publisher:
         if self.service.wants(topic):
             if self.service.submit(topic, bytes(msg.payload)):
                 self._wake.set()
+            return
+        if self.profiles.wants(topic):  # checked here, adopted on the agent's sensor loop
+            self.profiles.submit(topic, bytes(msg.payload))
             return
         if topic != self.replay.topic:
             # amqtt 0.12 also hands a client retained messages of filters it never subscribed
@@ -335,6 +360,7 @@ class Publisher:
             dirty, self._dirty = self._dirty, set()
             acks, self._acks_due = self._acks_due, []
             health, self._health_due = self._health_due, False
+            profiles, self._profiles_dirty = self._profiles_dirty, set()
         if announce:  # info first: a cloud learns the room from it before the room says "online"
             self._send(*messages.info_message(self.config, self.boot_id, self._started_at),
                        qos=STATE_QOS, retain=True)  # fmt: skip
@@ -342,6 +368,7 @@ class Publisher:
                        qos=STATE_QOS, retain=True)  # fmt: skip
         self._publish_states(None if announce else dirty)
         self._send_acks(acks)  # after the states that show the change
+        self._publish_profiles(None if announce else profiles)
         if (announce or health) and self.health is not None:
             self._send(*self.health(), qos=STATE_QOS, retain=True)
         self._flush_telemetry()
@@ -351,6 +378,8 @@ class Publisher:
         """Apply newer desired states: the indicator LEDs now; states and acks once connected."""
         applied = self.service.apply(self._clock.now())
         for change in applied:
+            if self.on_desired is not None:
+                self.on_desired(change)
             if self.on_service is not None:
                 try:
                     self.on_service(change.machine, change.out_of_service)
@@ -388,8 +417,16 @@ class Publisher:
         for machine, row in self._outbox.machine_states().items():
             if machine in known and (machines is None or machine in machines):
                 service = self.service.out_of_service(machine)
-                self._send(*messages.state_message(self.config, row, now, out_of_service=service),
+                timing = self.timing(machine) if self.timing is not None else None
+                self._send(*messages.state_message(self.config, row, now, out_of_service=service, timing=timing),
                            qos=STATE_QOS, retain=True)  # fmt: skip
+
+    def _publish_profiles(self, machines: set[str] | None) -> None:
+        """Retained profiles of ``machines`` (None: every stored one), from the outbox's table."""
+        if machines is not None and not machines:
+            return
+        for topic, payload in self.profiles.stored_messages(machines):  # unsent: the next connect sends all
+            self._send(topic, payload, qos=PROFILE_QOS, retain=True)
 
     def _drain(self) -> None:
         """Hand the next rows to paho, keeping at most ``window`` unacknowledged.

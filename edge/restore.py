@@ -2,7 +2,9 @@
 
 A machine with a stored state resumes it, and a door that changed while the agent was
 down becomes an event now (the pins are read at start). A machine seen for the first
-time starts quiet: idle or door_open as its pin says, stored without an event.
+time starts quiet: idle or door_open as its pin says, stored without an event. Each
+detector starts with the machine's stored profile (``learned``, from ``edge.profile_store``)
+when there is one.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from edge import messages
 from edge.config import MachineConfig, RoomConfig
 from edge.detector import CycleDetector, Transition
+from edge.learning import Learned
 from edge.outbox import MachineStateRow
 from kywash.contract import Door
 
@@ -29,26 +32,31 @@ class Restored:
     """Door changes found at start, to store as events."""
 
 
-def _from_row(config: RoomConfig, machine: MachineConfig, now: float, row: MachineStateRow) -> CycleDetector | None:
+def _from_row(
+    config: RoomConfig, machine: MachineConfig, now: float, row: MachineStateRow, learned: Learned | None
+) -> CycleDetector | None:
     try:
         snap = messages.snapshot_from_row(row)
     except ValueError:
         log.warning("stored state of %s is unreadable; starting it afresh", machine.id)
         return None
-    return CycleDetector(machine.kind, config.thresholds_for(machine), now=now, restore=snap)
+    return CycleDetector(machine.kind, config.thresholds_for(machine), now=now, restore=snap, learned=learned)
 
 
 def restore_detectors(
-    config: RoomConfig, stored: Mapping[str, MachineStateRow], doors: Mapping[str, Door], now: float
-) -> Restored:
-    """Detectors for every configured machine, given the stored rows and the doors read now."""
+    config: RoomConfig, stored: Mapping[str, MachineStateRow], doors: Mapping[str, Door], now: float,
+    learned: Mapping[str, Learned] | None = None,
+) -> Restored:  # fmt: skip
+    """Detectors for every configured machine, given the stored rows, profiles and the doors read now."""
     out = Restored()
+    profiles = learned or {}
     for machine in config.machines:
         level = doors[machine.id]
         row = stored.get(machine.id)
-        detector = _from_row(config, machine, now, row) if row is not None else None
+        profile = profiles.get(machine.id)
+        detector = _from_row(config, machine, now, row, profile) if row is not None else None
         if detector is None:
-            detector = CycleDetector(machine.kind, config.thresholds_for(machine), now=now, door=level)
+            detector = CycleDetector(machine.kind, config.thresholds_for(machine), now=now, door=level, learned=profile)
             out.new_rows.append(messages.state_row(machine.id, detector.snapshot))
         out.detectors[machine.id] = detector
         out.changes += [(machine.id, change) for change in detector.on_door(now, level)]

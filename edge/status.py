@@ -31,6 +31,12 @@ class AgentStats:
     outbox_errors: int = 0
     outbox_full: int = 0
     loop_errors: int = 0
+    profiles_saved: int = 0
+    profiles_adopted: int = 0
+    """Profiles taken from the broker because they had learned more than ours."""
+    bad_profiles: int = 0
+    """Profiles from the broker refused (malformed, another machine's or kind's); counted on
+    paho's thread by ``edge.profile_store`` and copied in by ``EdgeAgent.status()``."""
 
 
 @dataclass(frozen=True)

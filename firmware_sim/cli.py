@@ -2,9 +2,14 @@
 
 ``kywash sim replay TRACE.csv --type washer`` plays a ``t_s,amps`` trace through the board
 emulator and a serial port into the edge's detector and prints one JSON line per state
-change, in trace time. ``kywash sim plot PROGRAM|TRACE.csv --out trace.png`` draws the
-current with the detected states shaded. Thresholds come from ``--config`` (the kind's
-table, or one machine's with ``--machine``) or the kind's defaults.
+change (``file``, ``t_s`` from the file's first sample, ``state``, ``event``, ``reason``).
+``kywash sim replay A.csv B.csv ... --type washer [--state-dir DIR]`` plays several as one
+machine, one detector learning as it goes, with the door opened and closed between files
+(``edge.tools.learn``); at ``--speed 0`` they go straight into the detector, otherwise each
+through the serial port in turn. ``--state-dir`` keeps the learned profile between runs in
+``DIR/<machine or kind>.profile.json``. ``kywash sim plot PROGRAM|TRACE.csv --out trace.png``
+draws the current with the detected states shaded. Thresholds come from ``--config`` (the
+kind's table, or one machine's with ``--machine``) or the kind's defaults.
 """
 
 from __future__ import annotations
@@ -67,32 +72,60 @@ def sim_command() -> None:
 
 
 @sim_command.command("replay")
-@click.argument("trace_path", metavar="TRACE.csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--type", "kind", type=KINDS, required=True, help="The machine the trace was recorded on.")
+@click.argument("trace_paths", metavar="TRACE.csv...", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False))  # fmt: skip
+@click.option("--type", "kind", type=KINDS, required=True, help="The machine the traces were recorded on.")
 @config_option
 @machine_option
 @click.option(
+    "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Load DIR/<machine or kind>.profile.json (what the machine learned) first and write it back after.",
+)  # fmt: skip
+@click.option(
     "--speed", type=click.FloatRange(min=0), default=0.0, show_default=True,
-    help="Trace seconds per real second; 0 replays as fast as the serial port goes.",
+    help="Trace seconds per real second; 0 replays as fast as it goes (several files: straight into the detector).",
 )  # fmt: skip
 @click.option("--serial", type=click.Choice(["pty", "tcp"]), default="pty", show_default=True)
 def replay_command(
-    trace_path: Path, kind: str, config_path: Path | None, machine_id: str | None, speed: float, serial: str
-) -> None:
-    """Play TRACE.csv (t_s,amps) through the board emulator and a serial port into the detector."""
+    trace_paths: tuple[str, ...], kind: str, config_path: Path | None, machine_id: str | None,
+    state_dir: Path | None, speed: float, serial: str,
+) -> None:  # fmt: skip
+    """Play recordings (CSV t_s,amps) into the detector, one after another as ONE machine.
+
+    One JSON line per state change: file, t_s (seconds from that file's first sample),
+    state, event, reason. Between files the door opens 1 s after the last sample and
+    closes 30 s later; the next file starts 60 s after. One file (or --speed > 0) goes
+    through the board emulator and a serial port; several at --speed 0 straight into
+    the same detector.
+    """
+    import time
+
+    from edge.detector import CycleDetector
+    from edge.tools.learn import legs, load_profile, save_profile
     from edge.tools.trace import load_trace
-    from firmware_sim.replay import replay_over_serial
+    from firmware_sim.replay import replay_session
 
     machine_kind = MachineKind(kind)
     thresholds = _thresholds(machine_kind, config_path, machine_id)
+    name = machine_id or machine_kind.value
+    profile_path = None if state_dir is None else state_dir / f"{name}.profile.json"
     logging.getLogger("edge.sensors.board").setLevel(logging.WARNING)  # stdout is the JSON lines; keep stderr quiet
     try:
-        trace = load_trace(trace_path)
+        learned = load_profile(profile_path, machine_kind) if profile_path and profile_path.exists() else None
+        session = legs([(path, load_trace(path)) for path in trace_paths], end_at=time.time())
+        detector = CycleDetector(machine_kind, thresholds, now=session[0].start, learned=learned)
         transport: TransportKind = "tcp" if serial == "tcp" else "pty"
-        for change in replay_over_serial(trace, machine_kind, thresholds, speed=speed, transport=transport):
-            click.echo(json.dumps(change.as_json()))
+        serially = len(session) == 1 or speed > 0
+        for change in replay_session(detector, session, serial=serially, speed=speed, transport=transport):
+            click.echo(json.dumps(change.line()))
+        if profile_path is not None:
+            save_profile(profile_path, detector.learned, name, machine_kind, time.time())
+            click.echo(f"{name} has learned {detector.learned.learned} cycle(s); profile saved to {profile_path}",
+                       err=True)  # fmt: skip
     except (SimulatorError, EdgeError) as exc:
         raise _fail(exc) from None
+    except OSError as exc:
+        raise _fail(exc, 1) from None
 
 
 @sim_command.command("plot")

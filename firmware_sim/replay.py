@@ -11,6 +11,14 @@ period per frame, in lock-step with the reader (a bounded window of frames in fl
 so ``speed=0`` replays an hour in about a second and never drops a frame; ``speed > 0``
 paces the frames at that many trace seconds per real second. ``detect`` runs the same
 resampled readings straight into the detector (no serial port), for plots and tests.
+
+``replay_session`` plays several recordings as one machine: one detector (what it learned
+from A is what it knows in B), chained and with the door opened and closed between files
+as ``edge.tools.learn`` describes. Each file goes through the serial port as above when
+``serial`` is true; otherwise the resampled readings go straight into the detector (the
+command line does that for several files at ``--speed 0``: the detector is the same, and
+an evening of recordings takes a fraction of a second). Every change is stamped with its
+file and the seconds from that file's first sample.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from edge.detector import CycleDetector, Transition
 from edge.sensors.board import CurrentBoard
 from edge.sensors.readings import BoardReading
 from edge.thresholds import Thresholds
+from edge.tools.learn import NEXT_FILE_AFTER_S, Leg, Played, door_break, play
 from edge.tools.trace import Trace
 from firmware_sim.board import BoardEmulator
 from firmware_sim.errors import SimulatorError
@@ -79,11 +88,27 @@ class StateChange:
     event: str
     reason: str | None = None
     cycle_s: float | None = None
+    file: str | None = None
+    """The recording it belongs to (a session of several; ``t_s`` then counts from its first sample)."""
 
     @classmethod
     def of(cls, transition: Transition) -> StateChange:
         seconds = None if transition.cycle_seconds is None else round(transition.cycle_seconds, 3)
         return cls(round(transition.at, 3), transition.state.value, transition.type.value, transition.reason, seconds)
+
+    @classmethod
+    def played(cls, played: Played) -> StateChange:
+        tr = played.transition
+        seconds = None if tr.cycle_seconds is None else round(tr.cycle_seconds, 3)
+        return cls(played.t_s, tr.state.value, tr.type.value, tr.reason, seconds, played.file)
+
+    def line(self) -> dict[str, Any]:
+        """What ``kywash sim replay`` prints: file, t_s, state, event and reason always (cycle_s if any)."""
+        out: dict[str, Any] = {"file": self.file, "t_s": self.t_s, "state": self.state, "event": self.event,
+                               "reason": self.reason}  # fmt: skip
+        if self.cycle_s is not None:
+            out["cycle_s"] = self.cycle_s
+        return out
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"t_s": self.t_s, "state": self.state, "event": self.event}
@@ -118,12 +143,41 @@ def replay_over_serial(
 
     Yields each state change as the detector makes it. ``speed`` 0 runs flat out.
     """
+    detector = CycleDetector(kind, thresholds, now=trace.start)
+    for transition in serial_transitions(trace, detector, speed=speed, period=period, transport=transport):
+        yield StateChange.of(transition)
+
+
+def replay_session(
+    detector: CycleDetector, session: list[Leg], *, serial: bool, speed: float = 0.0,
+    period: float = BOARD_PERIOD_S, transport: TransportKind = "pty",
+) -> Iterator[StateChange]:  # fmt: skip
+    """Play the legs (``edge.tools.learn.legs``) one after another into one detector."""
+    if not serial:
+        for played in play(detector, session, lambda trace: board_readings(trace, period)):
+            yield StateChange.played(played)
+        return
+    for leg in session:
+        for transition in serial_transitions(
+            leg.trace, detector, offset=leg.offset, speed=speed, period=period, transport=transport
+        ):
+            yield StateChange.played(Played(leg.name, round(transition.at - leg.start, 3), transition))
+        for played in door_break(detector, leg):
+            yield StateChange.played(played)
+        if speed > 0 and not leg.last:
+            time.sleep(NEXT_FILE_AFTER_S / speed)
+
+
+def serial_transitions(
+    trace: Trace, detector: CycleDetector, *, offset: float = 0.0, speed: float = 0.0,
+    period: float = BOARD_PERIOD_S, transport: TransportKind = "pty",
+) -> Iterator[Transition]:  # fmt: skip
+    """The trace over the serial port into ``detector``, at detector time = trace time + ``offset``."""
     times = board_times(trace, period)
     if len(times) > 65536:  # the frame sequence number wraps there (18 h at 1 s)
         raise ReplayError("traces longer than 65536 board periods are not supported; split them")
     clock = FakeClock(start=trace.start)
     readings: queue.Queue[Any] = queue.Queue()
-    detector = CycleDetector(kind, thresholds, now=trace.start)
     with (
         BoardEmulator([board_reader(trace, period)], clock, transport=transport, period=period) as board,
         CurrentBoard(board.url, readings=readings, clock=clock, reopen_min_s=0.05, reopen_max_s=0.2) as reader,
@@ -139,7 +193,7 @@ def replay_over_serial(
             while sent - received > WINDOW or (sent == len(times) and received < sent):
                 reading = _next_reading(readings)
                 received += 1
-                yield from _detect(detector, trace.start + reading.seq * period, reading)
+                yield from detector.on_current(trace.start + offset + reading.seq * period, reading.amps[0])
 
 
 def _wait_connected(reader: CurrentBoard) -> None:
@@ -156,8 +210,3 @@ def _next_reading(readings: queue.Queue[Any]) -> BoardReading:
     except queue.Empty:
         raise ReplayError("a board frame never reached the reader (dropped on the serial port?)") from None
     return reading
-
-
-def _detect(detector: CycleDetector, t: float, reading: BoardReading) -> Iterator[StateChange]:
-    for transition in detector.on_current(t, reading.amps[0]):
-        yield StateChange.of(transition)

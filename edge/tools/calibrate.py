@@ -7,10 +7,16 @@
 2. **On/off.** Off sits a third of the way from idle to running, on two thirds: both
    clear of the noise above idle and of the running floor, with hysteresis between.
 3. **Dwells.** With those, the traces are cut into cycles (runs of draw closer than the
-   kind's longest quiet), and the longest quiet stretch inside a cycle, early (a soak
-   before ``min_cycle_s``) and late, and the longest short pulse after a cycle's end (a
-   dryer's anti-wrinkle tumble) set the dwells, with a 50 % margin; never shorter than
-   the kind's defaults, which encode what the recordings may not have caught.
+   kind's longest quiet), and the longest quiet stretch inside a cycle (a soak, early or
+   late) sets ``off_dwell_s`` (the wait for an end without evidence), and the longest
+   short pulse after a cycle's end (a dryer's anti-wrinkle tumble) the restart and resume
+   dwells, with a 50 % margin; never shorter than the kind's defaults, which encode what
+   the recordings may not have caught.
+
+These are the cold-start rules only. What really tells one machine's ends from its pauses
+is its learned profile (``edge.learning``): ``kywash edge calibrate --profile-out`` plays
+the recordings through a detector (``edge.tools.learn``) and writes what it learned, which
+replaces hand-set thresholds for that machine once the edge has it.
 """
 
 from __future__ import annotations
@@ -181,7 +187,7 @@ def calibrate(traces: Sequence[Trace], kind: MachineKind) -> Calibration:
         )
     off = max(round(found.idle_amps + gap / 3, 2), 0.01)
     on = max(round(found.idle_amps + 2 * gap / 3, 2), off + 0.01)
-    merge = max(base.soak_dwell_s, base.off_dwell_s)
+    merge = base.off_dwell_s
     shapes = [c for trace in traces for c in cycles(trace, on, off, merge, base.min_cycle_s)]
     if not shapes:
         raise CalibrationError("no cycle in the traces (no draw lasting a minute)")
@@ -196,10 +202,8 @@ def _dwells(
     late = max(c.longest_late_quiet_s for c in shapes)
     early = max(c.longest_early_quiet_s for c in shapes)
     pulse = max(c.longest_pulse_after_s for c in shapes)
-    off_dwell = max(base.off_dwell_s, _ceil_to(MARGIN * late, 30))
+    off_dwell = max(base.off_dwell_s, _ceil_to(MARGIN * max(late, early), 30))
     changes: dict[str, float] = {"on_amps": on, "off_amps": off, "off_dwell_s": off_dwell}
-    if base.min_cycle_s > 0:
-        changes["soak_dwell_s"] = max(base.soak_dwell_s, off_dwell, _ceil_to(MARGIN * early, 30))
     if pulse > 0:
         changes["restart_dwell_s"] = max(base.restart_dwell_s, _ceil_to(3 * pulse, 10))
         if base.resume_dwell_s > 0:

@@ -3,21 +3,29 @@
 Added to the ``kywash edge`` group by ``edge/cli.py``. Both read the board named in the
 room config (stop the agent first: a serial port has one reader). A bad config or
 machine prints ``error: <message>`` and exits 2; a board that sends nothing exits 1.
+
+``calibrate --profile-out PROFILE.json`` also plays the recordings through one detector,
+one after another as ``kywash sim replay`` does (``edge.tools.learn``), and writes what it
+learned (standby, cycles) as ``MachineProfile`` JSON: the profile, not hand-set thresholds,
+is what tells this machine's ends from its pauses.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import click
 
 from edge.config import RoomConfig, load_room_config
 from edge.errors import ConfigError, EdgeError, HardwareError
+from edge.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from edge.tools.calibrate import CalibrationError, calibrate
+from edge.tools.learn import learn, save_profile
 from edge.tools.record import machine_channel, record_cycles, record_trace
 from edge.tools.trace import Trace, load_trace, write_trace
-from kywash.contract import MachineKind
+from kywash.contract import ContractError, MachineKind, check_id
 from kywash.signals import stop_on_signals
 
 config_option = click.option(
@@ -75,44 +83,79 @@ def record_command(
               help="With --cycles: stop recording after this long.")  # fmt: skip
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --cycles: also write the recording as CSV.")  # fmt: skip
+@click.option("--profile-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also learn the machine's profile from the recordings (played one after another "
+                   "through one detector) and write it here as MachineProfile JSON.")  # fmt: skip
 @click.pass_context
 def calibrate_command(
     ctx: click.Context, config_path: Path | None, machine_id: str | None, kind: str | None, cycles: int | None,
-    trace_paths: tuple[Path, ...], max_hours: float, save: Path | None,
+    trace_paths: tuple[Path, ...], max_hours: float, save: Path | None, profile_out: Path | None,
 ) -> None:  # fmt: skip
-    """Learn a machine's idle and running current and propose thresholds (a TOML snippet)."""
+    """Learn a machine's idle and running current and propose thresholds (a TOML snippet).
+
+    With --profile-out, also learn its profile (standby, cycle lengths, the look of its
+    ends) the way the edge does: learned profiles replace hand-set thresholds, which are
+    only the rules for a machine the edge has not learned yet.
+    """
     if bool(cycles) == bool(trace_paths):
         raise click.UsageError("give either --cycles N (record from the board) or --trace FILE (repeatable)")
+    if profile_out is not None and machine_id is not None:
+        try:
+            check_id(machine_id, "machine")
+        except ContractError as exc:
+            raise click.BadParameter(str(exc), param_hint="--machine") from None
     try:
-        machine_kind, traces = _traces(ctx, config_path, machine_id, kind, cycles, trace_paths, max_hours)
+        machine_kind, traces, thresholds = _traces(ctx, config_path, machine_id, kind, cycles, trace_paths, max_hours)
         if save is not None and cycles:
             write_trace(save, zip(traces[0].times, traces[0].amps, strict=True))
+        if profile_out is not None:
+            names = [str(p) for p in trace_paths] or ["recording"]
+            _learn_profile(list(zip(names, traces, strict=True)), machine_kind, thresholds, machine_id, profile_out)
         result = calibrate(traces, machine_kind)
-    except (ConfigError, CalibrationError) as exc:
+    except CalibrationError as exc:
+        if profile_out is None:
+            raise _exit(exc, 2) from None
+        click.echo(f"no threshold proposal: {exc}", err=True)  # the profile was the point
+        return
+    except ConfigError as exc:
         raise _exit(exc, 2) from None
-    except EdgeError as exc:
+    except (EdgeError, OSError) as exc:
         raise _exit(exc, 1) from None
     click.echo(result.to_toml(machine_id), nl=False)
+
+
+def _learn_profile(
+    recordings: list[tuple[str, Trace]], kind: MachineKind, thresholds: Thresholds, machine_id: str | None, out: Path
+) -> None:
+    detector, _ = learn(recordings, kind, thresholds, end_at=time.time())
+    learned = detector.learned
+    save_profile(out, learned, machine_id or kind.value, kind, time.time())
+    minutes = ", ".join(f"{c.duration_s / 60:.1f}" for c in learned.cycles) or "none"
+    standby = "not learned" if learned.standby is None else f"{learned.standby:.3f} A"
+    click.echo(f"learned {learned.learned} cycle(s) ({minutes} min), standby {standby}: wrote {out}", err=True)
 
 
 def _traces(
     ctx: click.Context, config_path: Path | None, machine_id: str | None, kind: str | None,
     cycles: int | None, trace_paths: tuple[Path, ...], max_hours: float,
-) -> tuple[MachineKind, list[Trace]]:  # fmt: skip
+) -> tuple[MachineKind, list[Trace], Thresholds]:  # fmt: skip
+    """The machine's kind, its recordings, and the thresholds its detector runs with."""
     config = _config(ctx, config_path) if (config_path or cycles or (ctx.obj or {}).get("edge_config")) else None
     if config is not None and machine_id is not None:
         machine_channel(config, machine_id)
         machine_kind = config.machine(machine_id).kind
+        thresholds = config.thresholds_for(config.machine(machine_id))
     elif kind is not None:
         machine_kind = MachineKind(kind)
+        thresholds = config.thresholds.for_kind(machine_kind) if config else DEFAULT_THRESHOLDS[machine_kind]
     else:
         raise click.UsageError("name the machine (--config and --machine) or its kind (--type)")
     if not cycles:
-        return machine_kind, [load_trace(path) for path in trace_paths]
+        return machine_kind, [load_trace(path) for path in trace_paths], thresholds
     if config is None or machine_id is None:
         raise click.UsageError("--cycles reads the board: it needs --config and --machine")
     stop = threading.Event()
     with stop_on_signals(stop):
         click.echo(f"recording {machine_id} until {cycles} cycle(s) finish (Ctrl-C stops early)...", err=True)
         trace = record_cycles(config, machine_id, cycles, max_seconds=max_hours * 3600, stop=stop)
-    return machine_kind, [trace]
+    return machine_kind, [trace], thresholds

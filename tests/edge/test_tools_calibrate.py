@@ -74,7 +74,10 @@ def test_dwells_grow_with_what_the_traces_show_but_never_below_the_defaults() ->
     washer = calibrate([washer_cycle(960, 1)], MachineKind.WASHER).thresholds
     base = DEFAULT_THRESHOLDS[MachineKind.WASHER]
     assert washer.off_dwell_s == base.off_dwell_s  # the late quiet stretches are short
-    assert washer.soak_dwell_s >= max(base.soak_dwell_s, 1.5 * 960)
+    washer_early_soak = calibrate([washer_cycle(960, 1)], MachineKind.WASHER)
+    assert washer_early_soak.cycles[0].longest_early_quiet_s == pytest.approx(960, abs=5)
+    long_soak = calibrate([washer_cycle(1200, 1)], MachineKind.WASHER).thresholds
+    assert long_soak.off_dwell_s >= max(base.off_dwell_s, 1.5 * 1200)  # no end is called inside the soak
     dryer = calibrate([dryer_cycle(1)], MachineKind.DRYER)
     assert dryer.cycles[0].longest_pulse_after_s == pytest.approx(18, abs=1)
     assert dryer.thresholds.restart_dwell_s >= 3 * 18 and dryer.thresholds.resume_dwell_s >= 60

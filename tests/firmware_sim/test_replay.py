@@ -17,11 +17,12 @@ WASHER = DEFAULT_THRESHOLDS[MachineKind.WASHER]
 
 
 def square_cycle(rate_hz: float, *, start: float = 0.0) -> Trace:
-    """Idle 2 min, 25 min of drum turns (20 s on at 1.5 A, 5 s resting), then idle 15 min."""
+    """Idle 2 min, 23 min of drum turns (20 s on at 1.5 A, 5 s resting), a 2-minute final spin, idle 15 min."""
     samples = []
     for k in range(int(42 * 60 * rate_hz)):
         t = k / rate_hz
         amps = 1.5 if 120 <= t < 1620 and t % 25 < 20 else (0.1 if 120 <= t < 1620 else 0.02)
+        amps = 4.0 if 1500 <= t < 1620 else amps
         samples.append((start + t, amps))
     return Trace.of(samples)
 
@@ -65,8 +66,11 @@ def test_serial_replay_over_tcp_and_at_a_given_speed() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("time,amps\n0,1\n", "first line must be the header 't_s,amps'"),
-        ("t_s,amps\n0,1\n1,x\n", ":3: expected two numbers"),
+        ("when,level\n0,1\n", "first line must be a header naming the time and the current, 't_s,amps'"),
+        ("", "first line must be a header"),
+        ("t_s,amps\n0,1\n1,x\n", ":3: expected a time and a number"),
+        ("t_s,amps\n0,1\n1\n", ":3: expected a time and a number"),
+        ("timestamp,watts\n2026-11-26T12:00:00,5\nnoon,5\n", ":3: expected a time and a number"),
         ("t_s,amps\n0,1\n1,-2\n", ":3: .* is not a time and a non-negative current"),
         ("t_s,amps\n0,1\n0,2\n", "times must increase strictly"),
         ("t_s,amps\n", "at least one sample"),

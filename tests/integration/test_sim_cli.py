@@ -36,9 +36,37 @@ def test_replay_prints_one_json_line_per_state_change_in_trace_time(tmp_path: Pa
     result = kywash("sim", "replay", str(tmp_path / "dryer.csv"), "--type", "dryer", "--config", str(config))
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(e["event"], e["state"]) for e in lines] == [("cycle_started", "running"), ("cycle_finished", "finished")]
-    assert 60 < lines[0]["t_s"] <= 120 and 2160 < lines[1]["t_s"] < 2700  # the pulses start nothing
-    assert set(lines[0]) == {"t_s", "state", "event"}
+    assert [(e["event"], e["state"]) for e in lines] == [
+        ("cycle_started", "running"), ("cycle_ending", "ending"), ("cycle_finished", "finished")
+    ]  # fmt: skip
+    assert 60 + 90 <= lines[0]["t_s"] <= 160 and 2160 < lines[-1]["t_s"] < 2700  # a dryer starts after 90 s of draw
+    assert set(lines[0]) == {"file", "t_s", "state", "event", "reason"}
+    assert lines[0]["file"] == str(tmp_path / "dryer.csv")
+
+
+def test_replay_of_several_files_learns_across_runs_and_refuses_a_bad_state_file(tmp_path: Path) -> None:
+    def washer(t: float) -> float:  # idle, drum turns, a final spin, standby
+        if 120 <= t < 1920:
+            return 1.5 if t % 25 < 20 else 0.1
+        return 4.0 if 1920 <= t < 2040 else 0.02
+
+    write_trace(tmp_path / "a.csv", [(float(t), washer(t)) for t in range(2400)])
+    state = tmp_path / "state"
+    args = ["--type", "washer", "--state-dir", str(state)]
+    first = kywash("sim", "replay", str(tmp_path / "a.csv"), str(tmp_path / "a.csv"), *args)
+    assert first.returncode == 0, first.stderr
+    lines = [json.loads(line) for line in first.stdout.splitlines()]
+    assert [line["event"] for line in lines].count("cycle_finished") == 2
+    assert [line["event"] for line in lines if line["event"].startswith("door")] == ["door_opened", "door_closed"]
+    assert "learned 2 cycle(s)" in first.stderr
+    again = kywash("sim", "replay", str(tmp_path / "a.csv"), *args)
+    assert again.returncode == 0 and "learned 3 cycle(s)" in again.stderr
+    assert json.loads((state / "washer.profile.json").read_text())["learned"] == 3
+
+    (state / "washer.profile.json").write_text("{}")
+    bad = kywash("sim", "replay", str(tmp_path / "a.csv"), *args)
+    assert bad.returncode == 2 and bad.stdout == "" and "Traceback" not in bad.stderr
+    assert bad.stderr.startswith(f"error: {state / 'washer.profile.json'}: not a machine profile")
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
