@@ -145,7 +145,8 @@ class WebStack:
     def run_cycle(self, machine_id: str, amps: float | None = None) -> Machine:
         """A whole short cycle: ``start_cycle`` then ``finish_cycle``; returns the finished machine.
 
-        At speed 60 a washer takes about 12 real seconds (~700 simulated), a dryer about 13. The door stays closed: open it to take the laundry out.
+        At speed 60 a washer takes about 12 real seconds (~700 simulated), a dryer about 13.
+        The door stays closed: open it to take the laundry out.
         """
         self.start_cycle(machine_id, amps)
         return self.finish_cycle(machine_id)
