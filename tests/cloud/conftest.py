@@ -15,7 +15,8 @@ from starlette.testclient import TestClient
 from cloud.app import create_app
 from cloud.settings import CloudSettings
 from kywash.clock import FakeClock
-from tests.cloud.fake_edge import FakeEdge
+from tests.cloud.fake_edge import EdgePublisher, FakeEdge
+from tests.conftest import BrokerHandle
 
 
 @pytest.fixture
@@ -82,3 +83,28 @@ def feed(client: TestClient) -> Callable[..., Any]:
         return [client.portal.call(ingest.handle, topic, payload) for topic, payload in messages]
 
     return feed_messages
+
+
+@pytest.fixture
+def publisher(amqtt_broker: BrokerHandle) -> Iterator[EdgePublisher]:
+    """A plain paho client playing the room's edge on the in-process broker (clears what it retained)."""
+    edge_client = EdgePublisher(amqtt_broker.host, amqtt_broker.port)
+    yield edge_client
+    edge_client.close()
+
+
+@pytest.fixture
+def app_client(amqtt_broker: BrokerHandle, unique_site: str, tmp_path: Path) -> Iterator[TestClient]:
+    """The app with ingest on against the in-process broker, once it has subscribed everything."""
+    settings = CloudSettings(
+        database_url=f"sqlite:///{tmp_path / 'cloud.db'}",
+        mqtt_url=amqtt_broker.url,
+        ingest_site=unique_site,
+        photo_dir=str(tmp_path / "photos"),
+        timer_loop=False,
+        web_push=False,
+    )
+    with TestClient(create_app(settings, clock=FakeClock())) as client:
+        source = client.app.state.cloud.source  # type: ignore[attr-defined]
+        assert source is not None and source.wait_subscribed(10), "ingest never finished subscribing"
+        yield client

@@ -7,7 +7,6 @@ the room's edge (``EdgePublisher``), a staff dashboard and Home Assistant.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,29 +25,6 @@ from tests.cloud.faults_support import report
 from tests.conftest import BrokerHandle
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def publisher(amqtt_broker: BrokerHandle) -> Iterator[EdgePublisher]:
-    edge_client = EdgePublisher(amqtt_broker.host, amqtt_broker.port)
-    yield edge_client
-    edge_client.close()
-
-
-@pytest.fixture
-def app_client(amqtt_broker: BrokerHandle, unique_site: str, tmp_path: Path) -> Iterator[TestClient]:
-    settings = CloudSettings(
-        database_url=f"sqlite:///{tmp_path / 'cloud.db'}",
-        mqtt_url=amqtt_broker.url,
-        ingest_site=unique_site,
-        photo_dir=str(tmp_path / "photos"),
-        timer_loop=False,
-        web_push=False,
-    )
-    with TestClient(create_app(settings, clock=FakeClock())) as client:
-        source = client.app.state.cloud.source  # type: ignore[attr-defined]
-        assert source is not None and source.wait_subscribed(10), "ingest never finished subscribing"
-        yield client
 
 
 @pytest.fixture

@@ -6,16 +6,13 @@ retained message itself with ingest on against the in-process amqtt broker.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from cloud.app import create_app
-from cloud.settings import CloudSettings
 from cloud.storage.tables import machines
 from kywash.clock import FakeClock
 from kywash.contract import MachineDesired, machine_topic
@@ -66,29 +63,6 @@ def test_taking_a_claimed_machine_out_of_service_drops_its_prior_too(room: Room)
 
 
 # --- over a real broker --------------------------------------------------------------------
-
-
-@pytest.fixture
-def publisher(amqtt_broker: BrokerHandle) -> Iterator[EdgePublisher]:
-    edge_client = EdgePublisher(amqtt_broker.host, amqtt_broker.port)
-    yield edge_client
-    edge_client.close()
-
-
-@pytest.fixture
-def app_client(amqtt_broker: BrokerHandle, unique_site: str, tmp_path: Path) -> Iterator[TestClient]:
-    settings = CloudSettings(
-        database_url=f"sqlite:///{tmp_path / 'cloud.db'}",
-        mqtt_url=amqtt_broker.url,
-        ingest_site=unique_site,
-        photo_dir=str(tmp_path / "photos"),
-        timer_loop=False,
-        web_push=False,
-    )
-    with TestClient(create_app(settings, clock=FakeClock())) as client:
-        source = client.app.state.cloud.source  # type: ignore[attr-defined]
-        assert source is not None and source.wait_subscribed(10), "ingest never finished subscribing"
-        yield client
 
 
 def desired(payload: Any) -> MachineDesired:

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from cloud.app import create_app
 from cloud.ingest.apply import Applied
 from cloud.ingest.metrics import IngestMetrics
-from cloud.settings import CloudSettings
 from cloud.storage.tables import machines
-from kywash.clock import FakeClock
 from kywash.contract import MachineProfile, machine_topic
 from tests.cloud.dashboards_support import TopicWatcher
 from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
@@ -120,29 +116,6 @@ def test_a_room_comes_online_when_its_status_changes_or_its_edge_boots_again(
 
 
 # --- restoring, over a real broker ---------------------------------------------------------
-
-
-@pytest.fixture
-def publisher(amqtt_broker: BrokerHandle) -> Iterator[EdgePublisher]:
-    edge_client = EdgePublisher(amqtt_broker.host, amqtt_broker.port)
-    yield edge_client
-    edge_client.close()  # clears the retained topics, the restored profiles included
-
-
-@pytest.fixture
-def app_client(amqtt_broker: BrokerHandle, unique_site: str, tmp_path: Path) -> Iterator[TestClient]:
-    settings = CloudSettings(
-        database_url=f"sqlite:///{tmp_path / 'cloud.db'}",
-        mqtt_url=amqtt_broker.url,
-        ingest_site=unique_site,
-        photo_dir=str(tmp_path / "photos"),
-        timer_loop=False,
-        web_push=False,
-    )
-    with TestClient(create_app(settings, clock=FakeClock())) as client:
-        source = client.app.state.cloud.source  # type: ignore[attr-defined]
-        assert source is not None and source.wait_subscribed(10), "ingest never finished subscribing"
-        yield client
 
 
 def test_an_edge_that_comes_online_gets_its_stored_profiles_back(
