@@ -16,6 +16,8 @@ request validation, Starlette's 404/405, and any bug — leaves as the same body
      ├── UnsupportedMedia                415  an upload of a type we refuse
      ├── Throttled                       429  too many attempts; ``retry_after`` seconds
      ├── Unavailable                     503  a dependency such as the database is down
+     │    └── TryAgain                   503  the write was not committed (a lock, a serialization
+     │                                        failure): nothing of it happened; ``Retry-After``
      └── IngestRejected                  never reaches HTTP: an MQTT message refused by ingest
 
 A 500 carries only a generic message and an incident id that is also in the log line with
@@ -99,6 +101,21 @@ class Unavailable(CloudError):  # noqa: N818
     code = "unavailable"
 
 
+class TryAgain(Unavailable):
+    """The transaction could not commit (the database busy, a serialization failure): nothing
+    of the request happened, and the same request may simply be sent again."""
+
+    code = "try_again"
+
+    def __init__(self, message: str, *, retry_after: float = 1) -> None:
+        super().__init__(message, retry_after=max(1, math.ceil(retry_after)))
+
+    @property
+    def retry_after(self) -> int:
+        value: int = self.extra["retry_after"]
+        return value
+
+
 class IngestRejected(CloudError):  # noqa: N818
     """An MQTT message that ingest refuses; ``reason`` is the counter label."""
 
@@ -149,7 +166,7 @@ async def _cloud_error_response(request: Request, exc: Exception) -> JSONRespons
     assert isinstance(exc, CloudError)
     status = status_for(exc)
     headers: dict[str, str] = {}
-    if isinstance(exc, Throttled):
+    if isinstance(exc, Throttled | TryAgain):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"

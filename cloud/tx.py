@@ -5,6 +5,13 @@ Domain code never talks to WebSocket clients or the broker directly. It records 
 or the broker as retained desired state); ``Tx`` renders machine views inside the
 transaction, commits, and only then sends — so nobody hears of a change that was rolled
 back. Requests get a ``Tx`` from ``TxDep``; ingest and the timer loop use ``run_tx``.
+
+``TxDep`` is scoped to the route function (``Depends(scope="function")``): the transaction
+commits, and its live messages leave, before the response is built and sent. With the
+default request scope a 2xx left first, so an immediate read could miss the write, and a
+commit that failed afterwards was a write lost after "done". A transaction that cannot
+begin or commit answers ``TryAgain`` (503 with ``Retry-After``: nothing of it happened) or,
+for a constraint the database enforced, ``Conflict`` (409) — never 2xx.
 """
 
 from __future__ import annotations
@@ -18,9 +25,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from cloud.accounts.session_cache import SessionCache
 from cloud.deps import StateDep
+from cloud.errors import Conflict, TryAgain
 from cloud.machines.cache import ViewCache
 from cloud.realtime.hub import Audience, Hub, Message
 from cloud.settings import CloudSettings
@@ -181,12 +190,28 @@ def run_tx(state: CloudState, work: Callable[[Tx], T]) -> T:
         return work(tx)
 
 
+RETRY_AFTER_S = 1
+"""What a client is told to wait before sending a write that did not commit again."""
+
+
 def get_tx(state: StateDep) -> Iterator[Tx]:
-    with transaction(state.engine, state.clock, state.settings, state.delivery()) as tx:
-        yield tx
+    try:
+        with transaction(state.engine, state.clock, state.settings, state.delivery()) as tx:
+            yield tx
+    except IntegrityError as exc:
+        log.info("write refused by a database constraint: %s", exc.orig)
+        raise Conflict("that clashes with a change made at the same moment; reload and try again") from exc
+    except DBAPIError as exc:
+        if not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+            raise  # a bug (a bad statement), not the database being busy or away: a 500 with an incident id
+        log.warning("write not committed (%s): answered try_again", type(exc.orig).__name__)
+        raise TryAgain(
+            "the change could not be saved just now (the database was busy); nothing was changed, please try again",
+            retry_after=RETRY_AFTER_S,
+        ) from exc
 
 
-TxDep = Annotated[Tx, Depends(get_tx)]
+TxDep = Annotated[Tx, Depends(get_tx, scope="function")]
 
 
 def read_conn(state: StateDep) -> Iterator[Connection]:
