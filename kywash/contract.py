@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal, TypeVar
 
@@ -564,7 +564,3 @@ def decode_message(topic: str, payload: bytes | bytearray | str) -> tuple[TopicR
     if isinstance(message, RoomInfo | RoomSummary) and (message.site, message.room) != (ref.site, ref.room):
         raise ContractError("invalid", "room info names a different site/room than its topic")
     return ref, message
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

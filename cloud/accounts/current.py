@@ -24,11 +24,6 @@ from cloud.storage.tables import sessions, users
 from kywash.clock import to_datetime
 
 
-def viewer_for_token(conn: Connection, secret: str, token: str, *, now_ts: float) -> Viewer:
-    """The user behind an access token whose session is still live; ``Unauthorized`` otherwise."""
-    return session_viewer(conn, tokens.decode(secret, token, expected="access", now=to_datetime(now_ts)))
-
-
 def session_viewer(conn: Connection, claims: tokens.TokenClaims) -> Viewer:
     """The user of a decoded token, if its session is live (one indexed query)."""
     row = conn.execute(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 
 from cloud.laundry.rules import LIVE, ClaimStatus
 from cloud.storage.tables import claims, edge_events, machines, rooms, users, waitlist_entries
@@ -329,16 +329,3 @@ def due_holds(conn: Connection, now: datetime, limit: int = 100) -> list[int]:
         .limit(limit)
     )
     return [int(entry_id) for entry_id in conn.execute(query).scalars()]
-
-
-def waitlist_length(conn: Connection, room_id: int, kind: str) -> int:
-    count = conn.scalar(
-        select(func.count())
-        .select_from(waitlist_entries)
-        .where(
-            waitlist_entries.c.room_id == room_id,
-            waitlist_entries.c.kind == kind,
-            waitlist_entries.c.status.in_(LIVE_ENTRY),
-        )
-    )
-    return int(count or 0)

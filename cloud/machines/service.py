@@ -128,10 +128,6 @@ def _sync(desired: int, applied: int) -> Literal["none", "pending", "applied"]:
     return "applied" if applied >= desired else "pending"
 
 
-def machine_public(room: RoomRecord, machine: MachineRecord) -> MachinePublic:
-    return machine_view(room, machine).public
-
-
 def choose_room(conn: Connection, choice: RoomChoice) -> RoomRecord | None:
     """The room a request means; None when nothing is registered yet and none was named."""
     named = choice.site is not None or choice.room is not None
