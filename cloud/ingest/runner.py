@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from cloud.dashboards.commands import apply_command
 from cloud.dashboards.discovery import discovery_messages, machines_to_discover
@@ -138,26 +138,35 @@ class Ingest:
 
     def _apply(self, ref: TopicRef, message: Payload) -> Applied:
         """Apply in one transaction with policy's reactions; live clients hear once it commits."""
-        for delay in (*self.retry_delays_s, None):
-            try:
-                with transaction(self.engine, self.clock, self.settings, self.delivery()) as tx:
-                    if isinstance(message, MachineCommand):
-                        room_id, _ = apply_command(tx, ref, message)
-                        return Applied("cmd", room_id)
-                    applied = apply_message(tx.conn, ref, message, tx.now, auto_register=self.auto_register)
-                    react(tx, applied)
-                    note_changes(tx, applied)
-                    if applied.kind == "info" and applied.room_id is not None:
-                        announce_discovery(tx, applied.room_id)
-                    if applied.came_online and applied.room_id is not None:
-                        restore_profiles(tx, applied.room_id)
-                    return applied
-            except OperationalError as exc:
-                if delay is None:
-                    raise
-                log.warning("database unavailable (%s); retrying in %.1f s", exc.orig, delay)
-                time.sleep(delay)
-        raise AssertionError("unreachable")
+        delays = self.retry_delays_s
+        retrying = Retrying(
+            retry=retry_if_exception_type(OperationalError),
+            stop=stop_after_attempt(len(delays) + 1),
+            wait=lambda state: delays[min(state.attempt_number, len(delays)) - 1] if delays else 0.0,
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        return retrying(self._apply_once, ref, message)
+
+    def _apply_once(self, ref: TopicRef, message: Payload) -> Applied:
+        with transaction(self.engine, self.clock, self.settings, self.delivery()) as tx:
+            if isinstance(message, MachineCommand):
+                room_id, _ = apply_command(tx, ref, message)
+                return Applied("cmd", room_id)
+            applied = apply_message(tx.conn, ref, message, tx.now, auto_register=self.auto_register)
+            react(tx, applied)
+            note_changes(tx, applied)
+            if applied.kind == "info" and applied.room_id is not None:
+                announce_discovery(tx, applied.room_id)
+            if applied.came_online and applied.room_id is not None:
+                restore_profiles(tx, applied.room_id)
+            return applied
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    delay = state.next_action.sleep if state.next_action is not None else 0.0
+    log.warning("database unavailable (%s); retrying in %.1f s", getattr(error, "orig", error), delay)
 
 
 def note_changes(tx: Tx, applied: Applied) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import serial
+from tenacity import Retrying, retry_if_result, wait_exponential
 
 from edge.errors import FrameError
 from edge.sensors.board_protocol import SEQ_MODULO, DataFrame, HelloFrame, LineSplitter, parse_frame
@@ -133,19 +134,31 @@ class CurrentBoard:
     # --- the reader thread ------------------------------------------------------------
 
     def _run(self) -> None:
-        delay = self._reopen_min
+        """Reopen the port until stopped: ``reopen_min_s`` after a session that read frames,
+        doubling up to ``reopen_max_s`` while the opens keep failing (a board unplugged)."""
         while not self._stop.is_set():
-            got_frames = False
-            try:
-                got_frames = self._session()
-            except Exception as exc:  # never die: count, log, back off, retry
-                self._note_error(exc, port_error=True)
-            finally:
-                self._set_connected(False)
-            delay = self._reopen_min if got_frames else delay
-            if self._stop.wait(delay):
-                break
-            delay = min(delay * 2, self._reopen_max)
+            backoff = Retrying(
+                retry=retry_if_result(lambda got_frames: not got_frames),
+                wait=wait_exponential(multiplier=self._reopen_min, min=self._reopen_min, max=self._reopen_max),
+                stop=lambda _state: self._stop.is_set(),
+                sleep=self._pause,
+                retry_error_callback=lambda _state: False,
+            )
+            backoff(self._attempt)
+            self._stop.wait(self._reopen_min)
+
+    def _pause(self, seconds: float) -> None:
+        self._stop.wait(seconds)  # a stop cuts the back-off short
+
+    def _attempt(self) -> bool:
+        """One session; never raises (count, log, back off, retry): True if it read a good frame."""
+        try:
+            return self._session()
+        except Exception as exc:
+            self._note_error(exc, port_error=True)
+            return False
+        finally:
+            self._set_connected(False)
 
     def _session(self) -> bool:
         """Open the port and read it until it fails or we stop; True if a good frame came."""

@@ -4,8 +4,12 @@ or refused for good, never while the database is away (the broker must keep it).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
 
 from cloud.accounts.session_cache import SessionCache
 from cloud.health.metrics import new_registry
@@ -84,3 +88,18 @@ def test_a_message_the_database_could_not_take_is_not_processed(tmp_path: Path) 
     ingest.close()
     assert source.processed_topics == []
     assert ingest.metrics.rejections("database_unavailable") == 2
+
+
+def test_the_database_is_tried_again_after_each_retry_delay_then_the_error_stands(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'no-such-dir' / 'cloud.db'}"  # every connection fails
+    ingest = _ingest(url)
+    ingest.retry_delays_s = (0.1, 0.2)
+    topic, payload = FakeEdge(site="north").info()
+    caplog.set_level(logging.WARNING, logger="cloud.ingest.runner")
+    with pytest.raises(OperationalError):
+        asyncio.run(ingest.handle(topic, payload))
+    ingest.close()
+    retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    assert [r.rsplit("retrying in ", 1)[1] for r in retries] == ["0.1 s", "0.2 s"], retries
