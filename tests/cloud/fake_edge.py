@@ -12,9 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-
 from kywash.contract import (
     CycleRecord,
     Door,
@@ -31,6 +28,7 @@ from kywash.contract import (
     machine_topic,
     room_topic,
 )
+from tests.support.mqtt_watch import MqttWatcher
 
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 Message = tuple[str, bytes]
@@ -160,25 +158,20 @@ class EdgePublisher:
     """A plain paho client standing in for an edge agent on a real broker."""
 
     def __init__(self, host: str, port: int) -> None:
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv311)
-        self.client.connect(host, port)
-        self.client.loop_start()
+        self.mqtt = MqttWatcher(host, port)  # no filters: it only publishes
         self.retained: set[str] = set()
 
     def publish(self, message: Message, *, retain: bool = False) -> None:
         topic, payload = message
-        info = self.client.publish(topic, payload, qos=1, retain=retain)
-        info.wait_for_publish(timeout=10)
-        assert info.is_published(), f"publish to {topic} was not acknowledged"
+        self.mqtt.publish(topic, payload, retain=retain)
         if retain:
             self.retained.add(topic)
 
     def close(self) -> None:
         """Clear what we retained (so the shared broker stays clean) and disconnect."""
         for topic in sorted(self.retained):
-            self.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(timeout=10)
-        self.client.disconnect()
-        self.client.loop_stop()
+            self.mqtt.publish(topic, b"", retain=True)
+        self.mqtt.close()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:

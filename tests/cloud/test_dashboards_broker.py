@@ -19,10 +19,10 @@ from cloud.settings import CloudSettings
 from kywash.clock import FakeClock
 from kywash.contract import EdgeHealth, MachineAck, command_topic, machine_topic, room_topic
 from tests.cloud.accounts_support import make_account
-from tests.cloud.dashboards_support import TopicWatcher
 from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
 from tests.cloud.faults_support import report
 from tests.conftest import BrokerHandle
+from tests.support.mqtt_watch import MqttWatcher
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -55,7 +55,8 @@ def test_a_staff_command_goes_out_as_desired_state_and_the_ack_marks_it_applied(
     app_client: TestClient, publisher: EdgePublisher, room: FakeEdge, amqtt_broker: BrokerHandle
 ) -> None:
     staff = make_account(app_client, "alice", role="staff")
-    watcher = TopicWatcher(amqtt_broker, machine_topic(room.site, room.room, "washer-1", "desired"))
+    desired_topic = machine_topic(room.site, room.room, "washer-1", "desired")
+    watcher = MqttWatcher(amqtt_broker.host, amqtt_broker.port, desired_topic)
     try:
         publisher.publish((command_topic(room.site, room.room, "washer-1", "alice"),
                            b'{"out_of_service": true, "reason": "drum bearing noise"}'))  # fmt: skip
@@ -63,7 +64,7 @@ def test_a_staff_command_goes_out_as_desired_state_and_the_ack_marks_it_applied(
         assert (desired["out_of_service"], desired["reason"], desired["revision"]) == (True, "drum bearing noise", 1)
     finally:
         watcher.close()
-    publisher.retained.add(machine_topic(room.site, room.room, "washer-1", "desired"))  # cleared afterwards
+    publisher.retained.add(desired_topic)  # cleared afterwards
 
     entry = next(a for a in activities(app_client, staff.headers) if a["type"] == "machine_out_of_service")
     assert entry["user_id"] == staff.id and "alice" in entry["message"] and "drum bearing noise" in entry["message"]
@@ -139,7 +140,7 @@ def test_the_summary_is_retained_and_follows_faults_and_service(
     publisher.retained.add(topic)
     for machine in ("washer-1", "washer-2", "dryer-1"):
         publisher.publish(room.state(machine), retain=True)
-    watcher = TopicWatcher(amqtt_broker, topic)
+    watcher = MqttWatcher(amqtt_broker.host, amqtt_broker.port, topic)
     try:
 
         def latest(predicate: Any) -> dict[str, Any]:
@@ -166,7 +167,7 @@ def test_the_summary_is_retained_and_follows_faults_and_service(
         watcher.drain()
         publisher.publish(room.state("dryer-1"), retain=True)  # the same state again: nothing changes
         make_account(app_client, "222222")
-        late = TopicWatcher(amqtt_broker, topic)  # a dashboard that connects later
+        late = MqttWatcher(amqtt_broker.host, amqtt_broker.port, topic)  # a dashboard that connects later
         try:
             _, retained, flag = late.next("/summary")
             assert flag and retained["out_of_service"] == ["washer-1"]
@@ -181,7 +182,7 @@ def test_home_assistant_online_gets_discovery_again(
     app_client: TestClient, room: FakeEdge, amqtt_broker: BrokerHandle
 ) -> None:
     node = f"kywash_{room.site}_{room.room}_washer-1"
-    ha = TopicWatcher(amqtt_broker, f"homeassistant/+/{node}/+/config")
+    ha = MqttWatcher(amqtt_broker.host, amqtt_broker.port, f"homeassistant/+/{node}/+/config")
     try:
         ha.next("/config")  # the room's registration published them (retained) already
         time.sleep(0.5)

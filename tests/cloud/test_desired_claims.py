@@ -17,10 +17,10 @@ from cloud.storage.tables import machines
 from kywash.clock import FakeClock
 from kywash.contract import MachineDesired, machine_topic
 from tests.cloud.accounts_support import make_account
-from tests.cloud.dashboards_support import TopicWatcher
 from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
 from tests.cloud.laundry_support import Room, open_room
 from tests.conftest import BrokerHandle
+from tests.support.mqtt_watch import MqttWatcher
 
 WASHER_1 = {"machine_type": "washer", "machine_id": 1}
 
@@ -81,7 +81,7 @@ def test_the_retained_desired_state_carries_the_live_claims_category(
     topic = machine_topic(unique_site, "r1", "washer-1", "desired")
     publisher.retained.add(topic)  # cleared on close
     alice = make_account(app_client, "100001")
-    live = TopicWatcher(amqtt_broker, topic)
+    live = MqttWatcher(amqtt_broker.host, amqtt_broker.port, topic)
     try:
         claimed = app_client.post(
             "/api/v1/machines/start", json={**WASHER_1, "category": "extra_10"}, headers=alice.headers
@@ -96,7 +96,8 @@ def test_the_retained_desired_state_carries_the_live_claims_category(
             1,
         )
 
-        reader = TopicWatcher(amqtt_broker, topic)  # the edge reconnecting: the retained copy has it
+        # the edge reconnecting: the retained copy has it
+        reader = MqttWatcher(amqtt_broker.host, amqtt_broker.port, topic)
         try:
             _, payload, retained = reader.next("/desired")
             assert retained and desired(payload).claim_category == "extra_10"

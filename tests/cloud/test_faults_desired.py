@@ -6,14 +6,11 @@ plays a dashboard (or the edge of issue 6) watching the ``desired`` topics.
 
 from __future__ import annotations
 
-import queue
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from starlette.testclient import TestClient
 
 from cloud.app import create_app
@@ -24,37 +21,22 @@ from tests.cloud.accounts_support import make_account
 from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
 from tests.cloud.faults_support import report
 from tests.conftest import BrokerHandle
+from tests.support.mqtt_watch import MqttWatcher
 
 Heard = tuple[str, Any, bool]
 
 
-class DesiredWatcher:
-    """Subscribes to one room's desired (or other machine ``leaf``) topics; every message lands in ``heard``."""
+def watch_room(broker: BrokerHandle, edge: FakeEdge, leaf: str = "desired") -> MqttWatcher:
+    """A watcher of one room's desired (or other machine ``leaf``) topics."""
+    return MqttWatcher(broker.host, broker.port, f"kywash/v1/{edge.site}/{edge.room}/machine/+/{leaf}")
 
-    def __init__(self, broker: BrokerHandle, edge: FakeEdge, leaf: str = "desired") -> None:
-        self.filter = f"kywash/v1/{edge.site}/{edge.room}/machine/+/{leaf}"
-        self.payload_type = PAYLOAD_BY_LEAF[leaf]
-        self.heard: queue.Queue[Heard] = queue.Queue()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv311)
-        self.client.on_message = self._on_message
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-        result, mid = self.client.subscribe(self.filter, qos=1)
-        assert result == mqtt.MQTT_ERR_SUCCESS and mid is not None
 
-    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        if not message.payload or not mqtt.topic_matches_sub(self.filter, message.topic):
-            return  # a cleared retained topic, or another test's (amqtt hands out others' retained)
-        _, payload = decode_message(message.topic, message.payload)
-        assert isinstance(payload, self.payload_type)
-        self.heard.put((message.topic, payload, bool(message.retain)))
-
-    def next(self) -> Heard:
-        return self.heard.get(timeout=10)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+def heard(watcher: MqttWatcher) -> Heard:
+    """The next message, decoded by the contract: the payload type of its leaf."""
+    message = watcher.next_message()
+    ref, payload = decode_message(message.topic, message.payload)
+    assert isinstance(payload, PAYLOAD_BY_LEAF[ref.leaf])
+    return message.topic, payload, message.retain
 
 
 @pytest.fixture
@@ -86,13 +68,13 @@ def test_out_of_service_is_published_retained_for_the_edge(
     publisher.publish(edge.status(), retain=True)
     wait_until(lambda: app_client.get("/api/v1/machines/washer/2").status_code == 200, what="the room to register")
     staff = make_account(app_client, "boss", role="staff")
-    live = DesiredWatcher(amqtt_broker, edge)
+    live = watch_room(amqtt_broker, edge)
     try:
         out = app_client.post(
             "/api/v1/machines/washer/1/out-of-service", json={"reason": "door seal torn"}, headers=staff.headers
         )
         assert out.status_code == 200, out.text
-        topic, desired, _ = live.next()
+        topic, desired, _ = heard(live)
         assert topic == f"kywash/v1/{unique_site}/r1/machine/washer-1/desired"
         assert (desired.machine, desired.out_of_service, desired.reason, desired.revision) == (
             "washer-1",
@@ -103,12 +85,12 @@ def test_out_of_service_is_published_retained_for_the_edge(
 
         for login in ("111111", "222222", "333333"):  # the threshold publishes too
             report(app_client, make_account(app_client, login), number=2)
-        topic, desired, _ = live.next()
+        topic, desired, _ = heard(live)
         assert topic.endswith("/washer-2/desired")
         assert (desired.out_of_service, desired.reason, desired.revision) == (True, "3 open fault reports", 1)
 
         app_client.post("/api/v1/machines/washer/1/back-in-service", headers=staff.headers)
-        _, desired, _ = live.next()
+        _, desired, _ = heard(live)
         assert (desired.machine, desired.out_of_service, desired.reason, desired.revision) == (
             "washer-1",
             False,
@@ -118,9 +100,9 @@ def test_out_of_service_is_published_retained_for_the_edge(
     finally:
         live.close()
 
-    late = DesiredWatcher(amqtt_broker, edge)  # a dashboard (or edge) that connects afterwards
+    late = watch_room(amqtt_broker, edge)  # a dashboard (or edge) that connects afterwards
     try:
-        retained = {topic: (desired, retain) for topic, desired, retain in (late.next(), late.next())}
+        retained = {topic: (desired, retain) for topic, desired, retain in (heard(late), heard(late))}
     finally:
         late.close()
     publisher.retained.update(retained)  # cleared when the publisher closes
@@ -139,11 +121,11 @@ def test_fault_reports_and_resolutions_are_published_for_alerting(
     publisher.publish(edge.status(), retain=True)
     wait_until(lambda: app_client.get("/api/v1/machines/washer/2").status_code == 200, what="the room to register")
     staff, alice = make_account(app_client, "boss", role="staff"), make_account(app_client, "111111")
-    alerts = DesiredWatcher(amqtt_broker, edge, "fault")
+    alerts = watch_room(amqtt_broker, edge, "fault")
     try:
         made = report(app_client, alice, number=2, description="Smells of burning")
         assert made.status_code == 201, made.text
-        topic, alert, retained = alerts.next()
+        topic, alert, retained = heard(alerts)
         assert isinstance(alert, FaultAlert) and not retained
         assert topic == f"kywash/v1/{unique_site}/r1/machine/washer-2/fault"
         assert (alert.fault_id, alert.action, alert.automatic, alert.open_faults) == (
@@ -158,7 +140,7 @@ def test_fault_reports_and_resolutions_are_published_for_alerting(
             f"/api/v1/faults/{alert.fault_id}/resolve", json={"note": "fan replaced"}, headers=staff.headers
         )
         assert resolved.status_code == 200, resolved.text
-        _, alert, _ = alerts.next()
+        _, alert, _ = heard(alerts)
         assert (alert.action, alert.open_faults) == ("resolved", 0)
     finally:
         alerts.close()

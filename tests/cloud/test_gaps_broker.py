@@ -3,14 +3,11 @@ in-process amqtt broker; a plain paho client plays the room's edge, listening on
 
 from __future__ import annotations
 
-import queue
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from starlette.testclient import TestClient
 
 from cloud.app import create_app
@@ -22,34 +19,15 @@ from kywash.clock import FakeClock
 from kywash.contract import EventType, MachineState, ReplayRequest, decode_message, room_topic
 from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
 from tests.conftest import BrokerHandle
+from tests.support.mqtt_watch import MqttWatcher
 
 
-class ReplayListener:
-    """Subscribes to one room's replay topic, as the edge agent does."""
-
-    def __init__(self, broker: BrokerHandle, edge: FakeEdge) -> None:
-        self.topic = room_topic(edge.site, edge.room, "replay")
-        self.heard: queue.Queue[tuple[ReplayRequest, bool]] = queue.Queue()
-        self.subscribed = queue.Queue[bool]()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv311)
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *args: self.subscribed.put(True)
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-        result, _ = self.client.subscribe(self.topic, qos=1)
-        assert result == mqtt.MQTT_ERR_SUCCESS
-        assert self.subscribed.get(timeout=10)
-
-    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        if message.topic != self.topic or not message.payload:
-            return
-        _, payload = decode_message(message.topic, message.payload)
-        assert isinstance(payload, ReplayRequest)
-        self.heard.put((payload, bool(message.retain)))
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+def replay_request(listener: MqttWatcher) -> tuple[ReplayRequest, bool]:
+    """The next request on the room's replay topic (where the edge agent listens), and its retain flag."""
+    message = listener.next_message()
+    _, payload = decode_message(message.topic, message.payload)
+    assert isinstance(payload, ReplayRequest)
+    return payload, message.retain
 
 
 @pytest.fixture
@@ -94,7 +72,7 @@ def test_a_gap_sends_a_replay_request_to_the_rooms_edge(
     edge = FakeEdge(site=unique_site)
     publisher.publish(edge.info(), retain=True)
     wait_until(lambda: app_client.get("/api/v1/machines/washer/1").status_code == 200, what="the room to register")
-    listener = ReplayListener(amqtt_broker, edge)
+    listener = MqttWatcher(amqtt_broker.host, amqtt_broker.port, room_topic(edge.site, edge.room, "replay"))
     try:
         for seq in (1, 2, 5):
             publisher.publish(edge.event("washer-1", EventType.CYCLE_STARTED, MachineState.RUNNING, seq=seq))
@@ -102,7 +80,7 @@ def test_a_gap_sends_a_replay_request_to_the_rooms_edge(
         assert fire_due(state).replay_requests == 0
         fake_clock.advance(state.settings.replay_after_s)
         assert fire_due(state).replay_requests == 1
-        request, retained = listener.heard.get(timeout=10)
+        request, retained = replay_request(listener)
         assert (request.from_seq, request.to_seq, request.reason, retained) == (3, 4, "gap", False)
 
         for seq in (3, 4):  # the edge answers with the missing events
@@ -110,6 +88,6 @@ def test_a_gap_sends_a_replay_request_to_the_rooms_edge(
         wait_until(lambda: open_gaps(state, edge) == [], what="the replay to close the gap")
         fake_clock.advance(state.settings.replay_retry_s)
         assert fire_due(state).replay_requests == 0
-        assert listener.heard.empty()
+        assert listener.drain() == []
     finally:
         listener.close()

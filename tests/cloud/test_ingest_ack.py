@@ -10,23 +10,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from cloud.ingest.source import MqttSource
 from tests.conftest import BrokerHandle
+from tests.support.mqtt_watch import MqttWatcher
 
 pytestmark = pytest.mark.mosquitto
 
 
 def _publish(broker: BrokerHandle, topic: str, payload: bytes) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv311)
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    client.publish(topic, payload, qos=1).wait_for_publish(10)
-    client.disconnect()
-    client.loop_stop()
+    with MqttWatcher(broker.host, broker.port) as client:
+        client.publish(topic, payload)
 
 
 async def _connected(broker: BrokerHandle, client_id: str, topic_filter: str) -> MqttSource:

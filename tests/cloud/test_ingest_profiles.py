@@ -19,9 +19,9 @@ from cloud.ingest.apply import Applied
 from cloud.ingest.metrics import IngestMetrics
 from cloud.storage.tables import machines
 from kywash.contract import MachineProfile, machine_topic
-from tests.cloud.dashboards_support import TopicWatcher
 from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
 from tests.conftest import BrokerHandle
+from tests.support.mqtt_watch import MqttWatcher
 
 Feed = Callable[..., list[Any]]
 
@@ -138,7 +138,7 @@ def test_an_edge_that_comes_online_gets_its_stored_profiles_back(
     assert stored(app_client, "washer-1")[1] == 7  # clearing the broker's copy forgets nothing
 
     profile_filter = f"kywash/v1/{unique_site}/r1/machine/+/profile"
-    new_pi = TopicWatcher(amqtt_broker, profile_filter)
+    new_pi = MqttWatcher(amqtt_broker.host, amqtt_broker.port, profile_filter)
     try:
         edge.boot_id = "boot-2"
         publisher.publish(edge.status(), retain=True)
@@ -149,7 +149,8 @@ def test_an_edge_that_comes_online_gets_its_stored_profiles_back(
     finally:
         new_pi.close()
 
-    later = TopicWatcher(amqtt_broker, profile_filter)  # retained: a Pi that subscribes later gets it too
+    # retained: a Pi that subscribes later gets it too
+    later = MqttWatcher(amqtt_broker.host, amqtt_broker.port, profile_filter)
     try:
         topic, payload, retained = later.next("/washer-1/profile")
         assert retained and topic == machine_topic(unique_site, "r1", "washer-1", "profile")

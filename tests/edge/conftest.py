@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from tests.edge.fakes import FrameServer, MqttWatcher
+from tests.edge.fakes import FrameServer
+from tests.support.mqtt_watch import MqttWatcher
 
 
 @pytest.fixture
@@ -19,12 +20,12 @@ def mock_factory() -> Iterator[MockFactory]:
 
 
 @pytest.fixture
-def watch() -> Iterator[Callable[[str, int, str], MqttWatcher]]:
+def watch() -> Iterator[Callable[..., MqttWatcher]]:
     """Make MQTT watchers (plain paho subscribers), closed after the test."""
     watchers: list[MqttWatcher] = []
 
-    def make(host: str, port: int, topic_filter: str) -> MqttWatcher:
-        watcher = MqttWatcher(host, port, topic_filter)
+    def make(host: str, port: int, *filters: str) -> MqttWatcher:
+        watcher = MqttWatcher(host, port, *filters)
         watchers.append(watcher)
         return watcher
 

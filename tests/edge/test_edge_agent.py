@@ -17,7 +17,8 @@ from kywash.broker import EmbeddedBroker, free_port
 from kywash.clock import FakeClock
 from kywash.contract import decode_message
 from tests.conftest import BrokerHandle
-from tests.edge.fakes import FrameServer, MqttWatcher, wait_until
+from tests.edge.fakes import FrameServer, wait_until
+from tests.support.mqtt_watch import MqttWatcher
 
 Watch = Callable[[str, int, str], MqttWatcher]
 

@@ -19,7 +19,8 @@ from edge.config import demo_room_config
 from edge.config_toml import write_room_config
 from kywash.clock import FakeClock
 from tests.conftest import BrokerHandle
-from tests.edge.fakes import MqttWatcher, wait_until
+from tests.edge.fakes import wait_until
+from tests.support.mqtt_watch import MqttWatcher
 
 Watch = Callable[[str, int, str], MqttWatcher]
 

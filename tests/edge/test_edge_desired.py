@@ -22,8 +22,9 @@ from kywash.clock import FakeClock
 from kywash.contract import EdgeHealth, MachineDesired, decode_message, machine_topic
 from tests.cloud.fake_edge import EdgePublisher
 from tests.conftest import BrokerHandle
-from tests.edge.fakes import MqttWatcher, wait_until
+from tests.edge.fakes import wait_until
 from tests.edge.test_edge_agent import running
+from tests.support.mqtt_watch import MqttWatcher
 
 Watch = Callable[[str, int, str], MqttWatcher]
 LED_WASHER_1 = 26

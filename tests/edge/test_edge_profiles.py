@@ -20,8 +20,9 @@ from kywash.broker import free_port
 from kywash.clock import FakeClock
 from kywash.contract import MachineDesired, MachineKind, MachineProfile, decode, decode_message, machine_topic
 from tests.conftest import BrokerHandle
-from tests.edge.fakes import FrameServer, MqttWatcher, wait_until
+from tests.edge.fakes import FrameServer, wait_until
 from tests.edge.test_edge_agent import Watch, frame, room_config, running
+from tests.support.mqtt_watch import MqttWatcher
 
 STANDBY_A = 0.03
 MACHINES = 12
@@ -41,10 +42,6 @@ def profile_bytes(machine: str, kind: MachineKind, learned: Learned) -> bytes:
 
 def topic(config: RoomConfig, machine: str, leaf: str = "profile") -> str:
     return machine_topic(config.site, config.room, machine, leaf)
-
-
-def publish(watcher: MqttWatcher, topic_: str, payload: bytes, *, retain: bool) -> None:
-    watcher.client.publish(topic_, payload, qos=1, retain=retain).wait_for_publish(5)
 
 
 def learn_standby(agent: EdgeAgent, frame_server: FrameServer) -> None:
@@ -127,13 +124,13 @@ def test_a_replaced_edge_gets_its_profiles_back_from_the_broker_and_uses_the_cla
     live = watch(amqtt_broker.host, amqtt_broker.port, f"kywash/v1/{unique_site}/#")
     washer, dryer = cycles_learned(5), cycles_learned(3, minutes=70.0)
     # What the old Pi (or the cloud) left retained on the broker, and the live claim of washer-1.
-    publish(live, topic(config, "washer-1"), profile_bytes("washer-1", MachineKind.WASHER, washer), retain=True)
-    publish(live, topic(config, "dryer-2"), profile_bytes("dryer-2", MachineKind.DRYER, dryer), retain=True)
+    live.publish(topic(config, "washer-1"), profile_bytes("washer-1", MachineKind.WASHER, washer), retain=True)
+    live.publish(topic(config, "dryer-2"), profile_bytes("dryer-2", MachineKind.DRYER, dryer), retain=True)
     desired = MachineDesired(
         machine="washer-1", out_of_service=False, revision=1, ts=datetime.now(UTC),
         claim_category="extra_10", claim_extra_minutes=10,
     )  # fmt: skip
-    publish(live, topic(config, "washer-1", "desired"), desired.to_bytes(), retain=True)
+    live.publish(topic(config, "washer-1", "desired"), desired.to_bytes(), retain=True)
     clock = FakeClock()
     with running(config, mock_factory, clock) as agent:
         wait_until(lambda: agent.status().stats.profiles_adopted == 2, what="two profiles taken from the broker")
@@ -181,7 +178,7 @@ def test_bad_profiles_are_refused_and_counted_and_the_old_one_kept(
             (topic(config, "washer-1"), good.replace(b'"schema":1', b'"schema":99')),
         ]
         for where, payload in bad:
-            publish(live, where, payload, retain=False)
+            live.publish(where, payload, retain=False)
         wait_until(lambda: agent.status().stats.bad_profiles == len(bad), what="six refusals")
         assert agent.learned("washer-1") == ours
         assert stored(config, agent, "washer-1").learned == 3
@@ -189,8 +186,9 @@ def test_bad_profiles_are_refused_and_counted_and_the_old_one_kept(
         health = live.wait_for("/health", lambda h: h["bad_profiles"] == len(bad))
         assert health["sensor_faults"] == 0
 
-        publish(live, topic(config, "washer-1"), profile_bytes("washer-1", MachineKind.WASHER, cycles_learned(1)),
-                retain=True)  # fmt: skip
+        live.publish(
+            topic(config, "washer-1"), profile_bytes("washer-1", MachineKind.WASHER, cycles_learned(1)), retain=True
+        )
         # Ours learned more: kept, and said again so the broker holds the newer.
         wait_until(lambda: said(live, "washer-1", MachineKind.WASHER) == [3, 1, 3], what="ours republished")
         assert agent.learned("washer-1") == ours and agent.status().stats.profiles_adopted == 0

@@ -18,7 +18,8 @@ from kywash.broker import free_port
 from kywash.clock import FakeClock
 from kywash.contract import machine_topic
 from tests.conftest import BrokerHandle
-from tests.edge.fakes import MqttWatcher, wait_until
+from tests.edge.fakes import wait_until
+from tests.support.mqtt_watch import MqttWatcher
 
 Watch = Callable[[str, int, str], MqttWatcher]
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 from click.testing import CliRunner
 from gpiozero.pins.mock import MockFactory
-from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.agent import EdgeAgent
 from edge.cli import edge_command
@@ -18,6 +16,7 @@ from kywash.clock import SystemClock
 from kywash.contract import ReplayRequest, room_topic
 from tests.conftest import BrokerHandle
 from tests.edge.fakes import wait_until
+from tests.support.mqtt_watch import MqttWatcher
 
 
 def test_status_prints_link_outbox_archive_counters_and_sensors(
@@ -31,16 +30,12 @@ def test_status_prints_link_outbox_archive_counters_and_sensors(
         agent.start()
         mock_factory.pin(19).drive_high()
         wait_until(lambda: agent.outbox.last_acked() == 1, what="an acknowledged event")
-        cloud = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"kywash-test-{unique_site}")
-        cloud.connect(amqtt_broker.host, amqtt_broker.port)
-        cloud.loop_start()
-        replay = ReplayRequest(from_seq=1, ts=datetime.now(UTC)).to_bytes()
-        cloud.publish(room_topic(unique_site, "room-1", "replay"), replay, qos=1).wait_for_publish(5)
-        cloud.publish(room_topic(unique_site, "room-1", "replay"), b"{}", qos=1).wait_for_publish(5)
-        wait_until(lambda: agent.status().publisher.replay.malformed == 1, what="both requests handled")
-        wait_until(lambda: agent.status().publisher.acked == 2, what="the replayed event acknowledged")
-        cloud.disconnect()
-        cloud.loop_stop()
+        with MqttWatcher(amqtt_broker.host, amqtt_broker.port, client_id=f"kywash-test-{unique_site}") as cloud:
+            replay = ReplayRequest(from_seq=1, ts=datetime.now(UTC)).to_bytes()
+            cloud.publish(room_topic(unique_site, "room-1", "replay"), replay)
+            cloud.publish(room_topic(unique_site, "room-1", "replay"), b"{}")
+            wait_until(lambda: agent.status().publisher.replay.malformed == 1, what="both requests handled")
+            wait_until(lambda: agent.status().publisher.acked == 2, what="the replayed event acknowledged")
     result = CliRunner().invoke(edge_command, ["status", "--config", str(path)])
     assert result.exit_code == 0, result.output
     out = result.output

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 from gpiozero.pins.mock import MockFactory
-from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.agent import EdgeAgent
 from edge.config import RoomConfig, demo_room_config
@@ -20,28 +17,19 @@ from kywash.clock import FakeClock, ScaledClock
 from kywash.contract import ReplayRequest, room_topic
 from kywash.stack import SimulatedRoom
 from tests.conftest import BrokerHandle
-from tests.edge.fakes import MqttWatcher, wait_until
+from tests.edge.fakes import wait_until
+from tests.support.mqtt_watch import MqttWatcher
 
 Watch = Callable[[str, int, str], MqttWatcher]
 
 
-@contextmanager
-def cloud_client(broker: BrokerHandle) -> Iterator[mqtt.Client]:
-    """A plain paho client standing in for the cloud."""
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"kywash-test-cloud-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv311
-    )
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    try:
-        yield client
-    finally:
-        client.disconnect()
-        client.loop_stop()
+def cloud_client(broker: BrokerHandle) -> MqttWatcher:
+    """A plain paho client standing in for the cloud (it only publishes)."""
+    return MqttWatcher(broker.host, broker.port)
 
 
-def ask(client: mqtt.Client, site: str, payload: bytes | str, room: str = "room-1") -> None:
-    client.publish(room_topic(site, room, "replay"), payload, qos=1).wait_for_publish(5)
+def ask(cloud: MqttWatcher, site: str, payload: bytes | str, room: str = "room-1") -> None:
+    cloud.publish(room_topic(site, room, "replay"), payload)
 
 
 def request(from_seq: int, to_seq: int | None = None) -> bytes:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from kywash.broker import free_port
 from tests.support.mosquitto import wait_for_port
+from tests.support.mqtt_watch import MqttWatcher
 
 
 def test_broker_command_serves_mqtt_and_stops_on_sigterm() -> None:
@@ -24,16 +21,9 @@ def test_broker_command_serves_mqtt_and_stops_on_sigterm() -> None:
     )
     try:
         assert wait_for_port("127.0.0.1", port, 20), "broker did not listen"
-        got = threading.Event()
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv311)
-        client.on_message = lambda *_: got.set()
-        client.connect("127.0.0.1", port)
-        client.loop_start()
-        client.subscribe("kywash/v1/x/y/status", qos=1)
-        client.publish("kywash/v1/x/y/status", b"{}", qos=1, retain=True).wait_for_publish(5)
-        assert got.wait(5)
-        client.loop_stop()
-        client.disconnect()
+        with MqttWatcher("127.0.0.1", port, "kywash/v1/x/y/status") as client:
+            client.publish("kywash/v1/x/y/status", b"{}", retain=True)
+            client.next("/status", timeout=5)
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=20)
     finally:

@@ -21,7 +21,7 @@ from kywash.contract import command_topic, machine_topic
 from tests.cloud.accounts_support import make_account
 from tests.cloud.fake_edge import EdgePublisher, wait_until
 from tests.conftest import BrokerHandle
-from tests.edge.fakes import MqttWatcher
+from tests.support.mqtt_watch import MqttWatcher
 
 LED_PIN = 26
 
