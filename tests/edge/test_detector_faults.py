@@ -1,6 +1,6 @@
 """Faults from the detector: current with the door open, a cycle that never ends, a silent sensor.
 
-Scenarios as in ``test_edge_detector``: 1 Hz samples from t = 0, and the exact events,
+Scenarios as in ``test_detector``: 1 Hz samples from t = 0, and the exact events,
 (at, type, state, cycle_seconds, reason).
 """
 

@@ -23,7 +23,7 @@ from kywash.contract import EdgeHealth, MachineDesired, decode_message, machine_
 from tests.cloud.fake_edge import EdgePublisher
 from tests.conftest import BrokerHandle
 from tests.edge.fakes import wait_until
-from tests.edge.test_edge_agent import running
+from tests.edge.test_agent import running
 from tests.support.mqtt_watch import MqttWatcher
 
 Watch = Callable[[str, int, str], MqttWatcher]

@@ -21,7 +21,7 @@ from kywash.clock import FakeClock
 from kywash.contract import MachineDesired, MachineKind, MachineProfile, decode, decode_message, machine_topic
 from tests.conftest import BrokerHandle
 from tests.edge.fakes import FrameServer, wait_until
-from tests.edge.test_edge_agent import Watch, frame, room_config, running
+from tests.edge.test_agent import Watch, frame, room_config, running
 from tests.support.mqtt_watch import MqttWatcher
 
 STANDBY_A = 0.03
