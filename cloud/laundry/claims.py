@@ -177,6 +177,11 @@ def close(tx: Tx, machine: MachineRef, claim: ClaimRecord, to: ClaimStatus, reas
 # --- the sensors' word -------------------------------------------------------------------
 
 
+def _unclaimed(tx: Tx, machine: MachineRef, kind: str, text: str) -> None:
+    """The activity log's line for a machine that moved with nobody's claim on it."""
+    record_activity(tx, kind, text, room_id=machine.room_id, machine_pk=machine.pk, data={"claimed": False})
+
+
 def follow_sensors(tx: Tx, machine: MachineRef, before: str | None, *, same_cycle: bool = False) -> None:
     """Move the machine's live claim to agree with its sensor state (idempotent).
 
@@ -186,33 +191,14 @@ def follow_sensors(tx: Tx, machine: MachineRef, before: str | None, *, same_cycl
     claim = store.live_claim(tx.conn, machine.pk)
     if claim is None:
         if sensor in RUNNING and before == "finished" and same_cycle:
-            record_activity(
-                tx,
-                "cycle_continued",
-                f"{machine.name} started again: it was not done after all (unclaimed)",
-                room_id=machine.room_id,
-                machine_pk=machine.pk,
-                data={"claimed": False},
+            _unclaimed(
+                tx, machine, "cycle_continued", f"{machine.name} started again: it was not done after all (unclaimed)"
             )
         elif sensor in RUNNING and before not in RUNNING:
-            record_activity(
-                tx,
-                "cycle_started",
-                f"{machine.name} started without a claim",
-                room_id=machine.room_id,
-                machine_pk=machine.pk,
-                data={"claimed": False},
-            )
+            _unclaimed(tx, machine, "cycle_started", f"{machine.name} started without a claim")
             waitlist.withdraw_hold(tx, machine, f"Someone started {machine.name} without claiming it.")
         elif sensor == "finished" and before != "finished":
-            record_activity(
-                tx,
-                "cycle_finished",
-                f"{machine.name} finished (unclaimed)",
-                room_id=machine.room_id,
-                machine_pk=machine.pk,
-                data={"claimed": False},
-            )
+            _unclaimed(tx, machine, "cycle_finished", f"{machine.name} finished (unclaimed)")
         return
     if sensor is None:
         return
