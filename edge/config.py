@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from edge.config_errors import describe_problems, first_problem
+from edge.config_toml import room_config_to_toml
 from edge.errors import ConfigError
 from edge.thresholds import FieldProblem, ThresholdOverrides, Thresholds, ThresholdsTable
 from kywash.contract import MachineKind, check_id
@@ -218,8 +219,6 @@ class RoomConfig(_Section):
         raise KeyError(machine_id)
 
     def to_toml(self) -> str:
-        from edge.config_toml import room_config_to_toml
-
         return room_config_to_toml(self)
 
 

@@ -3,6 +3,10 @@
 The standard library reads TOML but does not write it; the config's shape is small and
 fixed (scalars, a few tables, an array of machine tables), so a tiny writer suffices.
 ``load_room_config`` reads the output back to an equal ``RoomConfig`` (tested).
+
+It takes any pydantic model of that shape rather than ``RoomConfig`` itself, so that
+``edge.config`` can offer ``RoomConfig.to_toml()`` without the two modules importing
+each other.
 """
 
 from __future__ import annotations
@@ -12,10 +16,9 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from edge.config import RoomConfig
+from pydantic import BaseModel
 
 
 def toml_value(value: Any) -> str:
@@ -45,7 +48,7 @@ def _table(header: str, mapping: Mapping[str, Any]) -> list[str]:
     return ["", header, *_scalars(mapping)]
 
 
-def room_config_to_toml(config: RoomConfig) -> str:
+def room_config_to_toml(config: BaseModel) -> str:
     """The whole config, every default written out, so a technician sees what is in force."""
     data = config.model_dump(mode="json")
     lines = ["# KY Wash laundry room configuration (edge agent)", *_scalars(data)]
@@ -61,7 +64,7 @@ def room_config_to_toml(config: RoomConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_room_config(config: RoomConfig, path: str | Path) -> Path:
+def write_room_config(config: BaseModel, path: str | Path) -> Path:
     """Write the config readable by its owner only: it may hold the broker password."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)

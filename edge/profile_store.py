@@ -5,7 +5,7 @@ A profile (``kywash.contract.MachineProfile``) is what one machine's detector le
 outbox's database (table ``profiles``, one row per machine id holding the JSON as
 published) and publishes it retained (QoS 1) on ``.../machine/{machine}/profile``:
 
-* the sensor loop (``EdgeAgent``), after each batch, stores the profile of every detector
+* the sensor loop (``edge.sensor_loop``), after each batch, stores the profile of every detector
   whose ``learned_revision`` moved (``save``) and asks the publisher to send it; on every
   (re)connect the publisher sends every stored profile (``stored_messages``). A machine
   that has learned nothing has no row and nothing is published for it, so a replaced Pi

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from edge.publisher import PublisherStatus
+from edge.publisher_status import PublisherStatus
 from edge.sensors.board import BoardHealth
 from kywash.contract import Door, MachineKind, MachineState
 
