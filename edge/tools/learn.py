@@ -1,6 +1,6 @@
 """Playing several recordings of one machine through one detector, as a room would live them.
 
-``kywash sim replay A.csv B.csv`` and ``kywash edge calibrate --trace A.csv --trace B.csv
+``kywash edge replay A.csv B.csv`` and ``kywash edge calibrate --trace A.csv --trace B.csv
 --profile-out`` both treat the recordings as one machine's consecutive cycles: what the
 detector learned from A (its standby, the cycle's length and end) is what it knows at the
 start of B. Between two recordings, what a real room does: ``DOOR_OPENS_AFTER_S`` after a

@@ -1,6 +1,6 @@
 """A recorded current trace: one machine's RMS amps over time, stored as CSV ``t_s,amps``.
 
-``kywash edge record`` writes it, ``kywash edge calibrate --trace`` and ``kywash sim
+``kywash edge record`` writes it, ``kywash edge calibrate --trace`` and ``kywash edge
 replay|plot`` read it. Any fixed sample rate works (readers resample); times only need
 to increase.
 

@@ -1,4 +1,4 @@
-"""``kywash sim replay A.csv B.csv ...``: several recordings as one machine, learning as it goes."""
+"""``kywash edge replay A.csv B.csv ...``: several recordings as one machine, learning as it goes."""
 
 from __future__ import annotations
 
@@ -9,16 +9,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from edge.cli import edge_command
 from edge.config import demo_room_config
 from edge.config_toml import write_room_config
 from edge.learning import Learned
-from edge.thresholds import DEFAULT_THRESHOLDS
-from edge.tools.learn import DOOR_OPEN_FOR_S, DOOR_OPENS_AFTER_S, NEXT_FILE_AFTER_S, learn, legs, save_profile
-from edge.tools.trace import MAINS_VOLTS, Trace, load_trace, write_trace
-from firmware_sim.cli import sim_command
+from edge.tools.cli import replay_command
+from edge.tools.learn import DOOR_OPEN_FOR_S, DOOR_OPENS_AFTER_S, save_profile
+from edge.tools.trace import Trace, load_trace, write_trace
 from kywash.contract import MachineKind, MachineProfile, decode
-
-WASHER = DEFAULT_THRESHOLDS[MachineKind.WASHER]
 
 
 def washer(minutes: int = 30, *, tail_s: int = 300, idle_s: int = 120) -> Trace:
@@ -34,7 +32,7 @@ def write(path: Path, trace: Trace) -> str:
 
 
 def replay(*args: str) -> Result:
-    return CliRunner().invoke(sim_command, ["replay", *args])
+    return CliRunner().invoke(replay_command, list(args))
 
 
 def lines(result: Result) -> list[dict[str, Any]]:
@@ -91,6 +89,20 @@ def test_a_machine_of_the_room_config_keeps_its_own_profile_file(tmp_path: Path)
     assert profile.machine == "washer-3" and profile.learned == 2
 
 
+def test_the_config_given_to_kywash_edge_serves_the_replay_too(tmp_path: Path) -> None:
+    config = write_room_config(
+        demo_room_config("north", "r1", "mqtt://127.0.0.1:1883", "loop://", tmp_path / "d"), tmp_path / "room.toml"
+    )
+    a = write(tmp_path / "a.csv", washer(30))
+    group = ["--config", str(config), "replay", a, "--type", "washer"]
+    out = lines(CliRunner().invoke(edge_command, [*group, "--machine", "washer-3", "--state-dir", str(tmp_path)]))
+    assert out[-1]["event"] == "cycle_finished" and (tmp_path / "washer-3.profile.json").exists()
+    unknown = CliRunner().invoke(edge_command, [*group, "--machine", "washer-99"])
+    assert unknown.exit_code == 2 and f"no machine 'washer-99' in {config}; it has washer-1" in unknown.output
+    alone = replay(a, "--type", "washer", "--machine", "washer-3")
+    assert alone.exit_code == 2 and "--machine needs --config" in alone.output
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -112,29 +124,3 @@ def test_a_bad_state_file_is_an_error_not_a_traceback(tmp_path: Path, content: b
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith(f"error: {path}: ") and message in result.stderr
     assert "Traceback" not in result.output and path.read_bytes() == before  # left as it was
-
-
-def test_sessions_chain_the_files_a_minute_apart_and_end_when_asked() -> None:
-    a, b = washer(20), Trace.of([(1000.0 + t, 0.02) for t in range(100)])
-    first, second = legs([("a", a), ("b", b)], end_at=2_000_000_000.0)
-    assert second.end == 2_000_000_000.0 and second.start - first.end == NEXT_FILE_AFTER_S
-    assert not first.last and second.last
-    detector, played = learn([("a", a)], MachineKind.WASHER, WASHER)
-    assert detector.learned.learned == 1 and [p.transition.type.value for p in played][-1] == "cycle_finished"
-
-
-@pytest.mark.parametrize(
-    ("header", "rows", "amps"),
-    [
-        ("t,amps", ["0,1.5", "1,2.5"], (1.5, 2.5)),
-        ("Time,Current", ["0,1.5", "1,2.5"], (1.5, 2.5)),
-        ("timestamp,watts", ["2026-11-26T12:00:00Z,230", "2026-11-26T12:00:01Z,460"], (1.0, 2.0)),
-        ("\ufefftimestamp,power,voltage", ["1764158400,115,231", "1764158401.5,0,231"], (0.5, 0.0)),
-    ],
-)
-def test_traces_from_elsewhere_are_read(tmp_path: Path, header: str, rows: list[str], amps: tuple[float, ...]) -> None:
-    path = tmp_path / "plug.csv"
-    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-    trace = load_trace(path)
-    assert trace.amps == pytest.approx(amps) and trace.times[1] > trace.times[0]
-    assert MAINS_VOLTS == 230.0

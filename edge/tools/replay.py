@@ -1,24 +1,26 @@
 """Replaying a recorded current trace (CSV ``t_s,amps``) into the edge's cycle detector.
 
-A trace (``edge.tools.trace``) may have any sample rate; ``board_reader`` resamples it
-to the board's period: each reading is the RMS of the trace's samples in
-the period before it, as the board's firmware would measure it.
+A technician tunes thresholds and checks a learned profile against what a machine really
+drew, so the replay must see exactly what the agent would: the real ``CurrentBoard`` reader
+and ``CycleDetector``, fed the way the board feeds them. That is why the simulator's board
+emulator is used here (the edge's technician tools are the only part of ``edge`` allowed to
+import ``firmware_sim``; the agent on a Pi runs without it).
 
-``replay_over_serial`` is the technician's check: the trace drives a ``BoardEmulator``
-whose KWB/1 frames cross a real pty (or TCP socket) into the edge's ``CurrentBoard``
-reader and on to a ``CycleDetector``. The board runs on a ``FakeClock`` stepped one
-period per frame, in lock-step with the reader (a bounded window of frames in flight),
-so ``speed=0`` replays an hour in about a second and never drops a frame; ``speed > 0``
-paces the frames at that many trace seconds per real second. ``detect`` runs the same
-resampled readings straight into the detector (no serial port), for plots and tests.
+A trace may have any sample rate; ``board_reader`` resamples it to the board's period,
+each reading the RMS of the samples in the period before it, as the board's firmware
+measures it, so a 10 Hz smart-plug export and a 1 Hz recording give the same readings.
 
-``replay_session`` plays several recordings as one machine: one detector (what it learned
-from A is what it knows in B), chained and with the door opened and closed between files
-as ``edge.tools.learn`` describes. Each file goes through the serial port as above when
-``serial`` is true; otherwise the resampled readings go straight into the detector (the
-command line does that for several files at ``--speed 0``: the detector is the same, and
-an evening of recordings takes a fraction of a second). Every change is stamped with its
-file and the seconds from that file's first sample.
+``replay_over_serial`` sends the KWB/1 frames across a real pty (or TCP socket): it is the
+check that framing, sequence numbers and the reader agree with the detector. The emulator
+runs on a ``FakeClock`` stepped one period per frame, in lock-step with the reader (a
+bounded window of frames in flight), so ``speed=0`` replays an hour in about a second
+without ever dropping a frame, and ``speed > 0`` paces it for watching. ``detect`` feeds
+the same readings straight into the detector, for plots and tests that need no port.
+
+``replay_session`` plays several recordings as one machine (``edge.tools.learn``): one
+detector, so what it learned from A is what it knows in B, the way a room lives them.
+Each change is stamped with its file and the seconds from that file's first sample,
+because those are the times a technician can find in the CSV.
 """
 
 from __future__ import annotations
@@ -32,13 +34,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.detector import CycleDetector, Transition
+from edge.errors import EdgeError
 from edge.sensors.board import CurrentBoard
 from edge.sensors.readings import BoardReading
 from edge.thresholds import Thresholds
 from edge.tools.learn import NEXT_FILE_AFTER_S, Leg, Played, door_break, play
 from edge.tools.trace import Trace
 from firmware_sim.board import BoardEmulator
-from firmware_sim.errors import SimulatorError
 from firmware_sim.transports import TransportKind
 from kywash.clock import FakeClock
 from kywash.contract import MachineKind
@@ -50,7 +52,7 @@ WINDOW = 32
 FRAME_TIMEOUT_S = 5.0
 
 
-class ReplayError(SimulatorError, RuntimeError):
+class ReplayError(EdgeError, RuntimeError):
     """The serial replay lost its way (no reader, or frames that never arrived)."""
 
 
@@ -103,7 +105,7 @@ class StateChange:
         return cls(played.t_s, tr.state.value, tr.type.value, tr.reason, seconds, played.file)
 
     def line(self) -> dict[str, Any]:
-        """What ``kywash sim replay`` prints: file, t_s, state, event and reason always (cycle_s if any)."""
+        """What ``kywash edge replay`` prints: file, t_s, state, event and reason always (cycle_s if any)."""
         out: dict[str, Any] = {"file": self.file, "t_s": self.t_s, "state": self.state, "event": self.event,
                                "reason": self.reason}  # fmt: skip
         if self.cycle_s is not None:

@@ -1,4 +1,4 @@
-"""``kywash sim`` and ``kywash edge record`` as a technician runs them: real processes, a real pty."""
+"""``kywash edge record|replay|plot`` as a technician runs them: real processes, a real pty."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from edge.tools.trace import load_trace, write_trace
 from firmware_sim.board import BoardEmulator
 from kywash.clock import SystemClock
 
-KYWASH = [sys.executable, "-m", "kywash.cli"]
+KYWASH = [sys.executable, "-m", "launchers.cli"]
 
 
 def kywash(*args: str) -> subprocess.CompletedProcess[str]:
@@ -33,7 +33,7 @@ def test_replay_prints_one_json_line_per_state_change_in_trace_time(tmp_path: Pa
     config = write_room_config(
         demo_room_config("north", "r1", "mqtt://127.0.0.1:1883", "loop://", tmp_path / "d"), tmp_path / "room.toml"
     )
-    result = kywash("sim", "replay", str(tmp_path / "dryer.csv"), "--type", "dryer", "--config", str(config))
+    result = kywash("edge", "replay", str(tmp_path / "dryer.csv"), "--type", "dryer", "--config", str(config))
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(e["event"], e["state"]) for e in lines] == [
@@ -53,27 +53,27 @@ def test_replay_of_several_files_learns_across_runs_and_refuses_a_bad_state_file
     write_trace(tmp_path / "a.csv", [(float(t), washer(t)) for t in range(2400)])
     state = tmp_path / "state"
     args = ["--type", "washer", "--state-dir", str(state)]
-    first = kywash("sim", "replay", str(tmp_path / "a.csv"), str(tmp_path / "a.csv"), *args)
+    first = kywash("edge", "replay", str(tmp_path / "a.csv"), str(tmp_path / "a.csv"), *args)
     assert first.returncode == 0, first.stderr
     lines = [json.loads(line) for line in first.stdout.splitlines()]
     assert [line["event"] for line in lines].count("cycle_finished") == 2
     assert [line["event"] for line in lines if line["event"].startswith("door")] == ["door_opened", "door_closed"]
     assert "learned 2 cycle(s)" in first.stderr
-    again = kywash("sim", "replay", str(tmp_path / "a.csv"), *args)
+    again = kywash("edge", "replay", str(tmp_path / "a.csv"), *args)
     assert again.returncode == 0 and "learned 3 cycle(s)" in again.stderr
     assert json.loads((state / "washer.profile.json").read_text())["learned"] == 3
 
     (state / "washer.profile.json").write_text("{}")
-    bad = kywash("sim", "replay", str(tmp_path / "a.csv"), *args)
+    bad = kywash("edge", "replay", str(tmp_path / "a.csv"), *args)
     assert bad.returncode == 2 and bad.stdout == "" and "Traceback" not in bad.stderr
     assert bad.stderr.startswith(f"error: {state / 'washer.profile.json'}: not a machine profile")
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     (tmp_path / "bad.csv").write_text("t_s,amps\n0,1\n0,2\n")
-    result = kywash("sim", "replay", str(tmp_path / "bad.csv"), "--type", "washer")
+    result = kywash("edge", "replay", str(tmp_path / "bad.csv"), "--type", "washer")
     assert result.returncode == 2 and result.stderr.strip().endswith("times must increase strictly")
-    result = kywash("sim", "plot", "turbo", "--out", str(tmp_path / "x.png"))
+    result = kywash("edge", "plot", "turbo", "--out", str(tmp_path / "x.png"))
     assert result.returncode == 2 and "programs are dryer:" in result.stderr
 
 
@@ -89,13 +89,15 @@ def test_record_then_replay_a_board_on_a_pty(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     trace = load_trace(out)
     assert len(trace.times) >= 10 and set(trace.amps) == {2.5}
-    replayed = kywash("sim", "replay", str(out), "--type", "washer")
+    replayed = kywash("edge", "replay", str(out), "--type", "washer")
     assert replayed.returncode == 0 and replayed.stdout == ""  # a second of draw starts no cycle
 
 
-def test_sim_is_listed_by_kywash_help() -> None:
-    result = kywash("--help")
-    assert result.returncode == 0 and "  sim " in result.stdout
+def test_the_technician_tools_are_under_kywash_edge() -> None:
+    edge = kywash("edge", "--help")
+    assert edge.returncode == 0, edge.stderr
+    assert all(f"  {name} " in edge.stdout for name in ("record", "calibrate", "replay", "plot"))
+    assert kywash("sim", "--help").returncode == 2  # the simulator has no commands of its own: it runs inside demo/edge
 
 
 def test_edge_cpu_benchmark_runs_and_prints_its_figures() -> None:

@@ -1,10 +1,13 @@
 """A machine's current over a cycle, with the detector's states shaded: what a technician tunes by.
 
-``program_trace`` renders a program of ``firmware_sim/programs.py`` as a trace (the
-simulated machine's clamp reading, noise and all, from a minute before the start to
-well after the end, so anti-wrinkle pulses and the off dwell show). ``plot_trace`` draws
-any trace with the on/off thresholds and a band per detected state. matplotlib is an
-optional extra (``pip install 'kywash[tools]'``) and is only imported here, with Agg.
+Thresholds are easier to judge against a picture than against JSON lines: a band per
+detected state over the current shows at a glance where a pause was taken for an end.
+``program_trace`` renders a program of ``firmware_sim/programs.py`` the same way, from
+a minute before its start to well after its end (so anti-wrinkle pulses and the off
+dwell show), to see how the defaults fare before any machine has been recorded.
+
+matplotlib is an optional extra (``pip install 'kywash[tools]'``), kept off the Pi's
+install; it is imported only in ``plot_trace``, with the Agg backend (no display).
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge.thresholds import Thresholds
+from edge.tools.replay import BOARD_PERIOD_S, StateChange
 from edge.tools.trace import Trace
 from firmware_sim.errors import UnknownProgramError
 from firmware_sim.machines import MACHINE_KINDS, make_machine
-from firmware_sim.replay import BOARD_PERIOD_S, StateChange
 from kywash.contract import MachineKind
 
 LEAD_S = 60.0
@@ -38,6 +41,20 @@ class MatplotlibMissingError(ImportError):
 
 def program_names(kind: MachineKind) -> list[str]:
     return sorted(MACHINE_KINDS[kind.value].programs)
+
+
+def program_kind(name: str) -> MachineKind:
+    """Washer unless only a dryer has the program, so ``plot heatpump`` needs no ``--type``."""
+    if name not in MACHINE_KINDS["washer"].programs and name in MACHINE_KINDS["dryer"].programs:
+        return MachineKind.DRYER
+    return MachineKind.WASHER
+
+
+def check_program_name(name: str) -> None:
+    """Without a kind, an unknown name lists every kind's programs: the technician named no machine."""
+    if all(name not in cls.programs for cls in MACHINE_KINDS.values()):
+        known = "; ".join(f"{k}: {', '.join(sorted(cls.programs))}" for k, cls in sorted(MACHINE_KINDS.items()))
+        raise UnknownProgramError(f"no program {name!r} (and no such file); programs are {known}")
 
 
 def program_trace(kind: MachineKind, program: str, *, seed: int = 0, period: float = BOARD_PERIOD_S) -> Trace:

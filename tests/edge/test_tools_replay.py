@@ -1,16 +1,15 @@
-"""Replaying recorded traces: resampling to the board's period, and the trip over a real serial port."""
+"""``edge.tools.replay``: resampling a trace to the board's period, and the trip over a real serial port."""
 
 from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 import pytest
 
 from edge.thresholds import DEFAULT_THRESHOLDS
-from edge.tools.trace import Trace, TraceError, load_trace, write_trace
-from firmware_sim.replay import StateChange, board_readings, detect, replay_over_serial
+from edge.tools.replay import StateChange, board_readings, detect, replay_over_serial
+from edge.tools.trace import Trace
 from kywash.contract import MachineKind
 
 WASHER = DEFAULT_THRESHOLDS[MachineKind.WASHER]
@@ -61,28 +60,3 @@ def test_serial_replay_over_tcp_and_at_a_given_speed() -> None:
     assert time.monotonic() - started >= 89 / 300 * 0.9
     assert changes[0] == StateChange(15.0, "running", "cycle_started")
     assert changes[0].as_json() == {"t_s": 15.0, "state": "running", "event": "cycle_started"}
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("when,level\n0,1\n", "first line must be a header naming the time and the current, 't_s,amps'"),
-        ("", "first line must be a header"),
-        ("t_s,amps\n0,1\n1,x\n", ":3: expected a time and a number"),
-        ("t_s,amps\n0,1\n1\n", ":3: expected a time and a number"),
-        ("timestamp,watts\n2026-11-26T12:00:00,5\nnoon,5\n", ":3: expected a time and a number"),
-        ("t_s,amps\n0,1\n1,-2\n", ":3: .* is not a time and a non-negative current"),
-        ("t_s,amps\n0,1\n0,2\n", "times must increase strictly"),
-        ("t_s,amps\n", "at least one sample"),
-    ],
-)
-def test_bad_trace_files_are_refused_with_the_line(tmp_path: Path, text: str, message: str) -> None:
-    path = tmp_path / "bad.csv"
-    path.write_text(text)
-    with pytest.raises(TraceError, match=message):
-        load_trace(path)
-
-
-def test_written_traces_load_back(tmp_path: Path) -> None:
-    write_trace(tmp_path / "t.csv", [(0.0, 0.04), (0.5, 12.25)])
-    assert load_trace(tmp_path / "t.csv") == Trace((0.0, 0.5), (0.04, 12.25))
