@@ -55,7 +55,7 @@ def main(argv: list[str]) -> int:
     if command == "install":
         return 0
     if command == "demo":
-        args = [str(python), "-m", "kywash.cli", "demo", *rest]
+        args = [str(python), "-m", "launchers.cli", "demo", *rest]
     else:
         args = [str(python), "-m", "pytest", *rest]
     os.chdir(ROOT)

@@ -1,9 +1,11 @@
 """``kywash edge``: run a laundry room's agent until SIGINT/SIGTERM, or show its status.
 
 The top-level ``kywash`` command adds ``edge_command`` as its ``edge`` group. Run without
-a subcommand, ``--config`` is required; ``--simulate`` runs the room simulator
-(``firmware_sim``) in-process on gpiozero's mock pins and a pty, at ``--speed`` times
-real time. A bad config prints ``error: <message>`` and exits 2, without a traceback.
+a subcommand, ``--config`` is required; ``--simulate`` runs a room simulator in-process
+on gpiozero's mock pins and a pty, at ``--speed`` times real time. The edge never imports
+the simulator (a Pi runs without it): the ``kywash`` command installs one with
+``install_simulator`` (``launchers/edge_simulator.py``). A bad config prints
+``error: <message>`` and exits 2, without a traceback.
 
 For fault-injection runs (tests/chaos/), ``--seed`` seeds the simulator, ``--student-rate``
 sets its students' arrivals per hour, ``--truth-log PATH`` keeps its ground truth as an
@@ -18,10 +20,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import click
 
@@ -57,16 +60,33 @@ class SimOptions:
     """The simulated time at ``epoch`` (default: ``epoch`` itself; without an epoch: at start-up)."""
 
 
-def _simulator(config: RoomConfig, clock: Clock, factory: Any, options: SimOptions | None = None) -> Any:
-    """The room simulator wired like the config (imported lazily: not needed on a Pi)."""
-    from firmware_sim.room import RoomSimulator, SimMachineSpec
+class Simulator(Protocol):
+    """What ``--simulate`` needs of a room simulator: a serial URL for the board, a start and a close."""
 
-    options = options or SimOptions()
-    extra: dict[str, Any] = {}
-    if options.student_rate is not None:
-        extra["student_rate_per_hour"] = options.student_rate
-    specs = [SimMachineSpec(m.id, m.kind.value, m.door_pin, m.channel) for m in config.machines]
-    return RoomSimulator(specs, clock, factory, serial="pty", seed=options.seed, truth_path=options.truth_log, **extra)
+    serial_url: str
+
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+SimulatorFactory = Callable[[RoomConfig, Clock, Any, SimOptions], Simulator]
+"""Builds the simulator wired like the config, on this clock and this mock pin factory."""
+
+_installed: dict[str, SimulatorFactory] = {}
+_NO_SIMULATOR = "--simulate needs a room simulator: run the agent as `kywash edge --simulate`"
+
+
+def install_simulator(factory: SimulatorFactory) -> None:
+    """Let ``--simulate`` run the simulator ``factory`` builds (the launchers install ``firmware_sim``'s)."""
+    _installed["simulator"] = factory
+
+
+def _simulator(config: RoomConfig, clock: Clock, factory: Any, options: SimOptions | None = None) -> Simulator:
+    make = _installed.get("simulator")
+    if make is None:
+        raise click.UsageError(_NO_SIMULATOR)
+    return make(config, clock, factory, options or SimOptions())
 
 
 def _sim_clock(speed: float, options: SimOptions | None) -> ScaledClock:
@@ -91,7 +111,7 @@ def run_agent(
     with stop_on_signals(stop), ExitStack() as stack:
         clock: Clock = SystemClock()
         factory: Any = None
-        simulator: Any = None
+        simulator: Simulator | None = None
         if simulate:
             from gpiozero.pins.mock import MockFactory
 
@@ -171,6 +191,8 @@ def edge_command(
     given = [name for name, value in sim_only.items() if value is not None]
     if given and not simulate:
         raise click.UsageError(f"{given[0]} only makes sense with --simulate")
+    if simulate and "simulator" not in _installed:
+        raise click.UsageError(_NO_SIMULATOR)
     sim = SimOptions(seed or 0, student_rate, truth_log, sim_epoch, sim_start)
     config = _load(config_path)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -195,11 +217,11 @@ def status_command(ctx: click.Context, config_path: Path | None) -> None:
 
 
 def _add_technician_tools() -> None:
-    """``kywash edge record`` and ``kywash edge calibrate`` (edge/tools/cli.py)."""
-    from edge.tools.cli import calibrate_command, record_command
+    """``kywash edge record|calibrate|replay|plot`` (edge/tools/cli.py): a technician has them on the Pi."""
+    from edge.tools.cli import calibrate_command, plot_command, record_command, replay_command
 
-    edge_command.add_command(record_command)
-    edge_command.add_command(calibrate_command)
+    for command in (record_command, calibrate_command, replay_command, plot_command):
+        edge_command.add_command(command)
 
 
 _add_technician_tools()

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from edge.detector import CycleDetector, Transition
-from kywash.broker import free_port
 from kywash.contract import Door, EventType, MachineState
+from launchers.broker import free_port
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:

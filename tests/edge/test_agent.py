@@ -13,9 +13,9 @@ from gpiozero.pins.mock import MockFactory
 from edge.agent import EdgeAgent
 from edge.config import RoomConfig, demo_room_config
 from edge.sensors.board_protocol import DataFrame, format_frame
-from kywash.broker import EmbeddedBroker, free_port
 from kywash.clock import FakeClock
 from kywash.contract import decode_message
+from launchers.broker import EmbeddedBroker, free_port
 from tests.conftest import BrokerHandle
 from tests.edge.fakes import FrameServer, wait_until
 from tests.support.mqtt_watch import MqttWatcher

@@ -68,7 +68,7 @@ def test_status_reads_the_outbox_of_a_room(amqtt_broker: BrokerHandle, tmp_path:
 def run_edge(args: list[str], tmp_path: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}
     return subprocess.Popen(
-        [sys.executable, "-m", "kywash.cli", "edge", *args],
+        [sys.executable, "-m", "launchers.cli", "edge", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

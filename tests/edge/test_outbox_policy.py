@@ -14,9 +14,9 @@ from edge.config import demo_room_config
 from edge.errors import OutboxError
 from edge.outbox import EventDraft, Outbox, OutboxFull
 from edge.publisher import Publisher
-from kywash.broker import free_port
 from kywash.clock import FakeClock
 from kywash.contract import machine_topic
+from launchers.broker import free_port
 from tests.conftest import BrokerHandle
 from tests.edge.fakes import wait_until
 from tests.support.mqtt_watch import MqttWatcher

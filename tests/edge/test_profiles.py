@@ -16,9 +16,9 @@ from edge.config import RoomConfig
 from edge.learning import CycleFacts, Learned
 from edge.outbox import MachineStateRow, Outbox
 from edge.profile_store import ProfileStore
-from kywash.broker import free_port
 from kywash.clock import FakeClock
 from kywash.contract import MachineDesired, MachineKind, MachineProfile, decode, decode_message, machine_topic
+from launchers.broker import free_port
 from tests.conftest import BrokerHandle
 from tests.edge.fakes import FrameServer, wait_until
 from tests.edge.test_agent import Watch, frame, room_config, running

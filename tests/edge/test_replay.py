@@ -15,7 +15,7 @@ from edge.outbox import EventDraft, Outbox
 from edge.replay import ReplayDesk
 from kywash.clock import FakeClock, ScaledClock
 from kywash.contract import ReplayRequest, room_topic
-from kywash.stack import SimulatedRoom
+from launchers.stack import SimulatedRoom
 from tests.conftest import BrokerHandle
 from tests.edge.fakes import wait_until
 from tests.support.mqtt_watch import MqttWatcher

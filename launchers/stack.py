@@ -1,7 +1,7 @@
 """Running pieces of the system side by side in one process: the demo, tests and benchmarks.
 
 ``SimulatedRoom`` is a simulated laundry room and the real edge agent reading it through
-gpiozero mock pins and a serial port. The web server runs on a thread (``cloud.server.serve``)
+gpiozero mock pins and a serial port. The web server runs on a thread (``cloud.runtime.server.serve``)
 because uvicorn re-raises a signal after its graceful shutdown, which would end the process
 before the room and the broker are closed; so the main thread owns signals
 (``kywash.signals``).

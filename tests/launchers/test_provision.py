@@ -13,9 +13,9 @@ from click.testing import CliRunner, Result
 from paho.mqtt.client import topic_matches_sub
 
 from edge.config import load_room_config
-from kywash.cli import main
 from kywash.contract import TOPIC_TABLE
-from kywash.provision import (
+from launchers.cli import main
+from launchers.provision import (
     ACL_HEADER,
     CLOUD_USERNAME,
     AclBlock,

@@ -121,7 +121,7 @@ ACL_HEADER: Final = f"""\
 # re-provisioning a user replaces its block. Reload the broker after a change
 # (`systemctl reload mosquitto`).
 #
-# No `pattern` lines, on purpose (kywash/provision.py explains it in full): a pattern
+# No `pattern` lines, on purpose (launchers/provision.py explains it in full): a pattern
 # applies to every user, and %u fills one topic level while an edge's room is two
 # ({TOPIC_ROOT}/{{site}}/{{room}}). Nothing is granted to anonymous clients: there are no
 # lines before the first `user`.

@@ -15,10 +15,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from kywash.broker import EmbeddedBroker, free_port, port_is_free
 from kywash.clock import ScaledClock
 from kywash.signals import stop_on_signals, wait
-from kywash.stack import SimulatedRoom
+from launchers.broker import EmbeddedBroker, free_port, port_is_free
+from launchers.stack import SimulatedRoom
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,9 @@ def warm_up(room: SimulatedRoom, machine_ids: list[str]) -> None:
 
 
 def run_demo(options: DemoOptions) -> int:
-    from cloud.app import create_app
-    from cloud.server import serve
-    from cloud.settings import CloudSettings
+    from cloud.platform.settings import CloudSettings
+    from cloud.runtime.app import create_app
+    from cloud.runtime.server import serve
 
     if not port_is_free(options.host, options.port):
         print(f"error: web port {options.port} on {options.host} is taken; choose another with --port")

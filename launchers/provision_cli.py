@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from kywash.provision import (
+from launchers.provision import (
     CLOUD_USERNAME,
     BrokerFiles,
     ProvisionError,
@@ -90,7 +90,7 @@ def room_command(
 ) -> None:
     """Credentials, ACL block and room.toml for one laundry room's edge agent."""
     from edge.errors import ConfigError
-    from kywash.provision_room import write_room_files
+    from launchers.provision_room import write_room_files
 
     try:
         username = edge_username(site, room)

@@ -25,14 +25,14 @@ def configure_logging(verbose: bool) -> None:
 
 
 class LazyGroup(click.Group):
-    """Loads ``edge``, ``cloud``, ``sim`` and ``provision`` only when asked, so ``kywash --help`` stays fast."""
+    """Loads ``edge``, ``cloud`` and ``provision`` only when asked, so ``kywash --help`` stays fast."""
 
     lazy = {
-        "edge": ("edge.cli", "edge_command"),
-        "cloud": ("cloud.cli", "cloud_command"),
-        "sim": ("firmware_sim.cli", "sim_command"),
-        "provision": ("kywash.provision_cli", "provision_command"),
+        "edge": ("launchers.edge_simulator", "edge_command"),
+        "cloud": ("cloud.runtime.cli", "cloud_command"),
+        "provision": ("launchers.provision_cli", "provision_command"),
     }
+    """Each command's module and attribute: a ``click.Command``, or a function that returns one."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -42,7 +42,8 @@ class LazyGroup(click.Group):
             import importlib
 
             module, attr = self.lazy[cmd_name]
-            command: click.Command = getattr(importlib.import_module(module), attr)
+            found = getattr(importlib.import_module(module), attr)
+            command: click.Command = found if isinstance(found, click.Command) else found()
             return command
         return super().get_command(ctx, cmd_name)
 
@@ -82,7 +83,7 @@ def main(verbose: bool) -> None:
 @click.option("--seed", default=None, type=int, help="Seed the simulated students (default: random).")
 def demo(host: str, port: int, mqtt_port: int, speed: float, data_dir: Path, seed: int | None) -> None:
     """Run the whole system: broker, cloud, one simulated room of 6 washers and 6 dryers."""
-    from kywash.demo import DemoOptions, run_demo
+    from launchers.demo import DemoOptions, run_demo
 
     raise SystemExit(run_demo(DemoOptions(host, port, mqtt_port, speed, data_dir, seed)))
 
@@ -92,8 +93,8 @@ def demo(host: str, port: int, mqtt_port: int, speed: float, data_dir: Path, see
 @click.option("--port", default=1883, show_default=True, type=click.IntRange(1, 65535))
 def broker(host: str, port: int) -> None:
     """Run the embedded MQTT broker (amqtt) alone; production uses Mosquitto."""
-    from kywash.broker import EmbeddedBroker, port_is_free
     from kywash.signals import stop_on_signals, wait
+    from launchers.broker import EmbeddedBroker, port_is_free
 
     if not port_is_free(host, port):
         raise click.ClickException(f"port {port} on {host} is taken; choose another with --port")
