@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from kywash.broker import EmbeddedBroker, free_port
 from kywash.clock import FakeClock
+from launchers.broker import EmbeddedBroker, free_port
 from tests.support.mosquitto import MosquittoProcess
 from tests.support.postgres import PostgresUnavailableError, throwaway_database
 

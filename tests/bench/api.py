@@ -6,11 +6,11 @@ default):
 
 - **bare**: ``tests/bench/bare_app.py``, one FastAPI route returning the same 12-machine
   JSON as a constant — the floor any FastAPI JSON endpoint pays;
-- **kywash**: the cloud service as deployed, its own process (``python -m kywash.cli cloud
+- **kywash**: the cloud service as deployed, its own process (``python -m launchers.cli cloud
   --no-ingest``) on a SQLite database holding one room of 6 washers and 6 dryers (a few
   running), filled through the cloud's own ingest code before the server starts.
 
-Both are served by ``cloud.server.make_server`` (one worker, the same uvicorn loop and HTTP
+Both are served by ``cloud.runtime.server.make_server`` (one worker, the same uvicorn loop and HTTP
 implementation, log level warning). Targets alternate (bare, kywash, bare, kywash, ...),
 each measured for ``--seconds`` after ``--warmup`` (and after one request answered, so the
 requests the warm-up abandoned are done; ``--no-settle`` skips that wait). It prints per run
@@ -52,13 +52,12 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from cloud.accounts.sessions import start_session  # noqa: E402
-from cloud.accounts.users import create_user  # noqa: E402
-from cloud.ingest.apply import apply_message  # noqa: E402
-from cloud.settings import CloudSettings  # noqa: E402
-from cloud.storage.engine import make_engine  # noqa: E402
-from cloud.storage.migrate import upgrade_database  # noqa: E402
-from kywash.broker import free_port  # noqa: E402
+from cloud.domain.accounts.sessions import start_session  # noqa: E402
+from cloud.domain.accounts.users import create_user  # noqa: E402
+from cloud.domain.ingest.apply import apply_message  # noqa: E402
+from cloud.platform.settings import CloudSettings  # noqa: E402
+from cloud.platform.storage.engine import make_engine  # noqa: E402
+from cloud.platform.storage.migrate import upgrade_database  # noqa: E402
 from kywash.contract import (  # noqa: E402
     Door,
     MachineInfo,
@@ -72,6 +71,7 @@ from kywash.contract import (  # noqa: E402
     machine_topic,
     room_topic,
 )
+from launchers.broker import free_port  # noqa: E402
 
 PATH = "/api/v1/machines/"
 SETTLE_TIMEOUT_S = 15.0
@@ -189,7 +189,7 @@ def server_process(name: str, command: list[str], port: int, workdir: Path) -> I
 
 
 def cloud_command(port: int, database_url: str) -> list[str]:
-    return [sys.executable, "-m", "kywash.cli", "cloud", "--host", "127.0.0.1", "--port", str(port),
+    return [sys.executable, "-m", "launchers.cli", "cloud", "--host", "127.0.0.1", "--port", str(port),
             "--database-url", database_url, "--no-ingest", "--log-level", "warning"]  # fmt: skip
 
 
@@ -416,7 +416,7 @@ def main() -> int:
             with server_process("bare", bare_command(bare_port, body_file, args.bare_sync), bare_port, workdir) as bare:
                 bare_size = len(httpx.get(bare.url + PATH, timeout=10).content)
                 print(
-                    f"kywash: python -m kywash.cli cloud --no-ingest (own process, SQLite), {WASHERS} washers + "
+                    f"kywash: python -m launchers.cli cloud --no-ingest (own process, SQLite), {WASHERS} washers + "
                     f"{DRYERS} dryers, {len(body)} bytes; bare: tests/bench/bare_app.py "
                     f"({'def' if args.bare_sync else 'async def'} route), {bare_size} bytes"
                 )

@@ -2,7 +2,7 @@
 """The baseline of ``tests/bench/api.py``: a bare FastAPI app with one JSON route.
 
 ``GET /api/v1/machines/`` returns a constant body (the benchmark passes the cloud's own
-12-machine answer as ``--body-file``), served by ``cloud.server.make_server`` so the uvicorn
+12-machine answer as ``--body-file``), served by ``cloud.runtime.server.make_server`` so the uvicorn
 settings (loop, HTTP implementation, log level, single worker) are exactly the cloud's.
 No database, no dependencies, no response model: the floor any FastAPI JSON endpoint pays.
 By default the route is ``async def`` (no thread-pool hop); ``--sync`` makes it ``def``,
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from fastapi import FastAPI  # noqa: E402
 
-from cloud.server import make_server  # noqa: E402
+from cloud.runtime.server import make_server  # noqa: E402
 
 PATH = "/api/v1/machines/"
 

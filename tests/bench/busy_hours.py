@@ -3,7 +3,7 @@
 
 Seeds one room of 6 washers and 6 dryers with ``--cycles`` cycles a day per machine for
 ``--days`` days (four events a cycle: started, finished, door opened, door closed — the
-door events are stored but not read), then times ``cloud.rooms.history.busy_hours`` (the
+door events are stored but not read), then times ``cloud.domain.rooms.history.busy_hours`` (the
 queries plus the table) for 8 and 52 weeks, beside the baseline of the same run: the pure
 table alone on the same cycles, with no database. On SQLite in a temporary file, and on
 PostgreSQL when ``--postgres URL`` names an empty database. Usage::
@@ -29,13 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from cloud.rooms import history  # noqa: E402
-from cloud.rooms.busy_hours import BusyInterval, busy_intervals, busy_table  # noqa: E402
-from cloud.rooms.history import _cycle_marks  # noqa: E402
-from cloud.storage import repository as repo  # noqa: E402
-from cloud.storage.engine import make_engine  # noqa: E402
-from cloud.storage.migrate import upgrade_database  # noqa: E402
-from cloud.storage.tables import edge_events, machines, rooms  # noqa: E402
+from cloud.domain.rooms import history  # noqa: E402
+from cloud.domain.rooms.busy_hours import BusyInterval, busy_intervals, busy_table  # noqa: E402
+from cloud.domain.rooms.history import _cycle_marks  # noqa: E402
+from cloud.platform.storage import repository as repo  # noqa: E402
+from cloud.platform.storage.engine import make_engine  # noqa: E402
+from cloud.platform.storage.migrate import upgrade_database  # noqa: E402
+from cloud.platform.storage.tables import edge_events, machines, rooms  # noqa: E402
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 ZONE = "Europe/London"

@@ -40,11 +40,11 @@ sys.path.insert(0, str(ROOT))
 import paho.mqtt.client as mqtt  # noqa: E402
 from websockets.sync.client import connect as ws_connect  # noqa: E402
 
-from cloud.settings import CloudSettings, load_settings  # noqa: E402
-from cloud.storage.engine import make_engine  # noqa: E402
-from kywash.broker import EmbeddedBroker, free_port  # noqa: E402
+from cloud.platform.settings import CloudSettings, load_settings  # noqa: E402
+from cloud.platform.storage.engine import make_engine  # noqa: E402
 from kywash.clock import SystemClock  # noqa: E402
-from kywash.stack import SimulatedRoom  # noqa: E402
+from launchers.broker import EmbeddedBroker, free_port  # noqa: E402
+from launchers.stack import SimulatedRoom  # noqa: E402
 from tests.support.live import bearer, issue_access_token, wait_for_machines  # noqa: E402
 from tests.support.mosquitto import MosquittoProcess  # noqa: E402
 
@@ -112,13 +112,13 @@ def cloud_service(mode: str, mqtt_url: str, workdir: Path) -> Iterator[Cloud]:
     settings = load_settings(database_url=f"sqlite:///{workdir / f'cloud-{free_port()}.db'}", mqtt_url=mqtt_url)
     port = free_port()
     if mode == "in-process":
-        from cloud.app import create_app
-        from cloud.server import serve
+        from cloud.runtime.app import create_app
+        from cloud.runtime.server import serve
 
         with serve(create_app(settings, clock=SystemClock()), port=port) as server:
             yield Cloud(server.url, settings)
         return
-    command = [sys.executable, "-m", "kywash.cli", "cloud", "--port", str(port), "--log-level", "warning",
+    command = [sys.executable, "-m", "launchers.cli", "cloud", "--port", str(port), "--log-level", "warning",
                "--database-url", settings.database_url, "--mqtt-url", mqtt_url]  # fmt: skip
     log_file = (workdir / f"cloud-{port}.log").open("w")  # its log, kept out of the figures
     process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from edge.config import demo_room_config  # noqa: E402
 from edge.config_toml import write_room_config  # noqa: E402
-from kywash.broker import EmbeddedBroker, free_port  # noqa: E402
+from launchers.broker import EmbeddedBroker, free_port  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 SIMULATOR_ONLY = """
@@ -75,7 +75,7 @@ def measure(seconds: float, warmup: float) -> dict[str, float]:
         config = demo_room_config("bench", "cpu", broker.url, "loop://", Path(tmp) / "data")
         path = write_room_config(config, Path(tmp) / "room.toml")
         logs = {"agent + simulator": Path(tmp) / "agent.log", "simulator alone": Path(tmp) / "sim.log"}
-        agent = [sys.executable, "-m", "kywash.cli", "edge", "--config", str(path), "--simulate"]
+        agent = [sys.executable, "-m", "launchers.cli", "edge", "--config", str(path), "--simulate"]
         children = {
             "agent + simulator": start(agent, env, logs["agent + simulator"]),
             "simulator alone": start([sys.executable, "-c", SIMULATOR_ONLY], env, logs["simulator alone"]),

@@ -28,7 +28,7 @@ import httpx
 
 from edge.config import demo_room_config
 from edge.config_toml import write_room_config
-from kywash.broker import free_port
+from launchers.broker import free_port
 from tests.support.mosquitto import MosquittoProcess
 from tests.support.tcp_proxy import TcpProxy
 
@@ -97,7 +97,7 @@ class Proc:
 
 
 def kywash_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "kywash.cli", *args]
+    return [sys.executable, "-m", "launchers.cli", *args]
 
 
 @dataclass

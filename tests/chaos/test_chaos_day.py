@@ -36,8 +36,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from cloud.storage.engine import make_engine
-from cloud.storage.tables import edge_events, room_sequences, rooms
+from cloud.platform.storage.engine import make_engine
+from cloud.platform.storage.tables import edge_events, room_sequences, rooms
 from firmware_sim.truth import read_truth_file
 from tests.chaos.compare import FINISH_LATE_S, judge_room, truth_cycles
 from tests.chaos.harness import SITE, ChaosParams, ChaosStack, kywash_argv, wait_until

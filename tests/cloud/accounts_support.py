@@ -11,9 +11,9 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from cloud.accounts.current import STAFF, STUDENT
-from cloud.accounts.sessions import start_session
-from cloud.accounts.users import create_user
+from cloud.domain.accounts.sessions import start_session
+from cloud.domain.accounts.users import create_user
+from cloud.platform.viewer import STAFF, STUDENT
 from kywash.clock import to_datetime
 
 

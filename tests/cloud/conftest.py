@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from cloud.app import create_app
-from cloud.settings import CloudSettings
+from cloud.platform.settings import CloudSettings
+from cloud.runtime.app import create_app
 from kywash.clock import FakeClock
 from tests.cloud.fake_edge import EdgePublisher, FakeEdge
 from tests.conftest import BrokerHandle

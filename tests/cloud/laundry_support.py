@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from cloud.laundry.timers import Fired, fire_due
-from cloud.storage.tables import notifications
+from cloud.platform.storage.tables import notifications
+from cloud.processes.timers import Fired, fire_due
 from kywash.clock import FakeClock
 from kywash.contract import Door, EventType, MachineState
 from tests.cloud.fake_edge import FakeEdge
@@ -50,7 +50,7 @@ class Room:
         """Move the clock on and fire what is due, as the timer loop would."""
         if minutes:
             self.clock.advance(minutes * 60)
-        return fire_due(self.client.app.state.cloud)  # type: ignore[attr-defined]
+        return fire_due(self.client.app.state.cloud.transactions, self.client.app.state.cloud.ingest.metrics)  # type: ignore[attr-defined]
 
     def notifications(self, user_id: int) -> list[tuple[str, str]]:
         """(type, title) of a user's notifications, oldest first."""

@@ -18,14 +18,13 @@ import pytest
 from sqlalchemy import delete, update
 from starlette.testclient import TestClient
 
-from cloud.accounts.sessions import start_session
-from cloud.laundry import claims, store, waitlist
-from cloud.laundry.rules import Category
-from cloud.notifications.send import notify
-from cloud.push import store as push_store
-from cloud.push.schemas import SubscriptionCreate
-from cloud.storage import tables
-from cloud.tx import run_tx
+from cloud.domain.accounts.sessions import start_session
+from cloud.domain.laundry import claims, store, waitlist
+from cloud.domain.laundry.rules import Category
+from cloud.domain.notifications.send import notify
+from cloud.domain.push import store as push_store
+from cloud.domain.push.schemas import SubscriptionCreate
+from cloud.platform.storage import tables
 from kywash.clock import FakeClock, to_datetime
 from tests.cloud.accounts_support import Account, make_account
 from tests.cloud.faults_support import JPEG
@@ -196,21 +195,21 @@ def reset(s: Scenario) -> None:
     owner = s.accounts["owner"]
 
     def setup(tx: Any) -> int:
-        from cloud.accounts.current import Viewer
+        from cloud.platform.viewer import Viewer
 
         room = store.machine_refs(tx.conn, kind="washer")
         washer_1 = next(m for m in room if m.number == 1)
         claims.start(tx, washer_1, Viewer(owner.id, "student", owner.login, None, "s"), Category.NORMAL)
-        from cloud.storage.repository import get_room
+        from cloud.platform.storage.repository import get_room
 
         found = get_room(tx.conn, washer_1.room_id)
         assert found is not None
         waitlist.join(tx, found, "dryer", owner.id)
         return notify(tx, owner.id, "test", "hello", "a notification for the owner")
 
-    s.notification_id = run_tx(state, setup)
+    s.notification_id = state.transactions.run(setup)
     owner_push = SubscriptionCreate.model_validate(OWNER_PUSH)
-    run_tx(state, lambda tx: push_store.subscribe(tx, owner.id, owner_push, None))
+    state.transactions.run(lambda tx: push_store.subscribe(tx, owner.id, owner_push, None))
     made = s.client.post(
         "/api/v1/faults/report",
         data={"machine_type": "washer", "machine_id": "1", "description": "door seal leaks"},

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from cloud.storage.tables import activities
+from cloud.platform.storage.tables import activities
 from tests.cloud.accounts_support import make_account
 
 STUDENT = {"student_id": "123456", "pin": "8071", "phone_number": "5551234567"}

@@ -6,12 +6,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from cloud.accounts.passwords import verify_secret
-from cloud.app import create_app
-from cloud.cli import cloud_command
-from cloud.settings import CloudSettings
-from cloud.storage.engine import make_engine
-from cloud.storage.tables import users
+from cloud.domain.accounts.passwords import verify_secret
+from cloud.platform.settings import CloudSettings
+from cloud.platform.storage.engine import make_engine
+from cloud.platform.storage.tables import users
+from cloud.runtime.app import create_app
+from cloud.runtime.cli import cloud_command
 from kywash.clock import FakeClock
 
 PASSWORD = "correct horse battery"

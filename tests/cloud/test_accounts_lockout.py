@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from cloud.accounts.service import purge_throttle
-from cloud.app import create_app
-from cloud.settings import CloudSettings
+from cloud.domain.accounts.access import purge_throttle
+from cloud.platform.settings import CloudSettings
+from cloud.runtime.app import create_app
 from kywash.clock import FakeClock, to_datetime
 
 LOGIN = "/api/v1/auth/login"

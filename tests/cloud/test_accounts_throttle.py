@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloud.accounts.throttle import Admission, Limits, ThrottleRow, admit, settle
-from cloud.settings import CloudSettings
+from cloud.domain.accounts.throttle import Admission, Limits, ThrottleRow, admit, settle
+from cloud.platform.settings import CloudSettings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ACCOUNT = Limits(max_failures=5, first_lock=timedelta(minutes=1), max_lock=timedelta(minutes=60))

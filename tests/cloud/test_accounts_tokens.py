@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from cloud.settings import DEFAULT_SECRET_KEY
-from cloud.storage.tables import refresh_tokens, sessions
+from cloud.platform.settings import DEFAULT_SECRET_KEY
+from cloud.platform.storage.tables import refresh_tokens, sessions
 from kywash.clock import FakeClock
 from tests.cloud.accounts_support import make_account
 

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from cloud.activity.record import record_activity
-from cloud.storage import repository as repo
-from cloud.tx import run_tx
+from cloud.domain.activity.record import record_activity
+from cloud.platform.storage import repository as repo
 from tests.cloud.accounts_support import make_account
 from tests.cloud.fake_edge import FakeEdge
 
@@ -20,7 +19,7 @@ URL = "/api/v1/activities/"
 def record(client: TestClient, type: str, message: str = "something happened", **where: Any) -> int:
     """One activity entry, written the way domain code writes it (in a transaction)."""
     state = client.app.state.cloud  # type: ignore[attr-defined]
-    return run_tx(state, lambda tx: record_activity(tx, type, message, **where))
+    return state.transactions.run(lambda tx: record_activity(tx, type, message, **where))
 
 
 def ids(body: dict[str, Any]) -> list[int]:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from cloud.rooms.busy_hours import (
+from cloud.domain.rooms.busy_hours import (
     MAX_CYCLE,
     BusyInterval,
     CycleMark,
@@ -22,7 +22,7 @@ from cloud.rooms.busy_hours import (
     busy_table,
     quietest,
 )
-from cloud.settings import CloudSettings
+from cloud.platform.settings import CloudSettings
 from kywash.clock import FakeClock
 from kywash.contract import EventType, MachineState
 from tests.cloud.fake_edge import T0, FakeEdge

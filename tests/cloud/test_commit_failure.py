@@ -26,11 +26,11 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from cloud.app import create_app
-from cloud.realtime.hub import Audience
-from cloud.settings import CloudSettings
-from cloud.storage.engine import SQLITE_BUSY_TIMEOUT_S
-from cloud.storage.tables import activities, notifications, waitlist_entries
+from cloud.platform.hub import Audience
+from cloud.platform.settings import CloudSettings
+from cloud.platform.storage.engine import SQLITE_BUSY_TIMEOUT_S
+from cloud.platform.storage.tables import activities, notifications, waitlist_entries
+from cloud.runtime.app import create_app
 from kywash.clock import FakeClock
 from tests.cloud.accounts_support import Account, make_account
 from tests.cloud.fake_edge import FakeEdge
@@ -147,8 +147,8 @@ def messages_until_sentinel(ws: Any, n: int, limit: int = 100) -> list[dict[str,
 
 
 def cause_logged(caplog: pytest.LogCaptureFixture, text: str) -> None:
-    """``cloud.tx`` logged the database error it answered for (so it was that one)."""
-    logged = [r.getMessage() for r in caplog.records if r.name == "cloud.tx"]
+    """``cloud.platform.unit_of_work`` logged the database error it answered for (so it was that one)."""
+    logged = [r.getMessage() for r in caplog.records if r.name == "cloud.platform.unit_of_work"]
     assert any(text in line for line in logged), logged
 
 
@@ -178,7 +178,7 @@ def assert_joined_and_heard(
 def test_sqlite_a_write_blocked_by_another_writer_answers_try_again_and_leaves_no_trace(
     sqlite_client: TestClient, sqlite_file: Path, push_service: FakePushService, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="cloud.tx")
+    caplog.set_level(logging.INFO, logger="cloud.platform.unit_of_work")
     client = sqlite_client
     alice = make_account(client, "100001")
     subscribe_browser(client, alice, push_service, "/push/alice")
@@ -264,7 +264,7 @@ def pg_failed_write(
 def test_postgres_a_serialization_failure_at_commit_answers_try_again_and_leaves_no_trace(
     pg_client: TestClient, push_service: FakePushService, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="cloud.tx")
+    caplog.set_level(logging.INFO, logger="cloud.platform.unit_of_work")
     client = pg_client
     alice = make_account(client, "100001")
     subscribe_browser(client, alice, push_service, "/push/alice")
@@ -297,7 +297,7 @@ def assert_conflict(response: Any) -> None:
 def test_postgres_a_unique_violation_at_commit_answers_conflict_and_leaves_no_trace(
     pg_client: TestClient, push_service: FakePushService, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="cloud.tx")
+    caplog.set_level(logging.INFO, logger="cloud.platform.unit_of_work")
     client = pg_client
     alice, bob = make_account(client, "100001"), make_account(client, "100002")
     subscribe_browser(client, bob, push_service, "/push/bob")

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from cloud.dashboards.summary import summaries_for
-from cloud.machines.cycle_length import USUAL_CYCLE_S
-from cloud.storage import repository as repo
-from cloud.storage.tables import claims, machines
+from cloud.domain.dashboards.summary import summaries_for
+from cloud.domain.machines.cycle_length import USUAL_CYCLE_S
+from cloud.platform.storage import repository as repo
+from cloud.platform.storage.tables import claims, machines
 from kywash.clock import FakeClock, to_datetime
 from kywash.contract import Door, EventType, MachineState
 from tests.cloud.accounts_support import Account, make_account

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from cloud.machines.cycle_length import (
+from cloud.domain.machines.cycle_length import (
     PLAUSIBLE_S,
     USUAL_CYCLE_S,
     claim_expected_end,

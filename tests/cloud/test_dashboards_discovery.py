@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from cloud.dashboards.discovery import DiscoveredMachine, discovery_messages, machine_configs
+from cloud.domain.dashboards.discovery import DiscoveredMachine, discovery_messages, machine_configs
 from kywash.contract import decode_command, parse_topic
 
 HA_ID = re.compile(r"^[a-zA-Z0-9_-]+$")

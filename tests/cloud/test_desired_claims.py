@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from cloud.storage.tables import machines
+from cloud.platform.storage.tables import machines
 from kywash.clock import FakeClock
 from kywash.contract import MachineDesired, machine_topic
 from tests.cloud.accounts_support import make_account

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from cloud.app import create_app
-from cloud.settings import CloudSettings
+from cloud.platform.settings import CloudSettings
+from cloud.runtime.app import create_app
 from kywash.clock import FakeClock
 from kywash.contract import PAYLOAD_BY_LEAF, ContractError, FaultAlert, MachineDesired, decode_message
 from tests.cloud.accounts_support import make_account

@@ -8,10 +8,9 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 from starlette.testclient import WebSocketTestSession as Socket
 
-from cloud.faults.service import report_automatic
-from cloud.storage import repository as repo
-from cloud.storage.tables import faults, notifications
-from cloud.tx import run_tx
+from cloud.domain.faults.reports import report_automatic
+from cloud.platform.storage import repository as repo
+from cloud.platform.storage.tables import faults, notifications
 from tests.cloud.accounts_support import make_account
 from tests.cloud.fake_edge import FakeEdge
 from tests.cloud.faults_support import Feed, register, report
@@ -47,7 +46,7 @@ def automatic(
             edge_seq=edge_seq,
         )
 
-    result: int | None = run_tx(state, work)
+    result: int | None = state.transactions.run(work)
     return result
 
 
@@ -129,7 +128,7 @@ def test_a_wiped_edges_fault_on_a_reused_seq_is_still_recorded(
                 edge_boot_id=boot_id,
             )  # fmt: skip
 
-        return run_tx(state, work)
+        return state.transactions.run(work)
 
     first = detected("boot-old", "cycle_too_long")
     assert first is not None

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cloud.errors import NotFound, PayloadTooLarge, UnsupportedMedia
-from cloud.faults import photos
+from cloud.domain.faults import photos
+from cloud.platform.errors import NotFound, PayloadTooLarge, UnsupportedMedia
 from tests.cloud.faults_support import JPEG, PNG, WEBP
 
 

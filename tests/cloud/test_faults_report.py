@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from cloud.settings import CloudSettings
+from cloud.platform.settings import CloudSettings
 from tests.cloud.accounts_support import make_account
 from tests.cloud.fake_edge import FakeEdge
 from tests.cloud.faults_support import JPEG, PNG, WEBP, Feed, assert_error, register, report

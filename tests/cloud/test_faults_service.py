@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from cloud.storage.tables import activities, machines, notifications
+from cloud.platform.storage.tables import activities, machines, notifications
 from tests.cloud.accounts_support import Account, make_account
 from tests.cloud.fake_edge import FakeEdge
 from tests.cloud.faults_support import Feed, assert_error, machine, register, report

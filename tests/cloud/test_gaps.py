@@ -13,14 +13,13 @@ import pytest
 from sqlalchemy import insert, select
 from starlette.testclient import TestClient
 
-from cloud.ingest import gaps
-from cloud.ingest.apply import Applied
-from cloud.laundry.timers import fire_due
-from cloud.storage import repository as repo
-from cloud.storage.engine import make_engine
-from cloud.storage.migrate import upgrade_database
-from cloud.storage.tables import edge_events, machines, room_sequences, rooms
-from cloud.tx import run_tx
+from cloud.domain.ingest import gaps
+from cloud.domain.ingest.apply import Applied
+from cloud.platform.storage import repository as repo
+from cloud.platform.storage.engine import make_engine
+from cloud.platform.storage.migrate import upgrade_database
+from cloud.platform.storage.tables import edge_events, machines, room_sequences, rooms
+from cloud.processes.timers import fire_due
 from kywash.clock import FakeClock, to_datetime
 from kywash.contract import EventType, MachineState, ReplayRequest, decode_message
 from tests.cloud.fake_edge import FakeEdge
@@ -77,7 +76,7 @@ def sequence(client: TestClient, edge: FakeEdge) -> tuple[gaps.RoomSequence, lis
 
 
 def fire(client: TestClient) -> int:
-    return fire_due(state_of(client)).replay_requests
+    return fire_due(state_of(client).transactions, state_of(client).ingest.metrics).replay_requests
 
 
 def started(edge: FakeEdge, seq: int, machine: str = "washer-1") -> tuple[str, bytes]:
@@ -231,7 +230,7 @@ def test_a_wiped_edge_starts_a_new_epoch_instead_of_being_dropped(
     db_feed(edge.event("washer-1", EventType.CYCLE_FINISHED, MachineState.FINISHED, seq=5))
 
     wiped = FakeEdge(site=edge.site, boot_id="boot-new-sd-card")
-    with caplog.at_level("WARNING", logger="cloud.ingest.gaps"):
+    with caplog.at_level("WARNING", logger="cloud.domain.ingest.gaps"):
         (first,) = db_feed(wiped.event("washer-1", EventType.CYCLE_STARTED, MachineState.RUNNING, seq=1))
     assert isinstance(first, Applied) and first.kind == "event" and first.seq_reset
     assert "sequence was reset" in caplog.text
@@ -262,8 +261,8 @@ def test_two_replicas_firing_the_same_deadline_publish_once(
     fake_clock.advance(5)
     with state.engine.connect() as conn:
         (room_id,) = gaps.due_replays(conn, to_datetime(fake_clock.now()), state.settings.replay_after_s)
-    assert run_tx(state, lambda tx: gaps.request_replay(tx, room_id)) is True
-    assert run_tx(state, lambda tx: gaps.request_replay(tx, room_id)) is False  # the second replica's try
+    assert state.transactions.run(lambda tx: gaps.request_replay(tx, room_id)) is True
+    assert state.transactions.run(lambda tx: gaps.request_replay(tx, room_id)) is False  # the second replica's try
     assert len(broker.replays()) == 1
     assert broker.replays()[0][1].from_seq == 2
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from cloud.app import create_app
-from cloud.ingest import gaps
-from cloud.laundry.timers import fire_due
-from cloud.settings import CloudSettings
-from cloud.storage import repository as repo
+from cloud.domain.ingest import gaps
+from cloud.platform.settings import CloudSettings
+from cloud.platform.storage import repository as repo
+from cloud.processes.timers import fire_due
+from cloud.runtime.app import create_app
 from kywash.clock import FakeClock
 from kywash.contract import EventType, MachineState, ReplayRequest, decode_message, room_topic
 from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
@@ -77,9 +77,9 @@ def test_a_gap_sends_a_replay_request_to_the_rooms_edge(
         for seq in (1, 2, 5):
             publisher.publish(edge.event("washer-1", EventType.CYCLE_STARTED, MachineState.RUNNING, seq=seq))
         wait_until(lambda: open_gaps(state, edge) == [(3, 4)], what="the gap to be noticed")
-        assert fire_due(state).replay_requests == 0
+        assert fire_due(state.transactions, state.ingest.metrics).replay_requests == 0
         fake_clock.advance(state.settings.replay_after_s)
-        assert fire_due(state).replay_requests == 1
+        assert fire_due(state.transactions, state.ingest.metrics).replay_requests == 1
         request, retained = replay_request(listener)
         assert (request.from_seq, request.to_seq, request.reason, retained) == (3, 4, "gap", False)
 
@@ -87,7 +87,7 @@ def test_a_gap_sends_a_replay_request_to_the_rooms_edge(
             publisher.publish(edge.event("washer-1", EventType.CYCLE_STARTED, MachineState.RUNNING, seq=seq))
         wait_until(lambda: open_gaps(state, edge) == [], what="the replay to close the gap")
         fake_clock.advance(state.settings.replay_retry_s)
-        assert fire_due(state).replay_requests == 0
+        assert fire_due(state.transactions, state.ingest.metrics).replay_requests == 0
         assert listener.drain() == []
     finally:
         listener.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from cloud.realtime.hub import Audience, Hub
+from cloud.platform.hub import Audience, Hub
 
 
 def test_a_slow_client_is_dropped_and_the_others_get_everything() -> None:

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from cloud.app import create_app
-from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.source import subscription_stages
-from cloud.settings import CloudSettings
-from kywash.broker import EmbeddedBroker, free_port
+from cloud.platform.settings import CloudSettings
+from cloud.processes.ingest_metrics import IngestMetrics
+from cloud.processes.mqtt_source import subscription_stages
+from cloud.runtime.app import create_app
 from kywash.contract import Door, EventType, MachineState
+from launchers.broker import EmbeddedBroker, free_port
 from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
 from tests.conftest import BrokerHandle
 

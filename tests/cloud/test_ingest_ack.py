@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from cloud.ingest.source import MqttSource
+from cloud.processes.mqtt_source import MqttSource
 from tests.conftest import BrokerHandle
 from tests.support.mqtt_watch import MqttWatcher
 

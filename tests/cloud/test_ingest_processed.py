@@ -11,16 +11,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from cloud.accounts.session_cache import SessionCache
-from cloud.health.metrics import new_registry
-from cloud.ingest.metrics import IngestMetrics
-from cloud.ingest.runner import Ingest
-from cloud.machines.cache import ViewCache
-from cloud.realtime.hub import Hub
-from cloud.settings import CloudSettings
-from cloud.storage.engine import make_engine
-from cloud.storage.migrate import upgrade_database
-from cloud.tx import Delivery
+from cloud.api.metrics import new_registry
+from cloud.domain.accounts.session_cache import SessionCache
+from cloud.domain.machines.cache import ViewCache
+from cloud.platform.hub import Hub
+from cloud.platform.settings import CloudSettings
+from cloud.platform.storage.engine import make_engine
+from cloud.platform.storage.migrate import upgrade_database
+from cloud.platform.unit_of_work import Transactions
+from cloud.processes.delivery import LiveDelivery
+from cloud.processes.ingest import Ingest
+from cloud.processes.ingest_metrics import IngestMetrics
 from kywash.clock import FakeClock
 from tests.cloud.fake_edge import FakeEdge
 
@@ -51,12 +52,9 @@ class ListSource:
 def _ingest(database_url: str) -> Ingest:
     settings = CloudSettings(database_url=database_url, ingest_enabled=False)
     hub = Hub(64)
+    delivery = LiveDelivery(hub, None, None, ViewCache(), SessionCache())
     ingest = Ingest(
-        make_engine(database_url),
-        IngestMetrics(new_registry()),
-        FakeClock(),
-        settings,
-        lambda: Delivery(hub, None, None, ViewCache(), SessionCache()),
+        Transactions(make_engine(database_url), FakeClock(), settings, lambda: delivery), IngestMetrics(new_registry())
     )
     ingest.retry_delays_s = ()
     return ingest
@@ -97,7 +95,7 @@ def test_the_database_is_tried_again_after_each_retry_delay_then_the_error_stand
     ingest = _ingest(url)
     ingest.retry_delays_s = (0.1, 0.2)
     topic, payload = FakeEdge(site="north").info()
-    caplog.set_level(logging.WARNING, logger="cloud.ingest.runner")
+    caplog.set_level(logging.WARNING, logger="cloud.processes.ingest")
     with pytest.raises(OperationalError):
         asyncio.run(ingest.handle(topic, payload))
     ingest.close()

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from cloud.ingest.apply import Applied
-from cloud.ingest.metrics import IngestMetrics
-from cloud.storage.tables import machines
+from cloud.domain.ingest.apply import Applied
+from cloud.platform.storage.tables import machines
+from cloud.processes.ingest_metrics import IngestMetrics
 from kywash.contract import MachineProfile, machine_topic
 from tests.cloud.fake_edge import EdgePublisher, FakeEdge, wait_until
 from tests.conftest import BrokerHandle
@@ -86,7 +86,7 @@ def test_bad_profiles_are_refused_and_counted_and_the_stored_one_stays(
         "too many cycles": room.raw("washer-1", "profile", {**good, "cycles": [good["cycles"][0]] * 41}),
     }
     before = {reason: metrics_of(db_client).rejections(reason) for reason in ("not_json", "invalid", "unknown_machine")}
-    with caplog.at_level(logging.WARNING, logger="cloud.ingest.runner"):
+    with caplog.at_level(logging.WARNING, logger="cloud.processes.ingest"):
         results = db_feed(*bad.values())
     assert results == [None] * len(bad)
     after = {reason: metrics_of(db_client).rejections(reason) for reason in before}

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cloud.laundry.rules import (
+from cloud.domain.laundry.rules import (
     LIVE,
     Category,
     ClaimMove,
@@ -15,7 +15,7 @@ from cloud.laundry.rules import (
     is_free,
     student_may_end,
 )
-from cloud.machines.usage import Usage, usage_of
+from cloud.domain.machines.usage import Usage, usage_of
 
 P, A, F, E = ClaimStatus.PENDING, ClaimStatus.ACTIVE, ClaimStatus.FINISHED, ClaimStatus.ENDED
 SENSOR_STATES = ["idle", "running", "paused", "ending", "finished", "door_open", "sensor_fault", "out_of_service"]

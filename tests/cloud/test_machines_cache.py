@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from cloud.machines.cache import ViewCache
+from cloud.domain.machines.cache import ViewCache
 from kywash.clock import FakeClock
 from tests.cloud.accounts_support import make_account
 from tests.cloud.fake_edge import FakeEdge

@@ -10,7 +10,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from cloud.laundry.timers import fire_due
+from cloud.processes.timers import fire_due
 from kywash.clock import FakeClock
 from kywash.contract import EventType, MachineState
 from tests.cloud.accounts_support import make_account
@@ -107,7 +107,7 @@ def test_an_open_gap_shows_until_the_replay_fills_it_and_requests_are_counted(
     assert value(scrape(client), "kywash_sequence_gap_rooms") == 1
 
     fake_clock.advance(state.settings.replay_after_s + 1)
-    fire_due(state)
+    fire_due(state.transactions, state.ingest.metrics)
     samples = scrape(client)
     assert value(samples, "kywash_ingest_replay_requests_total") == 1
     assert value(samples, "kywash_sequence_gap_oldest_seconds") >= state.settings.replay_after_s
@@ -141,7 +141,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5) -> None:
 def test_the_readme_table_names_every_metric_and_every_kind_and_reason(client: TestClient) -> None:
     from pathlib import Path
 
-    from cloud.ingest.metrics import ACCEPTED_KINDS, REJECT_REASONS
+    from cloud.processes.ingest_metrics import ACCEPTED_KINDS, REJECT_REASONS
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     table = readme.split("### Operator metrics", 1)[1].split("\n## ", 1)[0]

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from cloud.notifications.send import notify
-from cloud.tx import run_tx
+from cloud.domain.notifications.send import notify
 from kywash.clock import FakeClock
 from tests.cloud.accounts_support import Account, make_account
 
@@ -18,7 +17,9 @@ URL = "/api/v1/notifications/"
 def send(client: TestClient, user: Account, title: str = "Your washer is done", **data: Any) -> int:
     """One notification, written the way domain code writes it (in a transaction)."""
     state = client.app.state.cloud  # type: ignore[attr-defined]
-    return run_tx(state, lambda tx: notify(tx, user.id, "cycle_finished", title, "Collect your laundry.", data))
+    return state.transactions.run(
+        lambda tx: notify(tx, user.id, "cycle_finished", title, "Collect your laundry.", data)
+    )
 
 
 def ids(body: dict[str, Any]) -> list[int]:

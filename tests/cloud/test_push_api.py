@@ -10,8 +10,8 @@ import pytest
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from cloud.app import create_app
-from cloud.settings import CloudSettings
+from cloud.platform.settings import CloudSettings
+from cloud.runtime.app import create_app
 from kywash.clock import FakeClock
 from tests.cloud.accounts_support import make_account
 from tests.cloud.push_support import Browser, b64url, unb64url

@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.testclient import TestClient
 
-from cloud.app import create_app
-from cloud.push.keys import load_or_create_key
-from cloud.settings import CloudSettings
+from cloud.domain.push.keys import load_or_create_key
+from cloud.platform.settings import CloudSettings
+from cloud.runtime.app import create_app
 from kywash.clock import FakeClock
 from tests.cloud.push_support import b64url
 

@@ -15,10 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from cloud.notifications.send import notify
-from cloud.push.send import MAX_FAILURES, TTL_S
-from cloud.storage.tables import push_subscriptions
-from cloud.tx import run_tx
+from cloud.domain.notifications.send import notify
+from cloud.platform.storage.tables import push_subscriptions
+from cloud.processes.push_sender import MAX_FAILURES, TTL_S
 from kywash.clock import FakeClock
 from tests.cloud.accounts_support import Account, make_account
 from tests.cloud.fake_edge import FakeEdge
@@ -43,7 +42,9 @@ def subscribe(client: TestClient, user: Account, browser: Browser, endpoint: str
 
 def send(client: TestClient, user: Account, type: str = "claim_expired") -> int:
     state = client.app.state.cloud  # type: ignore[attr-defined]
-    sent = run_tx(state, lambda tx: notify(tx, user.id, type, "Your claim expired", "The machine never started."))
+    sent = state.transactions.run(
+        lambda tx: notify(tx, user.id, type, "Your claim expired", "The machine never started.")
+    )
     wait_for_pushes(client)
     return sent
 
@@ -189,7 +190,7 @@ def test_the_payload_is_json_the_service_worker_can_show(db_client: TestClient, 
     subscribe(db_client, alice, browser, push_service.url("/push/sw"))
     state = db_client.app.state.cloud  # type: ignore[attr-defined]
     long_body = "x" * 5000
-    run_tx(state, lambda tx: notify(tx, alice.id, "fault_resolved", "Fixed", long_body, {"fault_id": 7}))
+    state.transactions.run(lambda tx: notify(tx, alice.id, "fault_resolved", "Fixed", long_body, {"fault_id": 7}))
     wait_for_pushes(db_client)
 
     payload = browser.decrypt(push_service.received[0].body)

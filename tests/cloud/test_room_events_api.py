@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from cloud.laundry.timers import fire_due
-from cloud.rooms.router import router as rooms_router
+from cloud.api.routers.rooms import router as rooms_router
+from cloud.processes.timers import fire_due
 from kywash.clock import FakeClock
 from kywash.contract import EventType, MachineState
 from tests.cloud.accounts_support import make_account
@@ -90,7 +90,7 @@ def test_events_in_seq_order_with_the_sequence_and_its_gaps(
     assert [e["seq"] for e in page["items"]] == [6, 9] and page["next_after"] is None
 
     fake_clock.advance(api.app.state.cloud.settings.replay_after_s)  # type: ignore[attr-defined]
-    assert fire_due(api.app.state.cloud).replay_requests == 1  # type: ignore[attr-defined]
+    assert fire_due(api.app.state.cloud.transactions, api.app.state.cloud.ingest.metrics).replay_requests == 1  # type: ignore[attr-defined]
     body = api.get(url, headers=staff.headers).json()
     assert body["replay_requests"] == 1 and body["last_replay_at"] is not None
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from cloud.laundry.timers import fire_due
+from cloud.processes.timers import fire_due
 from kywash.clock import FakeClock
 from kywash.contract import EventType, MachineState
 from tests.cloud.accounts_support import make_account
@@ -90,7 +90,9 @@ def test_staff_see_each_rooms_edge_machines_and_gaps(
     }
 
     fake_clock.advance(db_client.app.state.cloud.settings.replay_after_s)  # type: ignore[attr-defined]
-    assert fire_due(db_client.app.state.cloud).replay_requests == 1  # type: ignore[attr-defined]
+    assert (
+        fire_due(db_client.app.state.cloud.transactions, db_client.app.state.cloud.ingest.metrics).replay_requests == 1
+    )  # type: ignore[attr-defined]
     staff = make_account(db_client, "tech2", role="staff")
     sequence = db_client.get(URL, headers=staff.headers).json()[0]["sequence"]
     assert sequence["replay_requests"] == 1 and sequence["last_replay_at"] is not None

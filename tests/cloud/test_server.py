@@ -11,10 +11,10 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from cloud.app import create_app
-from cloud.server import serve
-from cloud.settings import CloudSettings
-from kywash.broker import free_port
+from cloud.platform.settings import CloudSettings
+from cloud.runtime.app import create_app
+from cloud.runtime.server import serve
+from launchers.broker import free_port
 from tests.support.live import bearer, issue_access_token
 
 EMPTY_SNAPSHOT = {"type": "snapshot", "rooms": [], "machines": []}

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr, ValidationError
 
-from cloud.cli import cloud_command
-from cloud.settings import DEFAULT_SECRET_KEY, CloudSettings, describe_errors
+from cloud.platform.settings import DEFAULT_SECRET_KEY, CloudSettings, describe_errors
+from cloud.runtime.cli import cloud_command
 
 STRONG = "x" * 40
 

@@ -10,14 +10,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from cloud.errors import IngestRejected
-from cloud.ingest.apply import Applied, apply_message
-from cloud.machines import service
-from cloud.machines.service import RoomChoice
-from cloud.storage import repository as repo
-from cloud.storage.engine import make_engine
-from cloud.storage.migrate import current_revision, head_revision, upgrade_database
-from cloud.storage.tables import metadata
+from cloud.domain.ingest.apply import Applied, apply_message
+from cloud.domain.machines import views
+from cloud.domain.machines.views import RoomChoice
+from cloud.platform.errors import IngestRejected
+from cloud.platform.storage import repository as repo
+from cloud.platform.storage.engine import make_engine
+from cloud.platform.storage.migrate import current_revision, head_revision, upgrade_database
+from cloud.platform.storage.tables import metadata
 from kywash.clock import FakeClock, to_datetime
 from kywash.contract import EventType, MachineInfo, MachineKind, MachineState, decode_message
 from tests.cloud.fake_edge import T0, FakeEdge, Message
@@ -50,8 +50,8 @@ class Room:
         with self.engine.connect() as conn:
             room = repo.find_room(conn, self.edge.site, self.edge.room)
             assert room is not None
-            views = {m.id: m for m in service.machine_views(conn, room.id)}
-        return views[machine_id].model_dump()
+            shown = {m.id: m for m in views.machine_views(conn, room.id)}
+        return shown[machine_id].model_dump()
 
     def events(self) -> int:
         with self.engine.connect() as conn:
@@ -187,7 +187,7 @@ def test_a_new_info_replaces_the_machine_list(room: Room) -> None:
     )
     room.apply(room.edge.info())
     with room.engine.connect() as conn:
-        machines = service.machines_in(conn, service.choose_room(conn, RoomChoice()))
+        machines = views.machines_in(conn, views.choose_room(conn, RoomChoice()))
     assert [(m.id, m.label, m.state) for m in machines.washers] == [("washer-2", "renamed", "running")]
     assert [m.id for m in machines.dryers] == ["dryer-5"]
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from cloud.app import create_app
-from cloud.laundry.timers import Fired, fire_due
-from cloud.settings import CloudSettings
+from cloud.platform.settings import CloudSettings
+from cloud.processes.timers import Fired, fire_due
+from cloud.runtime.app import create_app
 from kywash.clock import FakeClock
 from tests.cloud.accounts_support import make_account
 from tests.cloud.fake_edge import FakeEdge
@@ -41,7 +41,7 @@ def test_two_replicas_fire_each_deadline_once(
 
         def replica(state: Any) -> None:
             barrier.wait()
-            results.append(fire_due(state))
+            results.append(fire_due(state.transactions, state.ingest.metrics))
 
         threads = [threading.Thread(target=replica, args=(s,)) for s in states * 2]
         for thread in threads:

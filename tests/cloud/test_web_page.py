@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from cloud.web import STATIC_DIR
+from cloud.api.web import STATIC_DIR
 
 WORKER = STATIC_DIR / "sw.js"
 JS_FILES = sorted(STATIC_DIR.glob("*.js"))
@@ -175,7 +175,7 @@ def test_the_app_is_installable_with_its_manifest_and_icons(client: TestClient) 
 def test_the_package_ships_every_static_file() -> None:
     """``pip install`` copies only what ``[tool.setuptools.package-data]`` matches."""
     patterns = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]["cloud"]
-    cloud_dir = STATIC_DIR.parents[1]
+    cloud_dir = STATIC_DIR.parents[2]  # cloud/api/web/static -> cloud
     for path in STATIC_DIR.rglob("*"):
         if path.is_file() and "__pycache__" not in path.parts:
             relative = path.relative_to(cloud_dir).as_posix()

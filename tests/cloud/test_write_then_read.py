@@ -24,9 +24,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from cloud.app import create_app
-from cloud.settings import CloudSettings
-from cloud.storage.tables import push_subscriptions
+from cloud.platform.settings import CloudSettings
+from cloud.platform.storage.tables import push_subscriptions
+from cloud.runtime.app import create_app
 from tests.cloud.accounts_support import Account
 from tests.cloud.faults_support import PNG
 from tests.cloud.push_support import Browser

@@ -1,6 +1,6 @@
 """A real cloud server on a socket, and a ``Stage`` for "write, then read at once" scenarios.
 
-``LiveCloud`` runs the app under uvicorn on a thread (``cloud.server.serve``) and talks to it
+``LiveCloud`` runs the app under uvicorn on a thread (``cloud.runtime.server.serve``) and talks to it
 with a plain ``httpx.Client``, so a response really reaches the client before or after the
 write's COMMIT. Inside ``Stage.race()`` every COMMIT of the app's engine takes
 ``SLOW_COMMIT_S`` longer (a real SQLAlchemy ``commit`` listener, which runs before the
@@ -26,15 +26,14 @@ from fastapi import FastAPI
 from sqlalchemy import Connection, event
 from starlette.testclient import TestClient
 
-from cloud.accounts.current import STAFF, STUDENT
-from cloud.app import create_app
-from cloud.deps import CloudState
-from cloud.notifications.send import notify
-from cloud.server import RunningServer, serve
-from cloud.settings import CloudSettings
-from cloud.tx import run_tx
-from kywash.broker import free_port
+from cloud.domain.notifications.send import notify
+from cloud.platform.settings import CloudSettings
+from cloud.platform.viewer import STAFF, STUDENT
+from cloud.runtime.app import create_app
+from cloud.runtime.server import RunningServer, serve
+from cloud.runtime.state import CloudState
 from kywash.clock import FakeClock
+from launchers.broker import free_port
 from tests.cloud.accounts_support import Account, make_account
 from tests.cloud.fake_edge import FakeEdge, Message
 from tests.cloud.laundry_support import SENSOR_EVENTS
@@ -158,7 +157,9 @@ class Stage:
 
     def notify(self, account: Account, title: str) -> int:
         """A notification for ``account``, written the way domain code writes one."""
-        return run_tx(self.cloud.state, lambda tx: notify(tx, account.id, "cycle_finished", title, "Collect it."))
+        return self.cloud.state.transactions.run(
+            lambda tx: notify(tx, account.id, "cycle_finished", title, "Collect it.")
+        )
 
     # --- requests --------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from cloud.web import STATIC_DIR
+from cloud.api.web import STATIC_DIR
 from tests.e2e.web_steps import WAIT_MS, card, log_in_staff, register
 from tests.support.browser import LAPTOP, PageFactory
 from tests.support.web_stack import WebStack

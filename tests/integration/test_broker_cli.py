@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 
-from kywash.broker import free_port
+from launchers.broker import free_port
 from tests.support.mosquitto import wait_for_port
 from tests.support.mqtt_watch import MqttWatcher
 
@@ -14,7 +14,7 @@ from tests.support.mqtt_watch import MqttWatcher
 def test_broker_command_serves_mqtt_and_stops_on_sigterm() -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kywash.cli", "broker", "--port", str(port)],
+        [sys.executable, "-m", "launchers.cli", "broker", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -7,8 +7,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from cloud.app import create_app
-from cloud.settings import CloudSettings
+from cloud.platform.settings import CloudSettings
+from cloud.runtime.app import create_app
 from kywash.clock import FakeClock
 from kywash.contract import Door, EventType, MachineState
 from tests.cloud.accounts_support import make_account

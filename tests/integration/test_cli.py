@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from kywash.broker import free_port
+from launchers.broker import free_port
 from tests.support.live import wait_for_machines
 
-KYWASH = [sys.executable, "-m", "kywash.cli"]
+KYWASH = [sys.executable, "-m", "launchers.cli"]
 
 
 def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from cloud import server
-from kywash.broker import free_port
+from cloud.runtime import server
+from launchers.broker import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +49,7 @@ def workers(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     metrics.mkdir()
     (metrics / "counter_99999.db").write_bytes(b"\0" * 64)  # left by an earlier run
     env = {**os.environ, server.METRICS_DIR_ENV: str(metrics), "KYWASH_WEB_PUSH": "false"}
-    command = [sys.executable, "-m", "kywash.cli", "cloud", "--port", str(port), "--workers", "2", "--no-ingest"]
+    command = [sys.executable, "-m", "launchers.cli", "cloud", "--port", str(port), "--workers", "2", "--no-ingest"]
     command += ["--database-url", f"sqlite:///{tmp_path / 'c.db'}", "--log-level", "warning"]
     with (tmp_path / "log").open("w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

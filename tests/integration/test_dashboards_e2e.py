@@ -12,8 +12,8 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 from starlette.testclient import TestClient
 
-from cloud.app import create_app
-from cloud.settings import CloudSettings
+from cloud.platform.settings import CloudSettings
+from cloud.runtime.app import create_app
 from edge.agent import EdgeAgent
 from edge.config import demo_room_config
 from kywash.clock import FakeClock

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from cloud.settings import CloudSettings
+from cloud.platform.settings import CloudSettings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "cloud" / "cloud.env.example"
 LINE = re.compile(r"^(#?)(KYWASH_[A-Z0-9_]+)=(.*)$")

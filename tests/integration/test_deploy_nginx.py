@@ -14,11 +14,11 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from cloud.app import create_app
-from cloud.deps import CloudState
-from cloud.server import RunningServer, serve
-from cloud.settings import CloudSettings
-from kywash.broker import free_port
+from cloud.platform.settings import CloudSettings
+from cloud.runtime.app import create_app
+from cloud.runtime.server import RunningServer, serve
+from cloud.runtime.state import CloudState
+from launchers.broker import free_port
 from tests.conftest import REQUIRE_SERVICES
 from tests.support.live import bearer, issue_access_token
 from tests.support.nginx import NGINX, SERVER_NAME, SITE, NginxProcess, check_conf, site_for_test, write_nginx_conf

@@ -58,7 +58,7 @@ def test_the_cloud_migrates_first_then_serves_workers_on_loopback_with_its_envir
 def test_the_cloud_options_in_the_unit_are_options_the_cli_has() -> None:
     from click.testing import CliRunner
 
-    from cloud.cli import cloud_command
+    from cloud.runtime.cli import cloud_command
 
     help_text = CliRunner().invoke(cloud_command, ["--help"]).output
     (start,) = cloud_service()["ExecStart"]

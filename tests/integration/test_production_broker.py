@@ -27,10 +27,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.config import load_room_config
 from edge.outbox import Outbox
 from edge.publisher import Publisher
-from kywash.cli import main
 from kywash.clock import FakeClock
 from kywash.contract import MAX_PAYLOAD_BYTES
-from kywash.provision import BrokerFiles, Role, acl_rules
+from launchers.cli import main
+from launchers.provision import BrokerFiles, Role, acl_rules
 from tests.conftest import service_missing
 from tests.support.mosquitto import find_mosquitto
 from tests.support.production_broker import (

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cloud.app import create_app
-from cloud.server import serve
-from cloud.settings import CloudSettings
-from kywash.broker import free_port
+from cloud.platform.settings import CloudSettings
+from cloud.runtime.app import create_app
+from cloud.runtime.server import serve
+from launchers.broker import free_port
 from tests.support.seed import demo_room_edge, seed_room
 
 README = Path(__file__).resolve().parents[2] / "README.md"

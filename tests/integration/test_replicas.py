@@ -8,9 +8,9 @@ from contextlib import ExitStack
 import pytest
 from starlette.testclient import TestClient
 
-from cloud.app import create_app
-from cloud.realtime.fanout import FANOUT_TOPIC, decode, encode
-from cloud.settings import CloudSettings
+from cloud.platform.settings import CloudSettings
+from cloud.processes.fanout import FANOUT_TOPIC, decode, encode
+from cloud.runtime.app import create_app
 from kywash.clock import FakeClock
 from kywash.contract import EventType, MachineState
 from tests.cloud.accounts_support import make_account
@@ -78,7 +78,7 @@ def test_changes_on_one_replica_reach_clients_of_the_other(
 
 
 def test_fanout_payloads_round_trip_and_garbage_is_refused(unique_site: str) -> None:
-    from cloud.realtime.hub import Audience
+    from cloud.platform.hub import Audience
 
     messages = [({"type": "waitlist", "kind": "washer", "length": 2}, Audience.of_room(unique_site, "r1"))]
     assert decode(encode("replica-a", messages)) == ("replica-a", messages)
@@ -91,9 +91,9 @@ def test_fanout_payloads_round_trip_and_garbage_is_refused(unique_site: str) -> 
 def test_a_malformed_fanout_message_is_counted_and_others_still_arrive(unique_site: str) -> None:
     import asyncio
 
-    from cloud.machines.cache import ViewCache
-    from cloud.realtime.fanout import receiver
-    from cloud.realtime.hub import Audience, Hub
+    from cloud.domain.machines.cache import ViewCache
+    from cloud.platform.hub import Audience, Hub
+    from cloud.processes.fanout import receiver
 
     message = {"type": "waitlist", "kind": "washer", "length": 1}
     reasons: list[str] = []

@@ -20,7 +20,7 @@ import httpx
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from cloud.settings import CloudSettings
+    from cloud.platform.settings import CloudSettings
 
 Message = dict[str, Any]
 WATCHER_STUDENT_ID = "900001"
@@ -81,9 +81,9 @@ def issue_access_token(
     ``engine`` and ``settings`` must be the server's (same database, same secret key);
     ``now`` is on the server's clock, which may run faster than real time.
     """
-    from cloud.accounts.current import STUDENT
-    from cloud.accounts.sessions import start_session
-    from cloud.accounts.users import create_user, find_by_login
+    from cloud.domain.accounts.sessions import start_session
+    from cloud.domain.accounts.users import create_user, find_by_login
+    from cloud.platform.viewer import STUDENT
     from kywash.clock import to_datetime
 
     at = to_datetime(now)
@@ -127,12 +127,12 @@ class LiveSystem:
 @contextmanager
 def live_system(broker_url: str, database_url: str, data_dir: Path, site: str, *, speed: float) -> Iterator[LiveSystem]:
     """Cloud + simulated room (no students), up once the cloud knows the room's 12 machines."""
-    from cloud.app import create_app
-    from cloud.server import serve
-    from cloud.settings import CloudSettings
-    from kywash.broker import free_port
+    from cloud.platform.settings import CloudSettings
+    from cloud.runtime.app import create_app
+    from cloud.runtime.server import serve
     from kywash.clock import ScaledClock
-    from kywash.stack import SimulatedRoom
+    from launchers.broker import free_port
+    from launchers.stack import SimulatedRoom
 
     clock = ScaledClock(speed=speed)
     # The clock runs ``speed`` times faster: a day-long access token lasts 1440 / speed real minutes.

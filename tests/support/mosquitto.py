@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from kywash.broker import free_port
+from launchers.broker import free_port
 
 
 def find_mosquitto() -> str | None:

@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from kywash.broker import free_port
+from launchers.broker import free_port
 from tests.support.mosquitto import find_mosquitto, wait_for_port
 
 SHIPPED_CONF = Path(__file__).resolve().parents[2] / "mosquitto.conf"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cloud.ingest.apply import apply_message
-from cloud.storage.engine import make_engine
-from cloud.storage.migrate import upgrade_database
+from cloud.domain.ingest.apply import apply_message
+from cloud.platform.storage.engine import make_engine
+from cloud.platform.storage.migrate import upgrade_database
 from kywash.contract import EventType, MachineInfo, MachineKind, MachineState, decode_message
 from tests.cloud.fake_edge import FakeEdge
 

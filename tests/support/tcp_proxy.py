@@ -14,7 +14,7 @@ import contextlib
 import threading
 from types import TracebackType
 
-from kywash.broker import free_port
+from launchers.broker import free_port
 
 _CHUNK = 65536
 

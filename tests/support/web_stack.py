@@ -1,6 +1,6 @@
 """A live KY Wash for browser tests: the cloud on a free port and one simulated room, with handles to drive it.
 
-``start_web_stack`` runs the cloud in-process (``cloud.server.serve``) and a
+``start_web_stack`` runs the cloud in-process (``cloud.runtime.server.serve``) and a
 ``SimulatedRoom`` (simulator + the real edge agent) on one ``ScaledClock``, both on the
 given broker, and returns once the cloud knows the room's 12 machines. ``WebStack`` is
 what a test holds: addresses, the room to open doors and set currents in, the cloud's
@@ -28,11 +28,11 @@ import httpx
 from tests.support.live import wait_for_machines
 
 if TYPE_CHECKING:
-    from cloud.deps import CloudState
+    from cloud.runtime.state import CloudState
     from edge.thresholds import Thresholds
     from firmware_sim.room import RoomSimulator
     from kywash.clock import ScaledClock
-    from kywash.stack import SimulatedRoom
+    from launchers.stack import SimulatedRoom
 
 Machine = dict[str, Any]
 ROOM = "room-1"
@@ -164,7 +164,7 @@ class WebStack:
 
     def make_staff(self, username: str = "staff.member", password: str = "wash-room-staff-1") -> StaffAccount:
         """A staff account, the way ``kywash cloud create-staff`` makes one (the API never does)."""
-        from cloud.accounts.service import create_staff
+        from cloud.domain.accounts.access import create_staff
         from kywash.clock import to_datetime
 
         with self.state.engine.begin() as conn:
@@ -213,12 +213,12 @@ def start_web_stack(
 
     ``settings`` override ``CloudSettings`` fields (``hold_minutes=60``).
     """
-    from cloud.app import create_app
-    from cloud.server import serve
-    from cloud.settings import CloudSettings
-    from kywash.broker import free_port
+    from cloud.platform.settings import CloudSettings
+    from cloud.runtime.app import create_app
+    from cloud.runtime.server import serve
     from kywash.clock import ScaledClock
-    from kywash.stack import SimulatedRoom
+    from launchers.broker import free_port
+    from launchers.stack import SimulatedRoom
 
     clock = ScaledClock(speed=speed)
     options: dict[str, Any] = {

@@ -1,0 +1,73 @@
+"""Who is asking: the ``CurrentUser`` / ``StaffUser`` / ``OptionalUser`` dependencies.
+
+An access token alone is not enough: its session must still be live, so logging out (or a
+reused refresh token revoking the family) ends access at once, not when the token expires.
+That is one indexed query, which a replica skips for a session it found live in the last
+``SESSION_CACHE_TTL_S`` seconds; a revocation made on this replica takes effect at once, one
+made on another within that time (``cloud/domain/accounts/session_cache.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.requests import HTTPConnection
+from starlette.concurrency import run_in_threadpool
+
+from cloud.api.deps import Runtime, StateDep
+from cloud.domain.accounts import tokens
+from cloud.domain.accounts.sessions import session_viewer
+from cloud.platform.errors import Forbidden, Unauthorized
+from cloud.platform.viewer import STAFF, STUDENT, Viewer
+from kywash.clock import to_datetime
+
+
+def bearer_token(connection: HTTPConnection) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authenticate(state: Runtime, token: str) -> Viewer:
+    """The viewer of an access token: checked for signature and expiry on every call, for a
+    live session in the database unless this replica saw it live in the last few seconds."""
+    secret = state.settings.secret_key.get_secret_value()
+    claims = tokens.decode(secret, token, expected="access", now=to_datetime(state.clock.now()))
+    viewer = state.sessions.get(claims.session_id)
+    if viewer is not None and viewer.id == claims.user_id:
+        return viewer
+    viewer = await run_in_threadpool(_load_viewer, state, claims)
+    state.sessions.put(viewer)
+    return viewer
+
+
+def _load_viewer(state: Runtime, claims: tokens.TokenClaims) -> Viewer:
+    with state.transactions.read() as conn:
+        return session_viewer(conn, claims)
+
+
+async def optional_user(connection: HTTPConnection, state: StateDep) -> Viewer | None:
+    token = bearer_token(connection)
+    return None if token is None else await authenticate(state, token)
+
+
+async def current_user(viewer: Annotated[Viewer | None, Depends(optional_user)]) -> Viewer:
+    if viewer is None:
+        raise Unauthorized("log in first: send Authorization: Bearer <access token>", code="not_authenticated")
+    return viewer
+
+
+async def staff_user(viewer: Annotated[Viewer, Depends(current_user)]) -> Viewer:
+    if not viewer.is_staff:
+        raise Forbidden("only staff may do this")
+    return viewer
+
+
+__all__ = ["STAFF", "STUDENT", "CurrentUser", "OptionalUser", "StaffUser", "Viewer", "authenticate", "bearer_token"]
+
+OptionalUser = Annotated[Viewer | None, Depends(optional_user)]
+CurrentUser = Annotated[Viewer, Depends(current_user)]
+StaffUser = Annotated[Viewer, Depends(staff_user)]

@@ -1,0 +1,1 @@
+"""One router per resource under ``/api/v1`` (and ``/api/ws``, ``/api/health``)."""

@@ -1,0 +1,1 @@
+"""Request and response bodies that combine several domains (a claim with its machine)."""

@@ -1,0 +1,131 @@
+"""The room's retained ``summary`` for dashboards, republished only when it actually changed.
+
+After every transaction that touched a room (a machine's view, or a message to the room:
+claims, waitlists, faults, service state, sensor state, the room going on- or offline)
+``render_summaries`` builds that room's summary inside the transaction. ``SummaryBook``
+remembers, per room, a digest of the last summary this process published (without its
+timestamp), so an event that changes nothing a dashboard shows publishes nothing. The
+book lives in memory: a restarted cloud publishes every room's summary once
+(``all_summaries``), which also restores them on a broker that lost its retained messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select
+
+from cloud.domain.machines.schemas import MachinePublic
+from cloud.domain.machines.usage import Usage
+from cloud.domain.machines.views import views_of
+from cloud.platform.hub import Audience, Message
+from cloud.platform.storage import repository as repo
+from cloud.platform.storage.repository import RoomRecord
+from cloud.platform.storage.tables import rooms, waitlist_entries
+from kywash.contract import KindSummary, MachineKind, RoomSummary, room_topic
+
+LIVE_ENTRY = ("waiting", "offered")
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryOut:
+    """One room's summary, ready to publish if its digest differs from the last one published."""
+
+    key: tuple[str, str]
+    topic: str
+    payload: bytes
+    digest: str
+
+
+class SummaryBook:
+    """Per room, the digest of the summary last published by this process."""
+
+    def __init__(self) -> None:
+        self._digests: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, summary: SummaryOut) -> bool:
+        """True (and remembered) if ``summary`` differs from the last one published for its room."""
+        with self._lock:
+            if self._digests.get(summary.key) == summary.digest:
+                return False
+            self._digests[summary.key] = summary.digest
+            return True
+
+    def forget(self) -> None:
+        """Publish every room's next summary (after a reconnect, say)."""
+        with self._lock:
+            self._digests.clear()
+
+
+def room_summary(
+    room: RoomRecord, views: Sequence[MachinePublic], waitlists: dict[str, int], now: datetime
+) -> RoomSummary:
+    def kind(k: MachineKind) -> KindSummary:
+        mine = [v for v in views if v.kind is k]
+        free = tuple(v.id for v in mine if v.usage is Usage.FREE)
+        return KindSummary(total=len(mine), free=len(free), free_machines=free, waitlist=waitlists.get(k.value, 0))
+
+    return RoomSummary(
+        site=room.site,
+        room=room.room,
+        online=room.status == "online",
+        washers=kind(MachineKind.WASHER),
+        dryers=kind(MachineKind.DRYER),
+        open_faults=sum(v.open_faults for v in views),
+        out_of_service=tuple(v.id for v in views if v.out_of_service),
+        ts=now,
+    )
+
+
+def summary_out(summary: RoomSummary) -> SummaryOut:
+    body = summary.model_dump_json(by_alias=True, exclude={"ts"})
+    return SummaryOut(
+        (summary.site, summary.room),
+        room_topic(summary.site, summary.room, "summary"),
+        summary.to_bytes(),
+        hashlib.sha256(body.encode()).hexdigest(),
+    )
+
+
+def summaries_for(conn: Connection, room_ids: Iterable[int], now: datetime) -> list[SummaryOut]:
+    """The summaries of ``room_ids`` as the database has them now (one query for the waitlists,
+    then two per room: the room and its machine views)."""
+    ids = sorted(set(room_ids))
+    if not ids:
+        return []
+    waits: dict[int, dict[str, int]] = {}
+    rows = conn.execute(
+        select(waitlist_entries.c.room_id, waitlist_entries.c.kind, func.count())
+        .where(waitlist_entries.c.room_id.in_(ids), waitlist_entries.c.status.in_(LIVE_ENTRY))
+        .group_by(waitlist_entries.c.room_id, waitlist_entries.c.kind)
+    )
+    for room_id, kind, count in rows:
+        waits.setdefault(int(room_id), {})[str(kind)] = int(count)
+    out = []
+    for room_id in ids:
+        room = repo.get_room(conn, room_id)
+        if room is not None:
+            views = [view.public for view in views_of(conn, room_ids=[room_id])]
+            out.append(summary_out(room_summary(room, views, waits.get(room_id, {}), now)))
+    return out
+
+
+def touched_rooms(conn: Connection, messages: Iterable[tuple[Message, Audience]]) -> set[int]:
+    """Rooms a transaction changed: every room it has a message for (changed machines' messages
+    are addressed to their room, and so are claims', waitlists', faults' and status changes')."""
+    names = {(a.site, a.room) for _, a in messages if a.site is not None and a.room is not None}
+    found: set[int] = set()
+    for site, room in names:
+        row = conn.execute(select(rooms.c.id).where(rooms.c.site == site, rooms.c.room == room)).first()
+        if row is not None:
+            found.add(int(row[0]))
+    return found
+
+
+def all_summaries(conn: Connection, now: datetime) -> list[SummaryOut]:
+    return summaries_for(conn, [int(r) for r in conn.execute(select(rooms.c.id)).scalars()], now)

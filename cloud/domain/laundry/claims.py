@@ -1,0 +1,374 @@
+"""Claims: a student's "I am using this machine", which the sensors must confirm.
+
+A claim starts ``pending``; the sensors seeing the machine run make it ``active`` within
+``claim_confirm_minutes`` or it expires (a stored deadline). The sensors seeing the cycle
+finish make it ``finished`` and tell the student (``ending``, quiet but not surely done,
+is still in use and tells nobody anything); a finished cycle that runs on after all
+(``cycle_continued``) makes it ``active`` again and tells the student so, and its next
+``finished`` tells them again; opening the door ends it. Students may
+cancel a pending claim and end theirs once the sensors agree nothing runs; staff may end
+any. Every rule about states is in ``rules.py``; this module does the bookkeeping.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from cloud.domain.activity.record import record_activity
+from cloud.domain.laundry import store, waitlist
+from cloud.domain.laundry.desired import republish_desired
+from cloud.domain.laundry.live import CycleContinuedMessage, CycleFinishedMessage
+from cloud.domain.laundry.rules import RUNNING, Category, ClaimMove, ClaimStatus, claim_after_sensors, student_may_end
+from cloud.domain.laundry.store import ClaimRecord, MachineRef
+from cloud.domain.notifications.send import notify
+from cloud.platform.errors import Conflict, NotFound
+from cloud.platform.hub import Audience
+from cloud.platform.unit_of_work import Tx
+from cloud.platform.viewer import Viewer
+from kywash.clock import iso
+from kywash.contract import MachineKind
+
+LAPSED_HOLD_NOTICE = timedelta(hours=1)
+"""How long after a student's hold ran out a claim on that machine is refused as ``hold_expired``
+(saying what happened to them) rather than the general ``machine_reserved``."""
+
+_REFUSALS = {
+    "running": ("machine_in_use", "is running"),
+    "paused": ("machine_in_use", "is running (paused)"),
+    "ending": ("machine_in_use", "is finishing"),
+    "finished": ("machine_not_unloaded", "has finished but still holds someone's laundry"),
+    "sensor_fault": ("machine_unavailable", "has a sensor fault"),
+}
+
+
+def start(tx: Tx, machine: MachineRef, viewer: Viewer, category: Category) -> ClaimRecord:
+    """Claim ``machine`` for ``viewer``; every refusal is a 409 saying why."""
+    store.lock_machine(tx.conn, machine.pk)
+    _check_claimable(tx, machine, viewer)
+    try:
+        with tx.conn.begin_nested():
+            claim = store.insert_claim(
+                tx.conn,
+                machine_pk=machine.pk,
+                user_id=viewer.id,
+                category=category.value,
+                now=tx.now,
+                confirm_by=tx.now + timedelta(minutes=tx.settings.claim_confirm_minutes),
+            )
+    except IntegrityError:  # a racing claim on another replica won
+        raise Conflict(f"{machine.name} was just claimed by someone else", code="machine_taken") from None
+    waitlist.leave_on_claim(tx, machine, viewer.id)
+    republish_desired(tx, machine.pk)  # the edge's detector gets the claim's category as a prior
+    minutes = tx.settings.claim_confirm_minutes
+    record_activity(
+        tx,
+        "claim_created",
+        f"claimed {machine.name} ({category.value}); waiting for the sensors to see it start",
+        room_id=machine.room_id,
+        user_id=viewer.id,
+        machine_pk=machine.pk,
+        data={"category": category.value, "confirm_within_minutes": minutes},
+    )
+    tx.changes.machine(machine.pk)
+    return claim
+
+
+def _check_claimable(tx: Tx, machine: MachineRef, viewer: Viewer) -> None:
+    name = machine.name.capitalize()
+    if machine.out_of_service:
+        raise Conflict(f"{name} is out of service", code="out_of_service")
+    if not machine.room_online or machine.state is None:
+        raise Conflict(f"{name}'s sensors are offline; try again when the room is back", code="machine_unknown")
+    if machine.state in _REFUSALS:
+        code, what = _REFUSALS[machine.state]
+        raise Conflict(f"{name} {what}", code=code)
+    if store.live_claim(tx.conn, machine.pk) is not None:
+        raise Conflict(f"{name} is already claimed", code="machine_taken")
+    hold = store.hold_on(tx.conn, machine.pk)
+    if hold is not None and hold.user_id != viewer.id:
+        until = iso(hold.hold_until) if hold.hold_until else None
+        if store.hold_lapsed(tx.conn, machine.pk, viewer.id, since=tx.now - LAPSED_HOLD_NOTICE):
+            raise Conflict(
+                f"Your hold on {machine.name} ran out, so it went to the next student on the waitlist",
+                code="hold_expired",
+                until=until,
+            )
+        raise Conflict(f"{name} is held for the next student on the waitlist", code="machine_reserved", until=until)
+    mine = store.live_claims_of(tx.conn, viewer.id, machine.kind)
+    if len(mine) >= tx.settings.claims_per_student:
+        raise Conflict(
+            f"you already have {len(mine)} {machine.kind} claim(s); end or cancel one first", code="claim_limit"
+        )
+
+
+def cancel(tx: Tx, machine: MachineRef, viewer: Viewer) -> ClaimRecord:
+    """Withdraw a claim the sensors have not confirmed (staff: any pending claim)."""
+    claim = _live_claim_for(tx, machine, viewer)
+    if claim.status is not ClaimStatus.PENDING:
+        raise Conflict(
+            f"{machine.name} is already running; the claim ends when the cycle does (use end)", code="claim_active"
+        )
+    close(tx, machine, claim, ClaimStatus.CANCELLED, "cancelled_by_staff" if _others(claim, viewer) else "cancelled")
+    return _reloaded(tx, claim)
+
+
+def end(tx: Tx, machine: MachineRef, viewer: Viewer) -> ClaimRecord:
+    """End a claim: a student's once the sensors agree nothing runs; staff may force any."""
+    claim = _live_claim_for(tx, machine, viewer)
+    forced = viewer.is_staff and not student_may_end(claim.status, machine.state)
+    if not viewer.is_staff and not student_may_end(claim.status, machine.state):
+        raise Conflict(
+            f"the sensors still see {machine.name} running; it can be ended when it stops", code="cycle_running"
+        )
+    reason = "forced_by_staff" if forced else ("ended_by_staff" if _others(claim, viewer) else "ended")
+    close(tx, machine, claim, ClaimStatus.ENDED, reason)
+    return _reloaded(tx, claim)
+
+
+def _claim_activity(tx: Tx, machine: MachineRef, claim: ClaimRecord, type: str, message: str) -> None:
+    record_activity(
+        tx,
+        type,
+        message,
+        room_id=machine.room_id,
+        user_id=claim.user_id,
+        machine_pk=machine.pk,
+        data={"claim_id": claim.id},
+    )
+
+
+def _others(claim: ClaimRecord, viewer: Viewer) -> bool:
+    return claim.user_id != viewer.id
+
+
+def _live_claim_for(tx: Tx, machine: MachineRef, viewer: Viewer) -> ClaimRecord:
+    claim = store.live_claim(tx.conn, machine.pk)
+    if claim is None or (claim.user_id != viewer.id and not viewer.is_staff):
+        raise NotFound(f"you have no claim on {machine.name}", code="no_claim")
+    return claim
+
+
+def _reloaded(tx: Tx, claim: ClaimRecord) -> ClaimRecord:
+    found = store.get_claim(tx.conn, claim.id)
+    assert found is not None
+    return found
+
+
+def close(tx: Tx, machine: MachineRef, claim: ClaimRecord, to: ClaimStatus, reason: str) -> bool:
+    if not store.move_claim(
+        tx.conn, claim.id, claim.status, to, closed_at=tx.now, close_reason=reason, next_reminder_at=None
+    ):
+        return False
+    republish_desired(tx, machine.pk)  # no claim prior any more
+    record_activity(
+        tx,
+        f"claim_{to.value}",
+        f"claim on {machine.name} {to.value} ({reason.replace('_', ' ')})",
+        room_id=machine.room_id,
+        user_id=claim.user_id,
+        machine_pk=machine.pk,
+        data={"claim_id": claim.id, "reason": reason},
+    )
+    tx.changes.machine(machine.pk)
+    waitlist.offer_free_machines(tx, machine.room_id, machine.kind)
+    return True
+
+
+# --- the sensors' word -------------------------------------------------------------------
+
+
+def _unclaimed(tx: Tx, machine: MachineRef, kind: str, text: str) -> None:
+    """The activity log's line for a machine that moved with nobody's claim on it."""
+    record_activity(tx, kind, text, room_id=machine.room_id, machine_pk=machine.pk, data={"claimed": False})
+
+
+def follow_sensors(tx: Tx, machine: MachineRef, before: str | None, *, same_cycle: bool = False) -> None:
+    """Move the machine's live claim to agree with its sensor state (idempotent).
+
+    ``same_cycle``: the cycle running now is the one reported finished before (see
+    ``rules.claim_after_sensors`` and ``cloud/domain/ingest/apply.py``)."""
+    sensor = machine.state
+    claim = store.live_claim(tx.conn, machine.pk)
+    if claim is None:
+        if sensor in RUNNING and before == "finished" and same_cycle:
+            _unclaimed(
+                tx, machine, "cycle_continued", f"{machine.name} started again: it was not done after all (unclaimed)"
+            )
+        elif sensor in RUNNING and before not in RUNNING:
+            _unclaimed(tx, machine, "cycle_started", f"{machine.name} started without a claim")
+            waitlist.withdraw_hold(tx, machine, f"Someone started {machine.name} without claiming it.")
+        elif sensor == "finished" and before != "finished":
+            _unclaimed(tx, machine, "cycle_finished", f"{machine.name} finished (unclaimed)")
+        return
+    if sensor is None:
+        return
+    move = claim_after_sensors(claim.status, sensor, before, same_cycle=same_cycle)
+    if move is None:
+        return
+    if move.to is ClaimStatus.ACTIVE and claim.status is ClaimStatus.FINISHED:
+        _continue(tx, machine, claim)
+    elif move.to is ClaimStatus.ACTIVE:
+        _activate(tx, machine, claim)
+    elif move.to is ClaimStatus.FINISHED:
+        _finish(tx, machine, claim)
+    else:
+        _ended_by_sensors(tx, machine, claim, move)
+
+
+def _activate(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
+    if store.move_claim(tx.conn, claim.id, ClaimStatus.PENDING, ClaimStatus.ACTIVE, started_at=tx.now):
+        record_activity(
+            tx,
+            "cycle_started",
+            f"{machine.name} started (claimed)",
+            room_id=machine.room_id,
+            user_id=claim.user_id,
+            machine_pk=machine.pk,
+            data={"claimed": True, "claim_id": claim.id},
+        )
+
+
+def _finish(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
+    reminders = tx.settings.reminder_max > 0
+    next_reminder = tx.now + timedelta(minutes=tx.settings.reminder_minutes) if reminders else None
+    if not store.move_claim(
+        tx.conn,
+        claim.id,
+        claim.status,
+        ClaimStatus.FINISHED,
+        finished_at=tx.now,
+        next_reminder_at=next_reminder,
+        started_at=claim.started_at or tx.now,
+    ):
+        return
+    finished = CycleFinishedMessage(
+        site=machine.site,
+        room=machine.room,
+        machine=machine.machine_id,
+        kind=MachineKind(machine.kind),
+        number=machine.number,
+        finished_at=tx.now,
+    )
+    tx.changes.send(finished.model_dump(mode="json"), Audience.of_user(claim.user_id))
+    wash = "wash" if machine.kind == "washer" else "drying"
+    notify(
+        tx,
+        claim.user_id,
+        "cycle_finished",
+        f"Your {wash} is done",
+        f"{machine.name.capitalize()} has finished. Please collect your laundry so the next student can use it.",
+        machine.data,
+    )
+    _claim_activity(tx, machine, claim, "cycle_finished", f"{machine.name} finished")
+
+
+def _continue(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
+    """The cycle the claimant was told is done runs on: the claim is ``active`` again, its
+    collect reminders are cancelled and the student is told; the next ``finished`` tells
+    them "done" again (``_finish``). A conditional move, so it happens once across replicas."""
+    if not store.move_claim(
+        tx.conn,
+        claim.id,
+        ClaimStatus.FINISHED,
+        ClaimStatus.ACTIVE,
+        finished_at=None,
+        next_reminder_at=None,
+        reminders_sent=0,
+    ):
+        return
+    continued = CycleContinuedMessage(
+        site=machine.site,
+        room=machine.room,
+        machine=machine.machine_id,
+        kind=MachineKind(machine.kind),
+        number=machine.number,
+        continued_at=tx.now,
+    )
+    tx.changes.send(continued.model_dump(mode="json"), Audience.of_user(claim.user_id))
+    name = machine.name.capitalize()
+    notify(
+        tx,
+        claim.user_id,
+        "cycle_continued",
+        f"{name} started again",
+        f"{name} started again — it was not done after all. We'll tell you when it is.",
+        machine.data,
+    )
+    _claim_activity(tx, machine, claim, "cycle_continued", f"{machine.name} started again: it was not done after all")
+    tx.changes.machine(machine.pk)
+
+
+def _ended_by_sensors(tx: Tx, machine: MachineRef, claim: ClaimRecord, move: ClaimMove) -> None:
+    if not close(tx, machine, claim, ClaimStatus.ENDED, move.reason):
+        return
+    if move.reason == "interrupted":
+        notify(
+            tx,
+            claim.user_id,
+            "cycle_interrupted",
+            f"{machine.name.capitalize()} stopped early",
+            f"The door of {machine.name} was opened before the cycle finished.",
+            machine.data,
+        )
+
+
+# --- deadlines ---------------------------------------------------------------------------
+
+
+def expire(tx: Tx, claim_id: int) -> tuple[MachineRef, ClaimRecord] | None:
+    """A pending claim the sensors never confirmed in time, and its machine; None if it was not
+    due or already gone. What the machine's silence means is policy's (``cloud.policy.machine_moved``)."""
+    claim = store.get_claim(tx.conn, claim_id)
+    if claim is None or claim.status is not ClaimStatus.PENDING or claim.confirm_by > tx.now:
+        return None
+    machine = store.machine_ref(tx.conn, claim.machine_pk)
+    if machine is None or not store.move_claim(
+        tx.conn, claim.id, ClaimStatus.PENDING, ClaimStatus.EXPIRED, closed_at=tx.now, close_reason="not_started"
+    ):
+        return None
+    republish_desired(tx, machine.pk)
+    minutes = tx.settings.claim_confirm_minutes
+    notify(
+        tx,
+        claim.user_id,
+        "claim_expired",
+        f"Your claim on {machine.name} expired",
+        f"The sensors did not see {machine.name} start within {minutes:g} minutes, so it is free again. "
+        "Claim it again when you are at the machine.",
+        machine.data,
+    )
+    _claim_activity(tx, machine, claim, "claim_expired", f"claim on {machine.name} expired: the machine never started")
+    return machine, claim
+
+
+def remind(tx: Tx, claim_id: int) -> bool:
+    """The cycle finished a while ago and the door is still shut: remind the claimant."""
+    claim = store.get_claim(tx.conn, claim_id)
+    if claim is None or claim.status is not ClaimStatus.FINISHED or claim.next_reminder_at is None:
+        return False
+    if claim.next_reminder_at > tx.now:
+        return False
+    sent = claim.reminders_sent + 1
+    more = sent < tx.settings.reminder_max
+    next_at = tx.now + timedelta(minutes=tx.settings.reminder_minutes) if more else None
+    if not store.advance_reminder(tx.conn, claim.id, claim.next_reminder_at, sent=sent, next_at=next_at):
+        return False  # another replica sent this reminder
+    machine = store.machine_ref(tx.conn, claim.machine_pk)
+    name = machine.name if machine else "your machine"
+    notify(
+        tx,
+        claim.user_id,
+        "collect_reminder",
+        f"Your laundry is waiting in {name}",
+        f"{name.capitalize()} finished {_ago(claim, tx)} ago. Please collect your laundry (reminder {sent} of "
+        f"{tx.settings.reminder_max}).",
+        {"machine": machine.machine_id if machine else None, "reminder": sent},
+    )
+    return True
+
+
+def _ago(claim: ClaimRecord, tx: Tx) -> str:
+    minutes = int((tx.now - (claim.finished_at or tx.now)).total_seconds() // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

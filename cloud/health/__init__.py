@@ -1,1 +1,0 @@
-"""Health and metrics: what a load balancer and Prometheus ask the service."""

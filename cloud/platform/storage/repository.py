@@ -1,0 +1,226 @@
+"""Reads and writes of rooms, machines and edge events: plain functions taking a Connection.
+
+The caller owns the transaction (``engine.begin()``), so one ingested message is one
+transaction. Writes that several replicas might race on are conditional (``INSERT ... ON
+CONFLICT DO NOTHING``, ``UPDATE ... WHERE last_seq < :seq``): the database decides, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, case, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from cloud.platform.storage.tables import edge_events, machines, rooms
+from kywash.contract import MachineInfo
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRecord:
+    id: int
+    site: str
+    room: str
+    status: str
+    status_since: datetime | None
+    last_seen: datetime | None
+    boot_id: str | None
+    agent_version: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MachineRecord:
+    id: int
+    room_id: int
+    machine_id: str
+    kind: str
+    number: int
+    label: str | None
+    state: str | None
+    door: str | None
+    current_a: float | None
+    since: datetime | None
+    last_seq: int
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SensorReading:
+    """What the edge says a machine is doing, from a retained state or an event."""
+
+    state: str
+    door: str
+    current_a: float
+    seq: int
+    since: datetime
+    keep_since: bool = False
+    """Keep the stored ``since`` when the state is unchanged (an event that did not change it)."""
+    cycle: tuple[datetime | None, datetime | None] | None = None
+    """``(cycle_started_at, expected_end)`` to store with it; None keeps the stored ones."""
+
+
+ROOM_COLUMNS = [rooms.c[field.name] for field in fields(RoomRecord)]
+MACHINE_COLUMNS = [machines.c[field.name] for field in fields(MachineRecord)]
+
+
+def room_record(row: Row[Any] | Any) -> RoomRecord:
+    return RoomRecord(**{column.name: row._mapping[column] for column in ROOM_COLUMNS})
+
+
+def machine_record(row: Row[Any] | Any) -> MachineRecord:
+    return MachineRecord(**{column.name: row._mapping[column] for column in MACHINE_COLUMNS})
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str, Any], unique: Sequence[str]) -> bool:
+    """Insert a row unless one with the same ``unique`` columns exists; True if inserted."""
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        dialect_insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(*table.primary_key.columns)  # a row back only if inserted (rowcount is unreliable)
+    )
+    return conn.execute(stmt).first() is not None
+
+
+# --- rooms -------------------------------------------------------------------------------
+
+
+def find_room(conn: Connection, site: str, room: str) -> RoomRecord | None:
+    row = conn.execute(select(*ROOM_COLUMNS).where(rooms.c.site == site, rooms.c.room == room)).first()
+    return room_record(row) if row else None
+
+
+def get_room(conn: Connection, room_id: int) -> RoomRecord | None:
+    row = conn.execute(select(*ROOM_COLUMNS).where(rooms.c.id == room_id)).first()
+    return room_record(row) if row else None
+
+
+def list_rooms(conn: Connection, site: str | None = None, room: str | None = None) -> list[RoomRecord]:
+    query = select(*ROOM_COLUMNS).order_by(rooms.c.site, rooms.c.room)
+    if site is not None:
+        query = query.where(rooms.c.site == site)
+    if room is not None:
+        query = query.where(rooms.c.room == room)
+    return [room_record(row) for row in conn.execute(query)]
+
+
+def register_room(
+    conn: Connection, site: str, room: str, *, boot_id: str, agent_version: str, now: datetime
+) -> tuple[RoomRecord, bool]:
+    """Create the room if it is new and record its agent; returns (room, created)."""
+    created = insert_ignoring_duplicates(
+        conn, rooms, {"site": site, "room": room, "registered_at": now}, ("site", "room")
+    )
+    conn.execute(
+        update(rooms)
+        .where(rooms.c.site == site, rooms.c.room == room)
+        .values(boot_id=boot_id, agent_version=agent_version, last_seen=now)
+    )
+    record = find_room(conn, site, room)
+    assert record is not None
+    return record, created
+
+
+def set_room_status(conn: Connection, room_id: int, status: str, *, boot_id: str | None, now: datetime) -> bool:
+    """Record a status; ``status_since`` moves only when the status changes. True if it changed."""
+    changed = conn.execute(
+        update(rooms).where(rooms.c.id == room_id, rooms.c.status != status).values(status=status, status_since=now)
+    ).rowcount
+    values: dict[str, Any] = {"last_seen": now}
+    if boot_id is not None:
+        values["boot_id"] = boot_id
+    conn.execute(update(rooms).where(rooms.c.id == room_id).values(**values))
+    return changed == 1
+
+
+def touch_room(conn: Connection, room_id: int, now: datetime) -> None:
+    conn.execute(update(rooms).where(rooms.c.id == room_id).values(last_seen=now))
+
+
+# --- machines ----------------------------------------------------------------------------
+
+
+def sync_machines(conn: Connection, room_id: int, infos: Iterable[MachineInfo], now: datetime) -> None:
+    """Make the room's machines exactly those in its info, keeping the state of known ones."""
+    infos = list(infos)
+    for info in infos:
+        values = {"kind": info.kind.value, "number": info.number, "label": info.label}
+        inserted = insert_ignoring_duplicates(
+            conn,
+            machines,
+            {"room_id": room_id, "machine_id": info.id, "updated_at": now, **values},
+            ("room_id", "machine_id"),
+        )
+        if not inserted:
+            conn.execute(
+                update(machines).where(machines.c.room_id == room_id, machines.c.machine_id == info.id).values(**values)
+            )
+    listed = [info.id for info in infos]
+    conn.execute(delete(machines).where(machines.c.room_id == room_id, machines.c.machine_id.not_in(listed)))
+
+
+def find_machine(conn: Connection, room_id: int, machine_id: str) -> MachineRecord | None:
+    row = conn.execute(
+        select(*MACHINE_COLUMNS).where(machines.c.room_id == room_id, machines.c.machine_id == machine_id)
+    ).first()
+    return machine_record(row) if row else None
+
+
+def record_reading(
+    conn: Connection, machine_pk: int, reading: SensorReading, *, now: datetime, strictly_newer: bool
+) -> bool:
+    """Store a reading unless the machine already has a newer one (seq never goes back)."""
+    seq_ok = machines.c.last_seq < reading.seq if strictly_newer else machines.c.last_seq <= reading.seq
+    since: Any = reading.since
+    if reading.keep_since:
+        since = case((machines.c.state == reading.state, machines.c.since), else_=reading.since)
+    result = conn.execute(
+        update(machines)
+        .where(machines.c.id == machine_pk, seq_ok)
+        .values(
+            state=reading.state,
+            door=reading.door,
+            current_a=reading.current_a,
+            since=since,
+            last_seq=reading.seq,
+            updated_at=now,
+            **_cycle_values(reading.cycle),
+        )
+    )
+    return result.rowcount == 1
+
+
+def _cycle_values(cycle: tuple[datetime | None, datetime | None] | None) -> dict[str, datetime | None]:
+    return {} if cycle is None else {"cycle_started_at": cycle[0], "expected_end": cycle[1]}
+
+
+def machines_with_rooms(
+    conn: Connection,
+    *,
+    room_ids: Sequence[int] | None = None,
+    machine_ids: Sequence[str] | None = None,
+) -> list[tuple[RoomRecord, MachineRecord]]:
+    """Machines with their room (for the public view), ordered by room, kind and number."""
+    query = (
+        select(*ROOM_COLUMNS, *MACHINE_COLUMNS)
+        .select_from(machines.join(rooms, machines.c.room_id == rooms.c.id))
+        .order_by(rooms.c.site, rooms.c.room, machines.c.kind.desc(), machines.c.number)
+    )
+    if room_ids is not None:
+        query = query.where(machines.c.room_id.in_(list(room_ids)))
+    if machine_ids is not None:
+        query = query.where(machines.c.machine_id.in_(list(machine_ids)))
+    return [(room_record(row), machine_record(row)) for row in conn.execute(query)]
+
+
+# --- edge events -------------------------------------------------------------------------
+
+
+def count_events(conn: Connection, room_id: int) -> int:
+    count = conn.scalar(select(func.count()).select_from(edge_events).where(edge_events.c.room_id == room_id))
+    return int(count or 0)

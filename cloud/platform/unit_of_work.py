@@ -1,0 +1,167 @@
+"""One unit of work: a database transaction plus what must happen once it commits.
+
+Domain code never talks to WebSocket clients or the broker directly. It records in
+``Changes`` which machines changed and which messages are due (to a room, a user, staff,
+or the broker as retained desired state). At the end of the transaction a ``Delivery``
+renders them (machine views are read inside the transaction, so they match what commits)
+and, only once the commit has succeeded, sends them — so nobody hears of a change that was
+rolled back. Nothing here knows FastAPI, the hub's clients or the broker: the delivery is
+passed in (``cloud.processes.delivery.LiveDelivery`` in service, ``NO_DELIVERY`` for the CLI).
+
+Routes get a ``Tx`` from ``cloud.api.deps.TxDep``, scoped to the route function so the
+commit (and its live messages) happens before the response is built; ingest, the timers
+and the CLI use ``Transactions.run``. A commit that fails answers ``TryAgain`` (nothing of
+it happened) or, for a constraint the database enforced, ``Conflict`` — never success.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from cloud.platform.errors import Conflict, TryAgain
+from cloud.platform.hub import Audience, Message
+from cloud.platform.settings import CloudSettings
+from kywash.clock import Clock, to_datetime
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRY_AFTER_S = 1
+"""What a client is told to wait before sending a write that did not commit again."""
+
+
+@dataclass
+class Changes:
+    """What live clients and the broker must hear once the transaction commits."""
+
+    rooms: list[tuple[Message, Audience]] = field(default_factory=list)
+    """Room messages: sent before the machine messages that follow from them."""
+    machines: dict[int, None] = field(default_factory=dict)
+    """Primary keys of machines whose shown view changed (ordered, deduplicated)."""
+    messages: list[tuple[Message, Audience]] = field(default_factory=list)
+    broker: list[tuple[str, bytes, bool]] = field(default_factory=list)
+    ended_sessions: list[str] = field(default_factory=list)
+    """Sessions revoked in this transaction: forgotten by this replica's session cache."""
+    pushes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    """Web pushes (user id, payload) for the users' browsers, sent by worker threads."""
+
+    def room(self, message: Message, audience: Audience) -> None:
+        self.rooms.append((message, audience))
+
+    def machine(self, machine_pk: int) -> None:
+        self.machines[machine_pk] = None
+
+    def send(self, message: Message, audience: Audience) -> None:
+        self.messages.append((message, audience))
+
+    def end_session(self, session_id: str) -> None:
+        self.ended_sessions.append(session_id)
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = True) -> None:
+        self.broker.append((topic, payload, retain))
+
+    def push(self, user_id: int, payload: dict[str, Any]) -> None:
+        self.pushes.append((user_id, payload))
+
+
+@dataclass
+class Tx:
+    """Everything a domain operation needs: the connection, the time, settings, the changes."""
+
+    conn: Connection
+    now: datetime
+    settings: CloudSettings
+    changes: Changes = field(default_factory=Changes)
+
+
+class Delivery(Protocol):
+    """Where a transaction's changes go."""
+
+    def prepare(self, conn: Connection, changes: Changes, now: datetime) -> Callable[[], None]:
+        """Render ``changes`` inside the transaction; the returned call sends them after commit."""
+        ...
+
+
+class _NoDelivery:
+    """Changes go nowhere (the CLI, and code that runs before the app has outlets)."""
+
+    def prepare(self, conn: Connection, changes: Changes, now: datetime) -> Callable[[], None]:
+        return _nothing
+
+
+def _nothing() -> None:
+    return None
+
+
+NO_DELIVERY: Delivery = _NoDelivery()
+
+
+@contextmanager
+def transaction(
+    engine: Engine, clock: Clock, settings: CloudSettings, delivery: Delivery, *, now: datetime | None = None
+) -> Iterator[Tx]:
+    """A ``Tx`` committed on success (then its changes are delivered), rolled back on error."""
+    with engine.begin() as conn:
+        tx = Tx(conn, now or to_datetime(clock.now()), settings)
+        yield tx
+        send = delivery.prepare(conn, tx.changes, tx.now)
+    send()
+
+
+@contextmanager
+def committed_or_refused() -> Iterator[None]:
+    """Turn a transaction that could not begin or commit into the error its caller answers:
+    ``Conflict`` for a constraint the database enforced, ``TryAgain`` when it was busy or away."""
+    try:
+        yield
+    except IntegrityError as exc:
+        log.info("write refused by a database constraint: %s", exc.orig)
+        raise Conflict("that clashes with a change made at the same moment; reload and try again") from exc
+    except DBAPIError as exc:
+        if not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+            raise  # a bug (a bad statement), not the database being busy or away: a 500 with an incident id
+        log.warning("write not committed (%s): answered try_again", type(exc.orig).__name__)
+        raise TryAgain(
+            "the change could not be saved just now (the database was busy); nothing was changed, please try again",
+            retry_after=RETRY_AFTER_S,
+        ) from exc
+
+
+@dataclass
+class Transactions:
+    """Opens units of work for one running cloud: its engine, clock, settings and outlets.
+
+    ``delivery`` is asked for on each transaction, because the outlets change while the app
+    runs (the broker connection comes and goes)."""
+
+    engine: Engine
+    clock: Clock
+    settings: CloudSettings
+    delivery: Callable[[], Delivery] = lambda: NO_DELIVERY
+
+    @contextmanager
+    def begin(self, *, now: datetime | None = None) -> Iterator[Tx]:
+        with transaction(self.engine, self.clock, self.settings, self.delivery(), now=now) as tx:
+            yield tx
+
+    def run(self, work: Callable[[Tx], T], *, now: datetime | None = None) -> T:
+        """Run ``work`` in its own transaction (for ingest, the timers and the CLI)."""
+        with self.begin(now=now) as tx:
+            return work(tx)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only connection (SQLite: no write lock taken)."""
+        with self.engine.connect().execution_options(kywash_readonly=True) as conn:
+            yield conn
+
+    def now(self) -> datetime:
+        return to_datetime(self.clock.now())
