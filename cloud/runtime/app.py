@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 import kywash
+from cloud.api.deps import Runtime
 from cloud.api.errors import install_error_handlers
 from cloud.api.http_metrics import HttpMetrics, RequestMetrics
 from cloud.api.metrics import SequenceGaps, new_registry
@@ -87,7 +88,8 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
     )
-    app.state.cloud = state
+    routes_see: Runtime = state  # mypy checks here that the container gives routes all they ask for
+    app.state.cloud = routes_see
     app.add_middleware(RequestMetrics, metrics=http_metrics)
     install_error_handlers(app)
     app.include_router(accounts_router)
