@@ -110,7 +110,7 @@ class CloudSettings(BaseSettings):
     photo_dir: str = "./data/photos"
     """Where fault photos are kept: outside the web root, served only through the API."""
 
-    # --- web push (cloud/push/) ---
+    # --- web push (cloud/domain/push/, cloud/processes/push_sender.py) ---
     web_push: bool = True
     """Send notifications to students' browsers through their push service (Web Push), so
     they arrive with the page closed. Off: the push endpoints answer 404 and nothing is sent."""
@@ -121,7 +121,7 @@ class CloudSettings(BaseSettings):
     vapid_subject: str = DEFAULT_VAPID_SUBJECT
     """Who push services contact about our traffic (the JWT's ``sub``): ``mailto:`` or ``https:``."""
 
-    # --- staff MQTT dashboards (cloud/dashboards/) ---
+    # --- staff MQTT dashboards (cloud/domain/dashboards/, cloud/policy/dashboard_commands.py) ---
     ha_discovery: bool = True
     """Publish Home Assistant MQTT discovery for every machine (retained), again whenever Home
     Assistant announces itself on ``<prefix>/status``."""

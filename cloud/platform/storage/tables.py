@@ -329,7 +329,7 @@ activities = Table(
 push_subscriptions = Table(
     "push_subscriptions",
     metadata,
-    # A browser's Web Push subscription (cloud/push/): where to send, and the keys to encrypt with.
+    # A browser's Web Push subscription (cloud/domain/push/): where to send, and the keys to encrypt with.
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("endpoint", String(2048), nullable=False),
