@@ -53,6 +53,8 @@ class CloudSettings(BaseSettings):
     ingest_site: str = "+"
     """Which site's topics to subscribe; ``+`` for all."""
     ingest_room: str = "+"
+    ingest_batch_max: int = Field(default=200, ge=1, le=5000)
+    """At most this many queued messages are applied in one transaction (1: one at a time)."""
     default_site: str | None = None
     """The room the API and web page show when a request names none (and there are several)."""
     default_room: str | None = None

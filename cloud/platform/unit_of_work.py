@@ -17,7 +17,7 @@ it happened) or, for a constraint the database enforced, ``Conflict`` — never 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -80,6 +80,20 @@ class Tx:
     now: datetime
     settings: CloudSettings
     changes: Changes = field(default_factory=Changes)
+    deferred: dict[Hashable, Callable[[], object]] = field(default_factory=dict)
+    """Work done once, just before the commit, however often it was asked for (see ``once``)."""
+
+    def once(self, key: Hashable, work: Callable[[], object]) -> None:
+        """Do ``work`` at the end of the transaction, once per ``key``: idempotent follow-ups a
+        batch of ingested messages would otherwise repeat per message (a room's ``last_seen``,
+        offering a room's free machines to its waitlist) are done once, after all of them."""
+        self.deferred.setdefault(key, work)
+
+    def finish(self) -> None:
+        """Run the deferred work (which may defer more), in the order it was first asked for."""
+        while self.deferred:
+            key = next(iter(self.deferred))
+            self.deferred.pop(key)()
 
 
 class Delivery(Protocol):
@@ -112,6 +126,7 @@ def transaction(
     with engine.begin() as conn:
         tx = Tx(conn, now or to_datetime(clock.now()), settings)
         yield tx
+        tx.finish()
         send = delivery.prepare(conn, tx.changes, tx.now)
     send()
 

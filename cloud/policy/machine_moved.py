@@ -12,6 +12,8 @@ suspected broken machine. Service changes (out of service and back) are in
 
 from __future__ import annotations
 
+import functools
+
 from cloud.domain.faults.reports import report_automatic
 from cloud.domain.ingest.apply import Applied, Transition
 from cloud.domain.laundry import claims, store, waitlist
@@ -29,7 +31,13 @@ def react(tx: Tx, applied: Applied) -> None:
         _react_to(tx, transition)
     if applied.room_changed and applied.room_id is not None:  # back online: machines may be free
         for kind in ("washer", "dryer"):
-            waitlist.offer_free_machines(tx, applied.room_id, kind)
+            _offer_free_machines(tx, applied.room_id, kind)
+
+
+def _offer_free_machines(tx: Tx, room_id: int, kind: str) -> None:
+    """Offer the room's free machines of ``kind`` to its waitlist once, after the whole batch of
+    messages: a burst of events in one room would otherwise look for free machines per event."""
+    tx.once(("offer_free_machines", room_id, kind), functools.partial(waitlist.offer_free_machines, tx, room_id, kind))
 
 
 def _react_to(tx: Tx, transition: Transition) -> None:
@@ -53,7 +61,7 @@ def _react_to(tx: Tx, transition: Transition) -> None:
         if machine.state == "sensor_fault":
             waitlist.withdraw_hold(tx, machine, f"{machine.name.capitalize()} reported a sensor fault.")
         return
-    waitlist.offer_free_machines(tx, machine.room_id, machine.kind)
+    _offer_free_machines(tx, machine.room_id, machine.kind)
 
 
 def claim_expired(tx: Tx, claim_id: int) -> bool:

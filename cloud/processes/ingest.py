@@ -1,15 +1,22 @@
-"""Ingest: take raw MQTT messages in order, validate, apply each in one transaction, tell clients.
+"""Ingest: take raw MQTT messages in order, validate, apply them in batches, tell clients.
 
-Database work runs on one dedicated thread, one message at a time, so a room's messages
-are applied in the order the broker delivered them and the event loop never blocks on
-the database. Every refusal is one WARNING line and a counter; nothing stops the stream.
+Database work runs on one dedicated thread, so a room's messages are applied in the order
+the broker delivered them and the event loop never blocks on the database. What has
+queued up while a transaction ran (up to ``ingest_batch_max``) is applied in the next
+one, so under load the cost of a commit, of rendering each changed machine's view and
+each room's summary, and of policy's once-per-room follow-ups is paid per batch rather
+than per message; a lone message is applied at once, in a transaction of its own. The
+broker hears each message acknowledged only once its batch has committed. A message that
+fails takes nothing down with it: the batch is rolled back and applied again without it,
+and it is retried alone, refused and counted. Every refusal is one WARNING line and a
+counter; nothing stops the stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
@@ -18,6 +25,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from cloud.domain.dashboards.discovery import discovery_messages, machines_to_discover
 from cloud.domain.ingest.apply import Applied, apply_message
+from cloud.domain.ingest.lookups import Lookups
 from cloud.domain.ingest.profiles import restore_profiles
 from cloud.domain.machines import views
 from cloud.platform.errors import IngestRejected
@@ -57,53 +65,85 @@ class Ingest:
         self._executor: ThreadPoolExecutor | None = None
 
     async def run(self, source: AsyncIterable[tuple[str, bytes]]) -> None:
-        """Apply every message the source yields, until it ends."""
+        """Apply every message the source yields, until it ends: each with what queued behind it."""
+        ready: Callable[[int], list[tuple[str, bytes]]] | None = getattr(source, "ready", None)
         processed: Callable[[], None] | None = getattr(source, "processed", None)
+        forget: Callable[[], None] | None = getattr(source, "forget", None)
         async for topic, payload in source:
+            batch = [(topic, payload)]
+            if ready is not None and self.settings.ingest_batch_max > 1:
+                batch += ready(self.settings.ingest_batch_max - 1)
             try:
-                await self.handle(topic, payload)
+                await self.handle_batch(batch)
             except OperationalError:
-                # The database stayed away through every retry: leave the message unacknowledged,
+                # The database stayed away through every retry: leave the batch unacknowledged,
                 # so a broker keeping our session sends it again when we reconnect.
+                if forget is not None:
+                    forget()
                 continue
-            except Exception:  # a bug must not stop ingest: log it, count it, take the next message
-                log.exception("ingest failed on %s", topic[:200])
-                self.metrics.count_rejected("error")
+            except Exception:  # a bug must not stop ingest: log it, count it, take the next messages
+                log.exception("ingest failed on a batch of %d from %s", len(batch), topic[:200])
+                self.metrics.count_rejected("error", len(batch))
             if processed is not None:
-                processed()  # committed, or refused for good: the broker may forget it now
+                processed()  # committed, or refused for good: the broker may forget them now
 
     async def handle(self, topic: str, payload: bytes) -> Applied | None:
         """Apply one message; None when it was refused (logged and counted) or was a clearing."""
+        return (await self.handle_batch([(topic, payload)]))[0]
+
+    async def handle_batch(self, received: Sequence[tuple[str, bytes]]) -> list[Applied | None]:
+        """Apply messages in order, those that decode in one transaction; one outcome per message."""
+        outcomes: list[Applied | None] = [None] * len(received)
+        pending: list[tuple[int, str, TopicRef, Payload]] = []
+        for index, (topic, payload) in enumerate(received):
+            if topic == self.ha_status_topic:  # not for the database: keep the order around it
+                await self._apply_pending(pending, outcomes)
+                await self._home_assistant(payload)
+            elif decoded := self._decode(topic, payload):
+                pending.append((index, topic, *decoded))
+        await self._apply_pending(pending, outcomes)
+        return outcomes
+
+    def _decode(self, topic: str, payload: bytes) -> tuple[TopicRef, Payload] | None:
         if not payload:  # an empty retained message deletes the retained one: nothing to apply
             self.metrics.count_accepted("cleared")
             log.debug("retained message cleared on %s", topic[:200])
             return None
-        if topic == self.ha_status_topic:
-            return await self._home_assistant(payload)
         try:
-            ref, message = decode_message(topic, payload)
+            return decode_message(topic, payload)
         except ContractError as exc:
             command = "/machine/" in topic and f"/{COMMAND_LEAF}/" in topic
             self._reject(topic, "bad_command" if command else exc.reason, str(exc))
             return None
+
+    async def _apply_pending(
+        self, pending: list[tuple[int, str, TopicRef, Payload]], outcomes: list[Applied | None]
+    ) -> None:
+        if not pending:
+            return
+        items = [(ref, message) for _, _, ref, message in pending]
         loop = asyncio.get_running_loop()
         try:
-            applied = await loop.run_in_executor(self._db_thread(), self._apply, ref, message)
-        except IngestRejected as exc:
-            self._reject(topic, exc.reason, str(exc))
-            return None
+            results = await loop.run_in_executor(self._db_thread(), self._apply, items)
         except OperationalError:
-            log.exception("database unavailable; %s not applied", topic[:200])
-            self.metrics.count_rejected("database_unavailable")
+            log.exception("database unavailable; %d message(s) from %s not applied", len(items), pending[0][1][:200])
+            self.metrics.count_rejected("database_unavailable", len(items))
             raise
-        except Exception:
-            log.exception("ingest failed on %s; going on with the next message", topic)
-            self.metrics.count_rejected("error")
-            return None
-        self.metrics.count_accepted(applied.kind)
-        if applied.seq_reset:
-            self.metrics.count_seq_reset()
-        return applied
+        finally:
+            batch = list(pending)
+            pending.clear()
+        self.metrics.count_batch(len(items))
+        for (index, topic, _, _), result in zip(batch, results, strict=True):
+            if isinstance(result, IngestRejected):
+                self._reject(topic, result.reason, str(result))
+            elif isinstance(result, Exception):
+                log.error("ingest failed on %s; going on with the next message", topic[:200], exc_info=result)
+                self.metrics.count_rejected("error")
+            else:
+                outcomes[index] = result
+                self.metrics.count_accepted(result.kind)
+                if result.seq_reset:
+                    self.metrics.count_seq_reset()
 
     async def _home_assistant(self, payload: bytes) -> Applied | None:
         """Home Assistant's birth message: (re)publish every machine's discovery configs."""
@@ -134,8 +174,9 @@ class Ingest:
         log.warning("ingest rejected %s: %s: %s", topic[:200], reason, message[:300])
         self.metrics.count_rejected(reason)
 
-    def _apply(self, ref: TopicRef, message: Payload) -> Applied:
-        """Apply in one transaction with policy's reactions; live clients hear once it commits."""
+    def _apply(self, items: list[tuple[TopicRef, Payload]]) -> list[Applied | Exception]:
+        """Apply ``items`` (retried while the database is briefly unreachable); live clients hear
+        once each transaction commits."""
         delays = self.retry_delays_s
         retrying = Retrying(
             retry=retry_if_exception_type(OperationalError),
@@ -144,21 +185,58 @@ class Ingest:
             before_sleep=_log_retry,
             reraise=True,
         )
-        return retrying(self._apply_once, ref, message)
+        return retrying(self._apply_batch, items)
 
-    def _apply_once(self, ref: TopicRef, message: Payload) -> Applied:
-        with self.transactions.begin() as tx:
-            if isinstance(message, MachineCommand):
-                room_id, _ = apply_command(tx, ref, message)
-                return Applied("cmd", room_id)
-            applied = apply_message(tx.conn, ref, message, tx.now, auto_register=self.auto_register)
-            react(tx, applied)
-            note_changes(tx, applied)
-            if applied.kind == "info" and applied.room_id is not None:
-                announce_discovery(tx, applied.room_id)
-            if applied.came_online and applied.room_id is not None:
-                restore_profiles(tx, applied.room_id)
+    def _apply_batch(self, items: list[tuple[TopicRef, Payload]]) -> list[Applied | Exception]:
+        """All of ``items`` in one transaction. When one fails, the transaction is rolled back and
+        applied again without it (those before it, then those after), and it is tried alone."""
+        if len(items) <= 1:
+            return [self._apply_alone(ref, message) for ref, message in items]
+        failed_at: int | None = None
+        try:
+            with self.transactions.begin() as tx:
+                lookups = Lookups()
+                applied: list[Applied | Exception] = []
+                for failed_at, (ref, message) in enumerate(items):  # noqa: B007 (read after an error)
+                    applied.append(self._apply_in(tx, lookups, ref, message))
+                failed_at = None
+                lookups.touch_rooms(tx.conn, tx.now)
             return applied
+        except OperationalError:
+            raise
+        except Exception as exc:
+            if failed_at is None:  # the batch's own follow-ups failed: take each message alone
+                log.warning("a batch of %d failed after its messages (%s); applying each alone", len(items), exc)
+                return [self._apply_alone(ref, message) for ref, message in items]
+            before, after = items[:failed_at], items[failed_at + 1 :]
+            return [*self._apply_batch(before), self._apply_alone(*items[failed_at]), *self._apply_batch(after)]
+
+    def _apply_alone(self, ref: TopicRef, message: Payload) -> Applied | Exception:
+        try:
+            with self.transactions.begin() as tx:
+                lookups = Lookups()
+                applied = self._apply_in(tx, lookups, ref, message)
+                lookups.touch_rooms(tx.conn, tx.now)
+                return applied
+        except OperationalError:
+            raise
+        except Exception as exc:  # IngestRejected, or a bug: the caller logs and counts it
+            return exc
+
+    def _apply_in(self, tx: Tx, lookups: Lookups, ref: TopicRef, message: Payload) -> Applied:
+        """One message with policy's reactions, inside the batch's transaction."""
+        if isinstance(message, MachineCommand):
+            lookups.forget()  # staff commands change machines (service, desired state) wholesale
+            room_id, _ = apply_command(tx, ref, message)
+            return Applied("cmd", room_id)
+        applied = apply_message(tx.conn, ref, message, tx.now, auto_register=self.auto_register, lookups=lookups)
+        react(tx, applied)
+        note_changes(tx, applied)
+        if applied.kind == "info" and applied.room_id is not None:
+            announce_discovery(tx, applied.room_id)
+        if applied.came_online and applied.room_id is not None:
+            restore_profiles(tx, applied.room_id)
+        return applied
 
 
 def _log_retry(state: RetryCallState) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 ACCEPTED_KINDS: Final = (
     "status",
@@ -45,7 +45,8 @@ malformed (its payload or its topic); ``error`` is an unexpected failure."""
 
 
 class IngestMetrics:
-    """``kywash_ingest_messages_total{kind}`` and ``kywash_ingest_rejected_total{reason}``."""
+    """``kywash_ingest_messages_total{kind}``, ``kywash_ingest_rejected_total{reason}`` and
+    ``kywash_ingest_batch_size`` (messages per transaction)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
@@ -71,6 +72,12 @@ class IngestMetrics:
             "Replay requests published to edges for gaps in a room's event sequence",
             registry=registry,
         )
+        self.batch_sizes = Histogram(
+            "kywash_ingest_batch_size",
+            "Messages applied per ingest transaction (1 under a light load, more as they queue up)",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000),
+            registry=registry,
+        )
         self.seq_resets = Counter(
             "kywash_ingest_seq_resets",
             "Rooms whose edge restarted its event sequence (a wiped edge): a new epoch began",
@@ -92,8 +99,15 @@ class IngestMetrics:
     def count_accepted(self, kind: str) -> None:
         self.messages.labels(kind).inc()
 
-    def count_rejected(self, reason: str) -> None:
-        self.rejected.labels(reason).inc()
+    def count_rejected(self, reason: str, count: int = 1) -> None:
+        self.rejected.labels(reason).inc(count)
+
+    def count_batch(self, size: int) -> None:
+        self.batch_sizes.observe(size)
+
+    def batch_count(self) -> float:
+        """How many ingest transactions ran (for tests)."""
+        return self.registry.get_sample_value("kywash_ingest_batch_size_count") or 0.0
 
     def accepted(self, kind: str) -> float:
         """The current count (for tests and the demo's summary)."""

@@ -114,8 +114,8 @@ class MqttSource:
         self._queue: asyncio.Queue[_Queued | None] | None = None
         self._connection = 0
         """Counts connections (paho's thread writes it); an ack belongs to the one that brought it."""
-        self._last: _Ack | None = None
-        """The message ``__anext__`` returned last, acknowledged by ``processed()``."""
+        self._handed: list[_Ack] = []
+        """The messages handed out since the last ``processed()`` (``__anext__``, then ``ready``)."""
         self.on_fanout: Callable[[bytes], None] | None = None
         """Called (on paho's thread) with each payload on the replicas' fan-out topic."""
 
@@ -187,16 +187,39 @@ class MqttSource:
         if item is None:
             self._queue.put_nowait(None)  # later readers end too
             raise StopAsyncIteration
-        topic, payload, self._last = item
+        topic, payload, ack = item
+        self._handed = [ack]
         return topic, payload
 
+    def ready(self, limit: int) -> list[Received]:
+        """Up to ``limit`` more messages that have already arrived, without waiting (a batch)."""
+        taken: list[Received] = []
+        queue = self._queue
+        while queue is not None and len(taken) < limit and not queue.empty():
+            item = queue.get_nowait()
+            if item is None:  # closing: leave the end for the next ``__anext__``
+                queue.put_nowait(None)
+                break
+            topic, payload, ack = item
+            self._handed.append(ack)
+            taken.append((topic, payload))
+        return taken
+
     def processed(self) -> None:
-        """Acknowledge the message returned last: ingest has committed (or refused) it. A message
-        that came on an earlier connection is not acknowledged: the broker sends it again."""
-        ack, self._last = self._last, None
-        if ack is None or ack.qos == 0 or ack.connection != self._connection or not self._connected.is_set():
+        """Acknowledge the messages handed out since the last call: ingest has committed (or
+        refused) them. A message that came on an earlier connection is not acknowledged: the
+        broker sends it again."""
+        handed, self._handed = self._handed, []
+        if not self._connected.is_set():
             return
-        self._client.ack(ack.mid, ack.qos)
+        for ack in handed:
+            if ack.qos != 0 and ack.connection == self._connection:
+                self._client.ack(ack.mid, ack.qos)
+
+    def forget(self) -> None:
+        """Leave the messages handed out unacknowledged (they were not committed): a broker that
+        keeps our session sends them again when we reconnect."""
+        self._handed = []
 
     # --- paho's thread ------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, select, update
 
 from cloud.domain.ingest import edge_reports, gaps, profiles
+from cloud.domain.ingest.lookups import Lookups
 from cloud.domain.machines import cycle_length
 from cloud.domain.machines.usage import RUNNING_STATES
 from cloud.platform.errors import IngestRejected
@@ -103,21 +104,49 @@ class Applied:
 
 
 def apply_message(
-    conn: Connection, ref: TopicRef, message: Payload, now: datetime, *, auto_register: bool = True
+    conn: Connection,
+    ref: TopicRef,
+    message: Payload,
+    now: datetime,
+    *,
+    auto_register: bool = True,
+    lookups: Lookups | None = None,
 ) -> Applied:
+    """``lookups``: the transaction's rows, shared by the messages of a batch; the caller then
+    stores the rooms' ``last_seen`` once (``Lookups.touch_rooms``) after the batch."""
+    if lookups is not None:
+        return _apply(conn, ref, message, now, auto_register=auto_register, lookups=lookups)
+    alone = Lookups()
+    applied = _apply(conn, ref, message, now, auto_register=auto_register, lookups=alone)
+    alone.touch_rooms(conn, now)
+    return applied
+
+
+def _apply(
+    conn: Connection, ref: TopicRef, message: Payload, now: datetime, *, auto_register: bool, lookups: Lookups
+) -> Applied:
+    if isinstance(message, RoomInfo | RoomStatus):  # may change rooms and machines wholesale
+        lookups.forget()
     if isinstance(message, RoomInfo):
         return apply_info(conn, message, now, auto_register=auto_register)
-    room = _known_room(conn, ref)
+    room = _known_room(conn, ref, lookups)
     if isinstance(message, RoomStatus):
         changed = repo.set_room_status(conn, room.id, message.status.value, boot_id=message.boot_id, now=now)
         online = message.status is RoomStatusValue.ONLINE
         new_boot = message.boot_id is not None and message.boot_id != room.boot_id
         return Applied("status", room.id, room_changed=changed, came_online=online and (changed or new_boot))
-    repo.touch_room(conn, room.id, now)
+    lookups.touched.add(room.id)
     if isinstance(message, MachineStatePayload):
-        return apply_state(conn, room, _known_machine(conn, room, message.machine), message, now)
+        machine = _known_machine(conn, room, message.machine, lookups)
+        lookups.written(machine)
+        return apply_state(conn, room, machine, message, now)
     if isinstance(message, MachineEvent):
-        return apply_event(conn, room, _known_machine(conn, room, message.machine), message, now)
+        machine = _known_machine(conn, room, message.machine, lookups)
+        lookups.written(machine)
+        applied = apply_event(conn, room, machine, message, now)
+        if applied.seq_reset:  # every machine of the room had its last_seq set back
+            lookups.forget()
+        return applied
     if isinstance(message, Telemetry):
         return Applied("telemetry", room.id)
     if isinstance(message, MachineAck):
@@ -127,7 +156,7 @@ def apply_message(
         edge_reports.apply_health(conn, room, message, now)
         return Applied("health", room.id)
     if isinstance(message, MachineProfile):
-        stored = profiles.store_profile(conn, _known_machine(conn, room, message.machine), message, now)
+        stored = profiles.store_profile(conn, _known_machine(conn, room, message.machine, lookups), message, now)
         return Applied("profile" if stored else "stale", room.id)
     if isinstance(message, MachineDesired | ReplayRequest | RoomSummary):  # our own publications, if ever subscribed to
         return Applied("own", room.id)
@@ -213,15 +242,15 @@ def _learn_cycle_length(conn: Connection, machine_pk: int, cycle_s: float | None
         conn.execute(update(machines).where(machines.c.id == machine_pk).values(typical_cycle_s=typical))
 
 
-def _known_room(conn: Connection, ref: TopicRef) -> RoomRecord:
-    room = repo.find_room(conn, ref.site, ref.room)
+def _known_room(conn: Connection, ref: TopicRef, lookups: Lookups) -> RoomRecord:
+    room = lookups.room(conn, ref.site, ref.room)
     if room is None:
         raise IngestRejected("unknown_room", f"room {ref.site}/{ref.room} has not sent its info")
     return room
 
 
-def _known_machine(conn: Connection, room: RoomRecord, machine_id: str) -> MachineRecord:
-    machine = repo.find_machine(conn, room.id, machine_id)
+def _known_machine(conn: Connection, room: RoomRecord, machine_id: str, lookups: Lookups) -> MachineRecord:
+    machine = lookups.machine(conn, room.id, machine_id)
     if machine is None:
         raise IngestRejected("unknown_machine", f"machine {machine_id!r} is not in the info of {room.site}/{room.room}")
     return machine

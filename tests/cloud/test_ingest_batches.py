@@ -1,0 +1,244 @@
+"""Batched ingest: what queued up is applied in one transaction, in order, each changed machine
+rendered and each room's summary built once; a message that fails is refused alone; a lone
+message is applied at once; nothing is acknowledged before its batch commits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+
+from cloud.api.metrics import new_registry
+from cloud.domain.accounts.session_cache import SessionCache
+from cloud.domain.dashboards.summary import SummaryBook
+from cloud.domain.machines.cache import ViewCache
+from cloud.platform.hub import Audience, Hub
+from cloud.platform.settings import CloudSettings
+from cloud.platform.storage.engine import make_engine
+from cloud.platform.storage.migrate import upgrade_database
+from cloud.platform.unit_of_work import Transactions
+from cloud.processes.delivery import LiveDelivery
+from cloud.processes.ingest import Ingest
+from cloud.processes.ingest_metrics import IngestMetrics
+from cloud.processes.live_messages import personalise
+from kywash.clock import FakeClock
+from kywash.contract import Door, EventType, MachineState
+from tests.cloud.fake_edge import FakeEdge, Message
+
+
+class RecordingHub(Hub):
+    """The hub, keeping what it was given to send (as the clients of every room would get it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[dict[str, Any]] = []
+
+    def send(self, message: dict[str, Any], audience: Audience) -> None:
+        self.sent.append(personalise(message, None))
+
+
+@dataclass
+class BrokerRecorder:
+    """Stands in for the MQTT connection: keeps what would be published."""
+
+    published: list[tuple[str, bytes, bool]] = field(default_factory=list)
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool) -> None:
+        self.published.append((topic, payload, retain))
+
+
+class QueuedSource:
+    """Messages that have all arrived: ``__anext__`` takes one, ``ready`` what queued behind it."""
+
+    def __init__(self, messages: Iterable[Message]) -> None:
+        self.queue = list(messages)
+        self.handed: list[str] = []
+        self.batches: list[list[str]] = []
+        self.acknowledged: list[str] = []
+        self.forgotten: list[str] = []
+
+    def __aiter__(self) -> QueuedSource:
+        return self
+
+    async def __anext__(self) -> Message:
+        if not self.queue:
+            raise StopAsyncIteration
+        topic, payload = self.queue.pop(0)
+        self.handed = [topic]
+        return topic, payload
+
+    def ready(self, limit: int) -> list[Message]:
+        taken, self.queue = self.queue[:limit], self.queue[limit:]
+        self.handed += [topic for topic, _ in taken]
+        self.batches.append(list(self.handed))
+        return taken
+
+    def processed(self) -> None:
+        self.acknowledged += self.handed
+        self.handed = []
+
+    def forget(self) -> None:
+        self.forgotten += self.handed
+        self.handed = []
+
+
+@dataclass
+class Cloud:
+    ingest: Ingest
+    engine: Engine
+    hub: RecordingHub
+    broker: BrokerRecorder
+
+    def run(self, source: QueuedSource) -> None:
+        asyncio.run(self.ingest.run(source))
+
+    def batch(self, messages: list[Message]) -> list[Any]:
+        return asyncio.run(self.ingest.handle_batch(messages))
+
+    def heard(self) -> list[dict[str, Any]]:
+        heard, self.hub.sent = self.hub.sent, []
+        return heard
+
+
+@pytest.fixture
+def cloud(tmp_path: Path) -> Iterator[Cloud]:
+    url = f"sqlite:///{tmp_path / 'cloud.db'}"
+    upgrade_database(url)
+    settings = CloudSettings(database_url=url, ingest_enabled=False, ingest_batch_max=3)
+    hub, broker = RecordingHub(), BrokerRecorder()
+    delivery = LiveDelivery(hub, broker, None, ViewCache(), SessionCache(), summaries=SummaryBook())
+    engine = make_engine(url)
+    ingest = Ingest(Transactions(engine, FakeClock(), settings, lambda: delivery), IngestMetrics(new_registry()))
+    ingest.retry_delays_s = ()
+    built = Cloud(ingest, engine, hub, broker)
+    yield built
+    ingest.close()
+
+
+def rooms(cloud: Cloud, *names: str) -> list[FakeEdge]:
+    edges = [FakeEdge(site="north", room=name) for name in names]
+    cloud.batch([message for edge in edges for message in (edge.info(), edge.status())])
+    cloud.heard()
+    cloud.broker.published.clear()
+    return edges
+
+
+def door(edge: FakeEdge, machine: str, opened: bool, minute: float) -> Message:
+    kind = EventType.DOOR_OPENED if opened else EventType.DOOR_CLOSED
+    return edge.event(machine, kind, MachineState.IDLE, door=Door.OPEN if opened else Door.CLOSED, minutes=minute)
+
+
+def commits(engine: Engine) -> list[int]:
+    counted: list[int] = []
+    event.listen(engine, "commit", lambda conn: counted.append(1))
+    return counted
+
+
+def statements(engine: Engine) -> list[str]:
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda c, cur, statement, *rest: seen.append(statement))
+    return seen
+
+
+def test_a_burst_is_one_transaction_and_each_changed_machine_is_rendered_once(cloud: Cloud) -> None:
+    r1, r2 = rooms(cloud, "r1", "r2")
+    burst = [
+        door(r1, "washer-1", True, 1),
+        door(r2, "dryer-1", True, 1),
+        door(r1, "washer-1", False, 2),
+        door(r1, "washer-2", True, 2),
+        door(r2, "dryer-1", False, 3),
+        door(r1, "washer-1", True, 3),
+    ]
+    counted = commits(cloud.engine)
+    outcomes = cloud.batch(burst)
+    assert [o.kind for o in outcomes] == ["event"] * 6
+    assert len(counted) == 1 and cloud.ingest.metrics.batch_count() == 2  # the rooms' batch, then the burst
+    machines = [m["machine"] for m in cloud.heard() if m["type"] == "machine"]
+    shown = {(m["room"], m["id"]): m["door"] for m in machines}
+    assert len(machines) == 3, "one message per changed machine, not one per event"
+    assert shown == {("r1", "washer-1"): "open", ("r1", "washer-2"): "open", ("r2", "dryer-1"): "closed"}
+    summaries = [topic for topic, _, _ in cloud.broker.published if topic.endswith("/summary")]
+    assert sorted(summaries) == ["kywash/v1/north/r1/summary", "kywash/v1/north/r2/summary"]
+
+
+def test_a_batch_reads_each_room_and_its_machines_once(cloud: Cloud) -> None:
+    (r1,) = rooms(cloud, "r1")
+    seen = statements(cloud.engine)
+    cloud.batch(
+        [
+            door(r1, machine, opened, 1 + n)
+            for n, opened in enumerate((True, False))
+            for machine in ("washer-1", "washer-2", "dryer-1")
+        ]
+    )
+    room_reads = [s for s in seen if s.lstrip().startswith("SELECT") and "FROM rooms" in s and "JOIN" not in s]
+    machine_reads = [
+        s for s in seen if s.lstrip().startswith("SELECT machines.id, machines.room_id, machines.machine_id")
+    ]
+    room_writes = [s for s in seen if s.lstrip().startswith("UPDATE rooms")]
+    assert len(room_reads) <= 2, room_reads  # ingest's lookup, and the summary's
+    assert len(machine_reads) <= 1 + 3, machine_reads  # all of the room's, then each machine written once
+    assert len(room_writes) == 1, "last_seen is stored once per batch"
+
+
+def test_a_message_that_fails_is_refused_alone_and_the_rest_of_its_batch_commits(cloud: Cloud) -> None:
+    (r1,) = rooms(cloud, "r1")
+    burst = [door(r1, "washer-1", True, 1), door(r1, "no-such-machine", True, 1), door(r1, "washer-2", True, 2)]
+    outcomes = cloud.batch(burst)
+    assert [o.kind if o else None for o in outcomes] == ["event", None, "event"]
+    assert cloud.ingest.metrics.rejections("unknown_machine") == 1
+    shown = {m["machine"]["id"]: m["machine"]["door"] for m in cloud.heard() if m["type"] == "machine"}
+    assert shown == {"washer-1": "open", "washer-2": "open"}
+
+
+def test_run_applies_what_queued_in_batches_up_to_the_bound_and_acknowledges_after_each(cloud: Cloud) -> None:
+    (r1,) = rooms(cloud, "r1")
+    queued = [door(r1, "washer-1", n % 2 == 0, 1 + n) for n in range(7)]
+    source = QueuedSource(queued)
+    cloud.run(source)
+    assert [len(batch) for batch in source.batches] == [3, 3, 1]  # ingest_batch_max is 3
+    assert source.acknowledged == [topic for topic, _ in queued]
+    (last,) = [m["machine"] for m in cloud.heard() if m["type"] == "machine"][-1:]
+    assert last["door"] == "open"  # the seventh event (n=6) opened it: order kept
+
+
+def test_a_lone_message_is_applied_at_once_in_a_transaction_of_its_own(cloud: Cloud) -> None:
+    (r1,) = rooms(cloud, "r1")
+    counted = commits(cloud.engine)
+    source = QueuedSource([door(r1, "dryer-1", True, 1)])
+    cloud.run(source)
+    assert len(counted) == 1 and source.batches == [[source.acknowledged[0]]]
+    heard = [m["machine"] for m in cloud.heard() if m["type"] == "machine"]
+    assert [(m["id"], m["door"]) for m in heard] == [("dryer-1", "open")]
+
+
+def test_a_batch_the_database_could_not_take_is_left_unacknowledged(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no-such-dir' / 'cloud.db'}"  # every connection fails
+    settings = CloudSettings(database_url=url, ingest_enabled=False)
+    ingest = Ingest(Transactions(make_engine(url), FakeClock(), settings), IngestMetrics(new_registry()))
+    ingest.retry_delays_s = ()
+    edge = FakeEdge(site="north")
+    source = QueuedSource([edge.info(), edge.status(), edge.event("washer-1")])
+    asyncio.run(ingest.run(source))
+    ingest.close()
+    assert source.acknowledged == []
+    assert sorted(source.forgotten) == sorted(
+        topic for topic, _ in [edge.info(), edge.status(), edge.event("washer-1")]
+    )
+    assert ingest.metrics.rejections("database_unavailable") == 3
+
+
+def test_summaries_of_a_batch_are_what_the_room_shows_after_it(cloud: Cloud) -> None:
+    (r1,) = rooms(cloud, "r1")
+    cloud.batch(
+        [r1.event("washer-1", EventType.CYCLE_STARTED, MachineState.RUNNING, minutes=1), door(r1, "washer-2", True, 1)]
+    )
+    (summary,) = [json.loads(p) for topic, p, _ in cloud.broker.published if topic.endswith("/summary")]
+    assert summary["washers"]["free"] == 1 and summary["washers"]["total"] == 2
