@@ -19,10 +19,11 @@ from sqlalchemy import Connection
 from cloud.domain.accounts.session_cache import SessionCache
 from cloud.domain.dashboards.summary import SummaryBook, SummaryOut, summaries_for, touched_rooms
 from cloud.domain.machines.cache import ViewCache
+from cloud.domain.machines.views import views_of
 from cloud.platform.hub import Audience, Hub, Message
 from cloud.platform.unit_of_work import Changes
 from cloud.processes.fanout import FANOUT_TOPIC, encode
-from cloud.processes.live_messages import machine_messages
+from cloud.processes.live_messages import machine_message_to_room, machine_messages
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +61,21 @@ class LiveDelivery:
         return self.summaries is not None and self.broker is not None
 
     def prepare(self, conn: Connection, changes: Changes, now: datetime) -> functools.partial[None]:
-        """Machine messages (read inside the transaction) after the room ones, then the rest."""
-        rendered = machine_messages(conn, list(changes.machines)) if changes.machines else []
-        messages = changes.rooms + rendered + changes.messages
+        """Machine messages (read inside the transaction) after the room ones, then the rest. With
+        summaries, every machine of the touched rooms is rendered once, in one read, and serves
+        both the changed machines' messages and the rooms' summaries (a batch of messages
+        touching many rooms costs one read, not one per room)."""
+        pks = list(changes.machines)
         summaries: list[SummaryOut] = []
         if self.wants_summaries:
-            rooms = touched_rooms(conn, messages)
-            summaries = summaries_for(conn, rooms, now) if rooms else []
+            rooms = touched_rooms(conn, changes.rooms + changes.messages, pks)
+            views = views_of(conn, room_ids=rooms) if rooms else []
+            changed = set(pks)
+            rendered = [machine_message_to_room(view) for view in views if view.pk in changed]
+            summaries = summaries_for(conn, rooms, now, views) if rooms else []
+        else:
+            rendered = machine_messages(conn, pks) if pks else []
+        messages = changes.rooms + rendered + changes.messages
         return functools.partial(
             self.deliver, messages, changes.broker, changes.ended_sessions, changes.pushes, summaries
         )

@@ -48,7 +48,8 @@ def personalise(message: Message, user_id: int | None) -> Message:
 
 def machine_messages(conn: Connection, machine_pks: Sequence[int]) -> list[tuple[Message, Audience]]:
     """One ``machine`` message per changed machine, for the clients following its room."""
-    return [
-        (machine_message(view), Audience.of_room(view.public.site, view.public.room))
-        for view in views_of(conn, machine_pks=machine_pks)
-    ]
+    return [machine_message_to_room(view) for view in views_of(conn, machine_pks=machine_pks)]
+
+
+def machine_message_to_room(view: MachineView) -> tuple[Message, Audience]:
+    return machine_message(view), Audience.of_room(view.public.site, view.public.room)

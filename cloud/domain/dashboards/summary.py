@@ -21,11 +21,11 @@ from sqlalchemy import Connection, func, select
 
 from cloud.domain.machines.schemas import MachinePublic
 from cloud.domain.machines.usage import Usage
-from cloud.domain.machines.views import views_of
+from cloud.domain.machines.views import MachineView, views_of
 from cloud.platform.hub import Audience, Message
 from cloud.platform.storage import repository as repo
 from cloud.platform.storage.repository import RoomRecord
-from cloud.platform.storage.tables import rooms, waitlist_entries
+from cloud.platform.storage.tables import machines, rooms, waitlist_entries
 from kywash.contract import KindSummary, MachineKind, RoomSummary, room_topic
 
 LIVE_ENTRY = ("waiting", "offered")
@@ -92,9 +92,12 @@ def summary_out(summary: RoomSummary) -> SummaryOut:
     )
 
 
-def summaries_for(conn: Connection, room_ids: Iterable[int], now: datetime) -> list[SummaryOut]:
-    """The summaries of ``room_ids`` as the database has them now (one query for the waitlists,
-    then two per room: the room and its machine views)."""
+def summaries_for(
+    conn: Connection, room_ids: Iterable[int], now: datetime, views: Sequence[MachineView] | None = None
+) -> list[SummaryOut]:
+    """The summaries of ``room_ids`` as the database has them now: one query for the rooms, one
+    for the waitlists, and the rooms' machine views (``views``, when the caller has rendered
+    every machine of those rooms already, as a batch's delivery has)."""
     ids = sorted(set(room_ids))
     if not ids:
         return []
@@ -106,25 +109,31 @@ def summaries_for(conn: Connection, room_ids: Iterable[int], now: datetime) -> l
     )
     for room_id, kind, count in rows:
         waits.setdefault(int(room_id), {})[str(kind)] = int(count)
-    out = []
-    for room_id in ids:
-        room = repo.get_room(conn, room_id)
-        if room is not None:
-            views = [view.public for view in views_of(conn, room_ids=[room_id])]
-            out.append(summary_out(room_summary(room, views, waits.get(room_id, {}), now)))
-    return out
+    by_room: dict[tuple[str, str], list[MachinePublic]] = {}
+    for view in views_of(conn, room_ids=ids) if views is None else views:
+        by_room.setdefault((view.public.site, view.public.room), []).append(view.public)
+    return [
+        summary_out(room_summary(room, by_room.get((room.site, room.room), []), waits.get(room.id, {}), now))
+        for room in repo.rooms_by_id(conn, ids)
+    ]
 
 
-def touched_rooms(conn: Connection, messages: Iterable[tuple[Message, Audience]]) -> set[int]:
-    """Rooms a transaction changed: every room it has a message for (changed machines' messages
-    are addressed to their room, and so are claims', waitlists', faults' and status changes')."""
+def touched_rooms(
+    conn: Connection, messages: Iterable[tuple[Message, Audience]], machine_pks: Sequence[int] = ()
+) -> list[int]:
+    """Rooms a transaction changed: every room it has a message for (claims', waitlists', faults'
+    and status changes' messages are addressed to their room) and the rooms of ``machine_pks``."""
     names = {(a.site, a.room) for _, a in messages if a.site is not None and a.room is not None}
     found: set[int] = set()
-    for site, room in names:
-        row = conn.execute(select(rooms.c.id).where(rooms.c.site == site, rooms.c.room == room)).first()
-        if row is not None:
-            found.add(int(row[0]))
-    return found
+    if machine_pks:
+        found.update(
+            int(r) for r in conn.execute(select(machines.c.room_id).where(machines.c.id.in_(machine_pks))).scalars()
+        )
+    if names:
+        for room_id, site, room in conn.execute(select(rooms.c.id, rooms.c.site, rooms.c.room)):
+            if (site, room) in names:
+                found.add(int(room_id))
+    return sorted(found)
 
 
 def all_summaries(conn: Connection, now: datetime) -> list[SummaryOut]:
