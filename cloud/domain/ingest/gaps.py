@@ -42,7 +42,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from cloud.platform.storage.repository import insert_ignoring_duplicates
 from cloud.platform.storage.tables import edge_events, machines, room_sequences, rooms
@@ -124,11 +124,14 @@ class Placement:
     """This event started a new epoch (the edge's sequence was reset)."""
 
 
+_SEQUENCE = select(*SEQUENCE_COLUMNS).where(room_sequences.c.room_id == bindparam("sequence_room"))
+_LOCKED_SEQUENCE = _SEQUENCE.with_for_update()
+_MOVE_SEQUENCE = update(room_sequences).where(room_sequences.c.room_id == bindparam("sequence_room"))
+"""Built once (the columns set come with each execution): ingest runs them for every event."""
+
+
 def get_sequence(conn: Connection, room_id: int, *, lock: bool = False) -> RoomSequence | None:
-    query = select(*SEQUENCE_COLUMNS).where(room_sequences.c.room_id == room_id)
-    if lock:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    row = conn.execute(_LOCKED_SEQUENCE if lock else _SEQUENCE, {"sequence_room": room_id}).first()
     return RoomSequence(**{column.name: row._mapping[column] for column in SEQUENCE_COLUMNS}) if row else None
 
 
@@ -228,7 +231,7 @@ def _start_epoch(
         "last_reset_at": now,
         "last_reset_boot_id": event.boot_id,
     }
-    conn.execute(update(room_sequences).where(room_sequences.c.room_id == sequence.room_id).values(**values))
+    conn.execute(_MOVE_SEQUENCE, {"sequence_room": sequence.room_id, **values})
     conn.execute(update(machines).where(machines.c.room_id == sequence.room_id).values(last_seq=0))
     fresh = get_sequence(conn, sequence.room_id)
     assert fresh is not None
@@ -262,7 +265,7 @@ def _track(conn: Connection, sequence: RoomSequence, seq: int, now: datetime) ->
     }
     if gap_open and sequence.gap_since is None:
         log.info("room %d: events %d..%d missing; waiting for them", sequence.room_id, contiguous + 1, seq - 1)
-    conn.execute(update(room_sequences).where(room_sequences.c.room_id == sequence.room_id).values(**values))
+    conn.execute(_MOVE_SEQUENCE, {"sequence_room": sequence.room_id, **values})
 
 
 def open_gaps(conn: Connection, sequence: RoomSequence, limit: int | None = MAX_GAPS_SHOWN) -> list[Range]:

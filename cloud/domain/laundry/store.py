@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from cloud.domain.laundry.rules import LIVE, ClaimStatus
 from cloud.platform.errors import NotFound
@@ -131,9 +131,17 @@ def machine_refs(
     return [_machine_ref(row) for row in conn.execute(query)]
 
 
+_MACHINE_REF_BY_PK = (
+    select(*_MACHINE_REF_COLUMNS)
+    .select_from(machines.join(rooms, machines.c.room_id == rooms.c.id))
+    .where(machines.c.id == bindparam("machine_pk"))
+)
+"""Built once: ingest asks for a machine per event, and building a statement costs more than running it."""
+
+
 def machine_ref(conn: Connection, pk: int) -> MachineRef | None:
-    found = machine_refs(conn, pks=[pk])
-    return found[0] if found else None
+    row = conn.execute(_MACHINE_REF_BY_PK, {"machine_pk": pk}).first()
+    return _machine_ref(row) if row else None
 
 
 def lock_machine(conn: Connection, pk: int) -> None:
@@ -155,10 +163,13 @@ def machine_place(conn: Connection, machine_pk: int, *, lock: bool = False) -> M
 # --- claims ------------------------------------------------------------------------------
 
 
+_LIVE_CLAIM = select(*_CLAIM_COLUMNS).where(
+    claims.c.machine_pk == bindparam("machine_pk"), claims.c.status.in_([s.value for s in LIVE])
+)
+
+
 def live_claim(conn: Connection, machine_pk: int) -> ClaimRecord | None:
-    row = conn.execute(
-        select(*_CLAIM_COLUMNS).where(claims.c.machine_pk == machine_pk, claims.c.status.in_([s.value for s in LIVE]))
-    ).first()
+    row = conn.execute(_LIVE_CLAIM, {"machine_pk": machine_pk}).first()
     return _claim(row) if row else None
 
 

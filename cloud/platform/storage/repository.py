@@ -7,12 +7,13 @@ CONFLICT DO NOTHING``, ``UPDATE ... WHERE last_seq < :seq``): the database decid
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, case, delete, func, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -77,14 +78,18 @@ def machine_record(row: Row[Any] | Any) -> MachineRecord:
 
 def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str, Any], unique: Sequence[str]) -> bool:
     """Insert a row unless one with the same ``unique`` columns exists; True if inserted."""
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = (
+    return conn.execute(_insert_ignoring(conn.dialect.name, table, tuple(unique)), values).first() is not None
+
+
+@functools.cache
+def _insert_ignoring(dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
+    """The statement, built once per table (the values come with each execution)."""
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
         dialect_insert(table)
-        .values(**values)
         .on_conflict_do_nothing(index_elements=list(unique))
         .returning(*table.primary_key.columns)  # a row back only if inserted (rowcount is unreliable)
     )
-    return conn.execute(stmt).first() is not None
 
 
 # --- rooms -------------------------------------------------------------------------------
@@ -98,6 +103,11 @@ def find_room(conn: Connection, site: str, room: str) -> RoomRecord | None:
 def get_room(conn: Connection, room_id: int) -> RoomRecord | None:
     row = conn.execute(select(*ROOM_COLUMNS).where(rooms.c.id == room_id)).first()
     return room_record(row) if row else None
+
+
+def rooms_by_id(conn: Connection, room_ids: Sequence[int]) -> list[RoomRecord]:
+    rows = conn.execute(select(*ROOM_COLUMNS).where(rooms.c.id.in_(room_ids)).order_by(rooms.c.id))
+    return [room_record(row) for row in rows]
 
 
 def list_rooms(conn: Connection, site: str | None = None, room: str | None = None) -> list[RoomRecord]:
@@ -171,32 +181,50 @@ def find_machine(conn: Connection, room_id: int, machine_id: str) -> MachineReco
     return machine_record(row) if row else None
 
 
+def room_machines(conn: Connection, room_id: int) -> list[MachineRecord]:
+    rows = conn.execute(select(*MACHINE_COLUMNS).where(machines.c.room_id == room_id))
+    return [machine_record(row) for row in rows]
+
+
 def record_reading(
     conn: Connection, machine_pk: int, reading: SensorReading, *, now: datetime, strictly_newer: bool
 ) -> bool:
     """Store a reading unless the machine already has a newer one (seq never goes back)."""
-    seq_ok = machines.c.last_seq < reading.seq if strictly_newer else machines.c.last_seq <= reading.seq
-    since: Any = reading.since
-    if reading.keep_since:
-        since = case((machines.c.state == reading.state, machines.c.since), else_=reading.since)
-    result = conn.execute(
-        update(machines)
-        .where(machines.c.id == machine_pk, seq_ok)
-        .values(
-            state=reading.state,
-            door=reading.door,
-            current_a=reading.current_a,
-            since=since,
-            last_seq=reading.seq,
-            updated_at=now,
-            **_cycle_values(reading.cycle),
-        )
-    )
-    return result.rowcount == 1
+    statement = _reading_statement(strictly_newer, reading.keep_since, reading.cycle is not None)
+    params: dict[str, Any] = {
+        "reading_pk": machine_pk,
+        "reading_seq": reading.seq,
+        "reading_state": reading.state,
+        "reading_since": reading.since,
+        "reading_door": reading.door,
+        "reading_current_a": reading.current_a,
+        "reading_at": now,
+    }
+    if reading.cycle is not None:
+        params["reading_cycle_started_at"], params["reading_expected_end"] = reading.cycle
+    return conn.execute(statement, params).rowcount == 1
 
 
-def _cycle_values(cycle: tuple[datetime | None, datetime | None] | None) -> dict[str, datetime | None]:
-    return {} if cycle is None else {"cycle_started_at": cycle[0], "expected_end": cycle[1]}
+@functools.cache
+def _reading_statement(strictly_newer: bool, keep_since: bool, with_cycle: bool) -> Any:
+    """Built once per kind of reading: ingest stores one per message."""
+    seq: Any = bindparam("reading_seq")
+    since: Any = bindparam("reading_since")
+    if keep_since:
+        since = case((machines.c.state == bindparam("reading_state"), machines.c.since), else_=since)
+    values: dict[str, Any] = {
+        "state": bindparam("reading_state"),
+        "since": since,
+        "last_seq": seq,
+        "door": bindparam("reading_door"),
+        "current_a": bindparam("reading_current_a"),
+        "updated_at": bindparam("reading_at"),
+    }
+    if with_cycle:
+        values["cycle_started_at"] = bindparam("reading_cycle_started_at")
+        values["expected_end"] = bindparam("reading_expected_end")
+    newer = machines.c.last_seq < seq if strictly_newer else machines.c.last_seq <= seq
+    return update(machines).where(machines.c.id == bindparam("reading_pk"), newer).values(**values)
 
 
 def machines_with_rooms(
