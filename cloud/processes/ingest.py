@@ -37,7 +37,15 @@ from cloud.processes.dashboards import publish_discovery
 from cloud.processes.delivery import BrokerPublisher
 from cloud.processes.ingest_metrics import IngestMetrics
 from cloud.processes.live_messages import room_message
-from kywash.contract import COMMAND_LEAF, ContractError, MachineCommand, Payload, TopicRef, decode_message
+from kywash.contract import (
+    COMMAND_LEAF,
+    ContractError,
+    MachineCommand,
+    Payload,
+    Telemetry,
+    TopicRef,
+    decode_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +129,8 @@ class Ingest:
     ) -> None:
         if not pending:
             return
-        items = [(ref, message) for _, _, ref, message in pending]
+        superseded = _superseded_telemetry(pending)
+        items = [(ref, message) for n, (_, _, ref, message) in enumerate(pending) if n not in superseded]
         loop = asyncio.get_running_loop()
         try:
             results = await loop.run_in_executor(self._db_thread(), self._apply, items)
@@ -133,7 +142,10 @@ class Ingest:
             batch = list(pending)
             pending.clear()
         self.metrics.count_batch(len(items))
-        for (index, topic, _, _), result in zip(batch, results, strict=True):
+        for _ in superseded:
+            self.metrics.count_accepted("telemetry_coalesced")
+        applied = [item for n, item in enumerate(batch) if n not in superseded]
+        for (index, topic, _, _), result in zip(applied, results, strict=True):
             if isinstance(result, IngestRejected):
                 self._reject(topic, result.reason, str(result))
             elif isinstance(result, Exception):
@@ -237,6 +249,17 @@ class Ingest:
         if applied.came_online and applied.room_id is not None:
             restore_profiles(tx, applied.room_id)
         return applied
+
+
+def _superseded_telemetry(pending: Sequence[tuple[int, str, TopicRef, Payload]]) -> set[int]:
+    """Positions of telemetry that a later telemetry of the same machine in the batch replaces:
+    only the latest current is worth storing."""
+    latest: dict[tuple[str, str, str], int] = {}
+    for position, (_, _, ref, message) in enumerate(pending):
+        if isinstance(message, Telemetry):
+            latest[(ref.site, ref.room, message.machine)] = position
+    kept = set(latest.values())
+    return {n for n, (_, _, _, message) in enumerate(pending) if isinstance(message, Telemetry) and n not in kept}
 
 
 def _log_retry(state: RetryCallState) -> None:

@@ -15,6 +15,7 @@ ACCEPTED_KINDS: Final = (
     "old_epoch",
     "stale",
     "telemetry",
+    "telemetry_coalesced",
     "cleared",
     "cmd",
     "ack",
@@ -26,7 +27,9 @@ ACCEPTED_KINDS: Final = (
 the room's edge restarted its sequence, stored there without moving anything; ``stale``: a state
 older than the stored one, or a learned profile that learned less than the stored one (a late
 redelivery, a replaced Pi's before it got its own back); ``cleared``: an empty payload, which
-deletes a retained message; ``profile``: a learned machine profile stored. A malformed profile is
+deletes a retained message; ``telemetry``: a machine's live current stored; ``telemetry_coalesced``:
+one not stored, because a later one came in the same batch or one was stored moments ago;
+``profile``: a learned machine profile stored. A malformed profile is
 refused with the contract's reasons (``not_json``, ``invalid``, ...; ``unknown_machine``)."""
 REJECT_REASONS: Final = (
     "bad_topic",

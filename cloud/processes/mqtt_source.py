@@ -57,12 +57,13 @@ def subscription_stages(
     fanout_topic: str | None = None,
     ha_status_topic: str | None = None,
 ) -> list[list[str]]:
-    """Filters to subscribe, stage by stage: room info, room status, then machine state and events,
-    the edges' acks, learned profiles and health, staff commands and Home Assistant's birth message (with the
+    """Filters to subscribe, stage by stage: room info, room status, then machine state, events and
+    telemetry (QoS 0 from the edge: nothing to acknowledge), the edges' acks, learned profiles and
+    health, staff commands and Home Assistant's birth message (with the
     replicas' fan-out topic, which is never shared: every replica needs every change)."""
     rooms = sorted(room_filters(site, room), key=lambda topic: not topic.endswith("/info"))
     prefix = f"$share/{shared_group}/" if shared_group else ""
-    last = [prefix + topic for topic in machine_filters(site, room, ("state", "event", "ack", "profile"))]
+    last = [prefix + topic for topic in machine_filters(site, room, ("state", "event", "ack", "profile", "telemetry"))]
     last += [prefix + topic for topic in (*room_filters(site, room, ("health",)), command_filter(site, room))]
     if ha_status_topic:
         last.append(prefix + ha_status_topic)

@@ -25,6 +25,7 @@ from kywash.contract import (
     RoomInfo,
     RoomStatus,
     RoomStatusValue,
+    Telemetry,
     machine_topic,
     room_topic,
 )
@@ -120,6 +121,11 @@ class FakeEdge:
             cycle_seconds=cycle_seconds,
         )
         return machine_topic(self.site, self.room, machine, "event"), payload.to_bytes()
+
+    def telemetry(self, machine: str, current_a: float, *, door: Door = Door.CLOSED, minutes: float = 1) -> Message:
+        """The edge's periodic reading of a machine's current (QoS 0, not retained)."""
+        payload = Telemetry(machine=machine, ts=T0 + timedelta(minutes=minutes), current_a=current_a, door=door)
+        return machine_topic(self.site, self.room, machine, "telemetry"), payload.to_bytes()
 
     def profile(self, machine: str, learned: int, *, standby_a: float | None = 0.03, cycles: int = 1) -> Message:
         """A learned profile of ``machine`` that has learned ``learned`` cycles (its last ``cycles``)."""

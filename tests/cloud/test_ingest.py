@@ -59,6 +59,7 @@ def test_subscriptions_come_in_stages_room_info_first() -> None:
             "$share/cloud/kywash/v1/north/+/machine/+/event",
             "$share/cloud/kywash/v1/north/+/machine/+/ack",
             "$share/cloud/kywash/v1/north/+/machine/+/profile",
+            "$share/cloud/kywash/v1/north/+/machine/+/telemetry",
             "$share/cloud/kywash/v1/north/+/health",
             "$share/cloud/kywash/v1/north/+/machine/+/cmd/+",
         ],

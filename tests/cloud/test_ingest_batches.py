@@ -17,6 +17,7 @@ from sqlalchemy import Engine, event
 from cloud.api.metrics import new_registry
 from cloud.domain.accounts.session_cache import SessionCache
 from cloud.domain.dashboards.summary import SummaryBook
+from cloud.domain.ingest.apply import TELEMETRY_STORE_EVERY_S
 from cloud.domain.machines.cache import ViewCache
 from cloud.platform.hub import Audience, Hub
 from cloud.platform.settings import CloudSettings
@@ -94,6 +95,7 @@ class Cloud:
     engine: Engine
     hub: RecordingHub
     broker: BrokerRecorder
+    clock: FakeClock
 
     def run(self, source: QueuedSource) -> None:
         asyncio.run(self.ingest.run(source))
@@ -114,9 +116,10 @@ def cloud(tmp_path: Path) -> Iterator[Cloud]:
     hub, broker = RecordingHub(), BrokerRecorder()
     delivery = LiveDelivery(hub, broker, None, ViewCache(), SessionCache(), summaries=SummaryBook())
     engine = make_engine(url)
-    ingest = Ingest(Transactions(engine, FakeClock(), settings, lambda: delivery), IngestMetrics(new_registry()))
+    clock = FakeClock()
+    ingest = Ingest(Transactions(engine, clock, settings, lambda: delivery), IngestMetrics(new_registry()))
     ingest.retry_delays_s = ()
-    built = Cloud(ingest, engine, hub, broker)
+    built = Cloud(ingest, engine, hub, broker, clock)
     yield built
     ingest.close()
 
@@ -242,3 +245,41 @@ def test_summaries_of_a_batch_are_what_the_room_shows_after_it(cloud: Cloud) -> 
     )
     (summary,) = [json.loads(p) for topic, p, _ in cloud.broker.published if topic.endswith("/summary")]
     assert summary["washers"]["free"] == 1 and summary["washers"]["total"] == 2
+
+
+def currents(cloud: Cloud) -> list[tuple[str, float]]:
+    return [(m["machine"]["id"], m["machine"]["current_a"]) for m in cloud.heard() if m["type"] == "machine"]
+
+
+def known(cloud: Cloud, edge: FakeEdge) -> None:
+    """Each machine's retained state (the current is shown once the state is known)."""
+    cloud.batch([edge.state(machine.id, seq=0) for machine in edge.machines])
+    cloud.heard()
+    cloud.clock.advance(TELEMETRY_STORE_EVERY_S)  # a state stores the current too: telemetry waits as long
+
+
+def test_telemetry_in_a_batch_is_stored_once_per_machine_latest_wins(cloud: Cloud) -> None:
+    (r1,) = rooms(cloud, "r1")
+    known(cloud, r1)
+    counted = commits(cloud.engine)
+    cloud.batch([r1.telemetry("washer-1", 4.0), r1.telemetry("washer-2", 9.1), r1.telemetry("washer-1", 6.5)])
+    assert len(counted) == 1
+    assert sorted(currents(cloud)) == [("washer-1", 6.5), ("washer-2", 9.1)]
+    metrics = cloud.ingest.metrics
+    assert metrics.accepted("telemetry") == 2 and metrics.accepted("telemetry_coalesced") == 1
+
+
+def test_telemetry_is_stored_at_most_every_few_seconds_and_told_only_when_it_moved(cloud: Cloud) -> None:
+    (r1,) = rooms(cloud, "r1")
+    known(cloud, r1)
+    cloud.batch([r1.telemetry("dryer-1", 12.0)])
+    assert currents(cloud) == [("dryer-1", 12.0)]
+    cloud.batch([r1.telemetry("dryer-1", 3.0)])  # a moment later: not stored
+    assert currents(cloud) == [] and cloud.ingest.metrics.accepted("telemetry_coalesced") == 1
+    cloud.clock.advance(TELEMETRY_STORE_EVERY_S)
+    cloud.batch([r1.telemetry("dryer-1", 12.04)])  # stored, but shown as before (12.0 A): nobody is told
+    assert currents(cloud) == []
+    cloud.clock.advance(TELEMETRY_STORE_EVERY_S)
+    cloud.batch([r1.telemetry("dryer-1", 3.0)])
+    assert currents(cloud) == [("dryer-1", 3.0)]
+    assert cloud.ingest.metrics.accepted("telemetry") == 3

@@ -85,3 +85,20 @@ def test_a_silent_room_shows_unknown_since_never_free(web_stack: WebStack, page_
 
     expect(washer).to_have_attribute("data-usage", "free", timeout=30_000)  # the agent reconnects by itself
     expect(page.locator("#room-banner")).to_be_hidden(timeout=WAIT_MS)
+
+
+def test_a_running_machines_live_current_reaches_its_card(web_stack: WebStack, page_factory: PageFactory) -> None:
+    """The edge's telemetry (every 30 simulated seconds, QoS 0) is ingested: a running machine's
+    card says what it draws, and follows the draw as it changes with no state change between."""
+    page = page_factory()
+    register(page, web_stack, "400003")
+    dryer = card(page, "dryer-3")
+    expect(dryer).to_have_attribute("data-usage", "free")
+    expect(dryer.locator(".current")).to_have_text("")
+
+    web_stack.start_cycle("dryer-3", amps=7.5)
+    expect(dryer).to_have_attribute("data-usage", "in_use", timeout=WAIT_MS)
+    expect(dryer.locator(".current")).to_have_text(re.compile(r"drawing 7\.5 A"), timeout=WAIT_MS)
+    web_stack.sim.set_current("dryer-3", 11.2)  # still running: only telemetry carries the new draw
+    expect(dryer.locator(".current")).to_have_text(re.compile(r"drawing 11\.2 A"), timeout=WAIT_MS)
+    assert web_stack.machine("dryer-3")["state"] == "running"

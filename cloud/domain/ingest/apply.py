@@ -53,6 +53,9 @@ from kywash.contract import (
     TopicRef,
 )
 
+TELEMETRY_STORE_EVERY_S = 5.0
+"""A machine's telemetry is stored at most this often; what comes between is counted, not stored."""
+
 
 @dataclass(frozen=True, slots=True)
 class Transition:
@@ -148,7 +151,7 @@ def _apply(
             lookups.forget()
         return applied
     if isinstance(message, Telemetry):
-        return Applied("telemetry", room.id)
+        return apply_telemetry(conn, room, _known_machine(conn, room, message.machine, lookups), message, now, lookups)
     if isinstance(message, MachineAck):
         pk = edge_reports.apply_ack(conn, room, message, now)
         return Applied("ack", room.id, touched=() if pk is None else (pk,))
@@ -175,6 +178,20 @@ def apply_info(conn: Connection, info: RoomInfo, now: datetime, *, auto_register
         repo.set_room_status(conn, room.id, "online", boot_id=info.boot_id, now=now)
     rebooted = known is not None and known.boot_id != info.boot_id  # its status came first, or was missed
     return Applied("info", room.id, room_changed=True, came_online=rebooted)
+
+
+def apply_telemetry(
+    conn: Connection, room: RoomRecord, machine: MachineRecord, telemetry: Telemetry, now: datetime, lookups: Lookups
+) -> Applied:
+    """Store the machine's live current, at most every ``TELEMETRY_STORE_EVERY_S`` (edges send it
+    every 30 s by default, but a busy room's many machines must not cost a write each); clients
+    hear of it only when the current they are shown (to 0.1 A) moved."""
+    every = timedelta(seconds=TELEMETRY_STORE_EVERY_S)
+    if not repo.record_current(conn, machine.id, telemetry.current_a, now=now, every=every):
+        return Applied("telemetry_coalesced", room.id)
+    lookups.written(machine)
+    moved = machine.current_a is None or round(machine.current_a, 1) != round(telemetry.current_a, 1)
+    return Applied("telemetry", room.id, touched=(machine.id,) if moved else ())
 
 
 def apply_state(

@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, bindparam, case, delete, func, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -219,12 +219,30 @@ def _reading_statement(strictly_newer: bool, keep_since: bool, with_cycle: bool)
         "door": bindparam("reading_door"),
         "current_a": bindparam("reading_current_a"),
         "updated_at": bindparam("reading_at"),
+        "current_at": bindparam("reading_at"),
     }
     if with_cycle:
         values["cycle_started_at"] = bindparam("reading_cycle_started_at")
         values["expected_end"] = bindparam("reading_expected_end")
     newer = machines.c.last_seq < seq if strictly_newer else machines.c.last_seq <= seq
     return update(machines).where(machines.c.id == bindparam("reading_pk"), newer).values(**values)
+
+
+_STORE_CURRENT = (
+    update(machines)
+    .where(
+        machines.c.id == bindparam("current_pk"),
+        or_(machines.c.current_at.is_(None), machines.c.current_at <= bindparam("stored_before")),
+    )
+    .values(current_a=bindparam("current"), current_at=bindparam("current_now"))
+)
+
+
+def record_current(conn: Connection, machine_pk: int, current_a: float, *, now: datetime, every: timedelta) -> bool:
+    """Store a telemetry reading of the machine's current, unless one was stored less than
+    ``every`` ago (one conditional update, no read); True if stored."""
+    params = {"current_pk": machine_pk, "current": current_a, "current_now": now, "stored_before": now - every}
+    return conn.execute(_STORE_CURRENT, params).rowcount == 1
 
 
 def machines_with_rooms(

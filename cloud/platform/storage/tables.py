@@ -98,6 +98,8 @@ machines = Table(
     Column("state", String(32)),
     Column("door", String(16)),
     Column("current_a", Float),
+    Column("current_at", UtcDateTime()),
+    # When current_a was last stored (any reading; telemetry at most every few seconds).
     Column("since", UtcDateTime()),
     Column("last_seq", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", UtcDateTime()),

@@ -108,7 +108,13 @@ export function newCard(m) {
     "li",
     { class: "card", "data-machine": m.id },
     h("h3", { class: "card-title" }, h("span", { class: "name" }), h("span", { class: "label" })),
-    h("p", { class: "state" }, h("span", { class: "state-dot", "aria-hidden": "true" }), h("span", { class: "state-label" })),
+    h(
+      "p",
+      { class: "state" },
+      h("span", { class: "state-dot", "aria-hidden": "true" }),
+      h("span", { class: "state-label" }),
+      h("span", { class: "current" }),
+    ),
     h("p", { class: "detail" }),
     h("p", { class: "faults" }),
     h("div", { class: "actions" }),
@@ -126,6 +132,9 @@ export function updateCard(card, m, user) {
   card.querySelector(".name").textContent = name;
   card.querySelector(".label").textContent = m.label ? ` · ${m.label}` : "";
   card.querySelector(".state-label").textContent = usageLabel(m);
+  // the live current (from the edge's telemetry): a running machine visibly draws power
+  const drawing = typeof m.current_a === "number" && m.current_a >= 0.1;
+  card.querySelector(".current").textContent = drawing ? ` · drawing ${m.current_a.toFixed(1)} A` : "";
   card.querySelector(".detail").replaceChildren(...detail(m));
   const faults = card.querySelector(".faults");
   faults.hidden = !m.open_faults;
