@@ -77,6 +77,74 @@ def test_changes_on_one_replica_reach_clients_of_the_other(
         assert [n["type"] for n in listed] == ["cycle_finished"]  # applied once, though both replicas got it
 
 
+def test_two_replicas_share_the_ingest_and_the_clients_of_both_get_every_change(
+    mosquitto_broker: BrokerHandle, postgres_url: str, unique_site: str, fake_clock: FakeClock
+) -> None:
+    """``KYWASH_MQTT_SHARED_GROUP``: Mosquitto hands each machine message to one replica of the
+    group; each event is applied once (by whichever replica got it, in batches), and both
+    replicas' WebSocket clients hear every change through the fan-out."""
+    edge = FakeEdge(site=unique_site)
+    publisher = EdgePublisher(mosquitto_broker.host, mosquitto_broker.port)
+
+    def replica(name: str) -> TestClient:
+        settings = CloudSettings(
+            database_url=postgres_url,
+            mqtt_url=mosquitto_broker.url,
+            mqtt_client_id=f"{unique_site}-{name}",
+            mqtt_shared_group=unique_site,
+            ingest_site=unique_site,
+            timer_loop=False,
+            replica_fanout=True,
+        )
+        return TestClient(create_app(settings, clock=fake_clock))
+
+    with ExitStack() as stack:
+        stack.callback(publisher.close)
+        one, two = stack.enter_context(replica("one")), stack.enter_context(replica("two"))
+        for client in (one, two):
+            assert client.app.state.cloud.source.wait_subscribed(10)  # type: ignore[attr-defined]
+        publisher.publish(edge.info(), retain=True)  # room topics are not shared: both replicas know the room
+        publisher.publish(edge.status(), retain=True)
+
+        def knows_room(client: TestClient) -> bool:
+            response = client.get("/api/v1/machines/", params={"site": unique_site, "room": "r1"})
+            return response.status_code == 200 and len(response.json()["washers"]) == 2
+
+        wait_until(lambda: knows_room(one) and knows_room(two), what="both replicas to know the room")
+        alice, bob = make_account(one, "100001"), make_account(one, "100002")
+        with (
+            one.websocket_connect(f"/api/ws?site={unique_site}", headers=alice.headers) as on_one,
+            two.websocket_connect(f"/api/ws?site={unique_site}", headers=bob.headers) as on_two,
+        ):
+            assert on_one.receive_json()["type"] == "snapshot"
+            assert on_two.receive_json()["type"] == "snapshot"
+            events = [
+                edge.event(m.id, kind, MachineState.IDLE, minutes=1 + n / 10)
+                for n in range(8)
+                for m in edge.machines
+                for kind in (EventType.DOOR_OPENED if n % 2 == 0 else EventType.DOOR_CLOSED,)
+            ]
+            events += [
+                edge.event(m.id, EventType.CYCLE_STARTED, MachineState.RUNNING, minutes=3) for m in edge.machines
+            ]
+            for message in events:
+                publisher.publish(message)
+
+            def applied(client: TestClient) -> float:
+                return client.app.state.cloud.ingest.metrics.accepted("event")  # type: ignore[attr-defined,no-any-return]
+
+            wait_until(lambda: applied(one) + applied(two) == len(events), what="every event applied")
+            assert applied(one) > 0 and applied(two) > 0, "the shared subscription gave each replica a part"
+            for client in (one, two):
+                assert client.app.state.cloud.ingest.metrics.accepted("duplicate") == 0  # type: ignore[attr-defined]
+            for ws in (on_one, on_two):  # each client hears every machine start, whichever replica applied it
+                started: set[str] = set()
+                while started != {m.id for m in edge.machines}:
+                    body = next_of(ws, "machine", limit=500)["machine"]
+                    if body["state"] == "running":
+                        started.add(body["id"])
+
+
 def test_fanout_payloads_round_trip_and_garbage_is_refused(unique_site: str) -> None:
     from cloud.platform.hub import Audience
 
