@@ -55,6 +55,9 @@ class CloudSettings(BaseSettings):
     ingest_room: str = "+"
     ingest_batch_max: int = Field(default=200, ge=1, le=5000)
     """At most this many queued messages are applied in one transaction (1: one at a time)."""
+    summary_every_s: float = Field(default=1.0, ge=0, le=60)
+    """A room's retained summary is rebuilt at most this often under load; the first change in a
+    quiet room goes out at once, and the last one always does (0: after every change)."""
     default_site: str | None = None
     """The room the API and web page show when a request names none (and there are several)."""
     default_room: str | None = None

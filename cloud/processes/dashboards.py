@@ -9,7 +9,7 @@ import logging
 from sqlalchemy import Engine
 
 from cloud.domain.dashboards.discovery import discovery_messages, machines_to_discover
-from cloud.domain.dashboards.summary import SummaryBook, all_summaries
+from cloud.domain.dashboards.summary import SummaryBook, all_summaries, summaries_for
 from cloud.platform.settings import CloudSettings
 from cloud.processes.delivery import BrokerPublisher
 from kywash.clock import Clock, to_datetime
@@ -41,6 +41,21 @@ def publish_summaries(engine: Engine, broker: BrokerPublisher, book: SummaryBook
         if book.claim(summary):
             broker.publish(summary.topic, summary.payload, retain=True)
     return len(summaries)
+
+
+def publish_pending_summaries(engine: Engine, broker: BrokerPublisher, book: SummaryBook, clock: Clock) -> int:
+    """The summaries of rooms that changed while their last one was too recent (``SummaryBook``)."""
+    rooms = book.take_pending()
+    if not rooms:
+        return 0
+    with engine.connect() as conn:
+        summaries = summaries_for(conn, rooms, to_datetime(clock.now()))
+    published = 0
+    for summary in summaries:
+        if book.claim(summary):
+            broker.publish(summary.topic, summary.payload, retain=True)
+            published += 1
+    return published
 
 
 def publish_on_start(

@@ -62,19 +62,21 @@ class LiveDelivery:
 
     def prepare(self, conn: Connection, changes: Changes, now: datetime) -> functools.partial[None]:
         """Machine messages (read inside the transaction) after the room ones, then the rest. With
-        summaries, every machine of the touched rooms is rendered once, in one read, and serves
-        both the changed machines' messages and the rooms' summaries (a batch of messages
-        touching many rooms costs one read, not one per room)."""
+        summaries, every machine of the touched rooms whose summary is due (``SummaryBook.due``)
+        is rendered once, in one read, for both the changed machines' messages and the rooms'
+        summaries; changed machines in rooms whose summary waits are rendered alone."""
         pks = list(changes.machines)
         summaries: list[SummaryOut] = []
-        if self.wants_summaries:
-            rooms = touched_rooms(conn, changes.rooms + changes.messages, pks)
+        rendered: list[tuple[Message, Audience]] = []
+        if self.wants_summaries and self.summaries is not None:
+            rooms = self.summaries.due(touched_rooms(conn, changes.rooms + changes.messages, pks))
             views = views_of(conn, room_ids=rooms) if rooms else []
             changed = set(pks)
             rendered = [machine_message_to_room(view) for view in views if view.pk in changed]
+            changed.difference_update(view.pk for view in views)
+            pks = [pk for pk in pks if pk in changed]  # in rooms whose summary waits: render just these
             summaries = summaries_for(conn, rooms, now, views) if rooms else []
-        else:
-            rendered = machine_messages(conn, pks) if pks else []
+        rendered += machine_messages(conn, pks) if pks else []
         messages = changes.rooms + rendered + changes.messages
         return functools.partial(
             self.deliver, messages, changes.broker, changes.ended_sessions, changes.pushes, summaries

@@ -15,6 +15,7 @@ counter; nothing stops the stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from cloud.domain.dashboards.discovery import discovery_messages, machines_to_discover
+from cloud.domain.dashboards.summary import SummaryBook
 from cloud.domain.ingest.apply import Applied, apply_message
 from cloud.domain.ingest.lookups import Lookups
 from cloud.domain.ingest.profiles import restore_profiles
@@ -33,7 +35,7 @@ from cloud.platform.hub import Audience
 from cloud.platform.unit_of_work import Transactions, Tx
 from cloud.policy.dashboard_commands import apply_command
 from cloud.policy.machine_moved import react
-from cloud.processes.dashboards import publish_discovery
+from cloud.processes.dashboards import publish_discovery, publish_pending_summaries
 from cloud.processes.delivery import BrokerPublisher
 from cloud.processes.ingest_metrics import IngestMetrics
 from cloud.processes.live_messages import room_message
@@ -61,12 +63,15 @@ class Ingest:
         transactions: Transactions,
         metrics: IngestMetrics,
         broker: Callable[[], BrokerPublisher | None] = lambda: None,
+        summaries: SummaryBook | None = None,
     ) -> None:
         self.transactions = transactions
         self.metrics = metrics
         self.settings = settings = transactions.settings
         self.broker = broker
         """The broker connection, while there is one (bulk Home Assistant discovery goes to it)."""
+        self.summaries = summaries
+        """Rooms' summaries that wait their turn (``SummaryBook``) are flushed while ``run`` runs."""
         self.auto_register = settings.auto_register_rooms
         self.retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S
         self.ha_status_topic = f"{settings.ha_discovery_prefix}/status" if settings.ha_discovery else None
@@ -77,6 +82,21 @@ class Ingest:
         ready: Callable[[int], list[tuple[str, bytes]]] | None = getattr(source, "ready", None)
         processed: Callable[[], None] | None = getattr(source, "processed", None)
         forget: Callable[[], None] | None = getattr(source, "forget", None)
+        flusher = asyncio.create_task(self._flush_summaries(), name="kywash-summaries")
+        try:
+            await self._run(source, ready, processed, forget)
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+
+    async def _run(
+        self,
+        source: AsyncIterable[tuple[str, bytes]],
+        ready: Callable[[int], list[tuple[str, bytes]]] | None,
+        processed: Callable[[], None] | None,
+        forget: Callable[[], None] | None,
+    ) -> None:
         async for topic, payload in source:
             batch = [(topic, payload)]
             if ready is not None and self.settings.ingest_batch_max > 1:
@@ -156,6 +176,24 @@ class Ingest:
                 self.metrics.count_accepted(result.kind)
                 if result.seq_reset:
                     self.metrics.count_seq_reset()
+
+    async def _flush_summaries(self) -> None:
+        """Publish the summaries that waited (on the database thread, in turn with the batches, so
+        a summary read here never overtakes a newer one published after a commit)."""
+        book = self.summaries
+        if book is None or book.every_s <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(book.every_s / 2)
+            broker = self.broker()
+            if broker is None or not book.has_pending:
+                continue
+            try:
+                engine, clock = self.transactions.engine, self.transactions.clock
+                await loop.run_in_executor(self._db_thread(), publish_pending_summaries, engine, broker, book, clock)
+            except Exception:  # the next round tries again; ingest goes on regardless
+                log.exception("could not publish the rooms' pending summaries")
 
     async def _home_assistant(self, payload: bytes) -> Applied | None:
         """Home Assistant's birth message: (re)publish every machine's discovery configs."""

@@ -30,6 +30,7 @@ from cloud.api.routers.push import router as push_router
 from cloud.api.routers.rooms import router as rooms_router
 from cloud.api.routers.websocket import router as realtime_router
 from cloud.api.web.router import install_web
+from cloud.domain.dashboards.summary import SummaryBook
 from cloud.domain.push.keys import load_or_create_key
 from cloud.platform.hub import Hub
 from cloud.platform.settings import DEFAULT_VAPID_SUBJECT, CloudSettings, load_settings
@@ -58,8 +59,9 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
     hub = Hub(settings.websocket_queue_size)
     clock = clock or SystemClock()
     transactions = Transactions(engine, clock, settings, lambda: state.delivery())  # noqa: PLW0108 - state is bound below
-    ingest = Ingest(transactions, IngestMetrics(registry), lambda: state.source)
-    state = CloudState(settings, engine, clock, hub, registry, ingest, transactions)
+    summaries = SummaryBook(settings.summary_every_s)
+    ingest = Ingest(transactions, IngestMetrics(registry), lambda: state.source, summaries)
+    state = CloudState(settings, engine, clock, hub, registry, ingest, transactions, summaries=summaries)
     push_metrics = PushMetrics(registry)
     registry.register(SequenceGaps(engine, clock))
     http_metrics = HttpMetrics(registry)

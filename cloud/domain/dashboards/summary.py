@@ -12,8 +12,10 @@ book lives in memory: a restarted cloud publishes every room's summary once
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,11 +44,54 @@ class SummaryOut:
 
 
 class SummaryBook:
-    """Per room, the digest of the summary last published by this process."""
+    """Per room, the digest of the summary last published by this process, and when it was built.
 
-    def __init__(self) -> None:
+    With ``every_s`` a room's summary is built at most that often: the first change in a
+    quiet room is built at once (as in a transaction's delivery), later ones within
+    ``every_s`` leave the room *pending*, and ``take_pending`` hands it back once the wait is
+    over (``Ingest`` flushes it) — so a burst of events builds a busy room's summary about
+    once per ``every_s`` instead of once per batch, and the last change is never lost.
+    ``monotonic`` is the clock of that wait (a fake in tests).
+    """
+
+    def __init__(self, every_s: float = 0.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.every_s = every_s
+        self._monotonic = monotonic
         self._digests: dict[tuple[str, str], str] = {}
+        self._built_at: dict[int, float] = {}
+        self._pending: set[int] = set()
         self._lock = threading.Lock()
+
+    def due(self, room_ids: Iterable[int]) -> list[int]:
+        """Which of ``room_ids`` to build now; the others become pending."""
+        rooms = sorted(set(room_ids))
+        if self.every_s <= 0:
+            return rooms
+        now, built = self._monotonic(), []
+        with self._lock:
+            for room_id in rooms:
+                if now - self._built_at.get(room_id, -math.inf) >= self.every_s:
+                    self._built_at[room_id] = now
+                    self._pending.discard(room_id)
+                    built.append(room_id)
+                else:
+                    self._pending.add(room_id)
+        return built
+
+    @property
+    def has_pending(self) -> bool:
+        with self._lock:
+            return bool(self._pending)
+
+    def take_pending(self) -> list[int]:
+        """The pending rooms whose wait is over (no longer pending: the caller builds them now)."""
+        now = self._monotonic()
+        with self._lock:
+            ready = sorted(r for r in self._pending if now - self._built_at.get(r, -math.inf) >= self.every_s)
+            for room_id in ready:
+                self._pending.discard(room_id)
+                self._built_at[room_id] = now
+        return ready
 
     def claim(self, summary: SummaryOut) -> bool:
         """True (and remembered) if ``summary`` differs from the last one published for its room."""

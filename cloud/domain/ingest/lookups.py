@@ -23,7 +23,7 @@ from cloud.platform.storage.repository import MachineRecord, RoomRecord
 class Lookups:
     rooms: dict[tuple[str, str], RoomRecord] = field(default_factory=dict)
     machines: dict[int, dict[str, MachineRecord | None]] = field(default_factory=dict)
-    """Per room, its machines by id; None: written in this transaction, read it again."""
+    """Per room, the machines asked for, by id; None: written in this transaction, read it again."""
     touched: set[int] = field(default_factory=set)
     """Rooms heard from: their ``last_seen`` is stored once, after the batch."""
 
@@ -36,15 +36,12 @@ class Lookups:
         return found
 
     def machine(self, conn: Connection, room_id: int, machine_id: str) -> MachineRecord | None:
-        known = self.machines.get(room_id)
-        if known is None:  # the first machine asked for in this room: read them all in one query
-            known = self.machines[room_id] = {m.machine_id: m for m in repo.room_machines(conn, room_id)}
-            return known.get(machine_id)
-        if machine_id not in known:
-            return None
-        found = known[machine_id]
+        known = self.machines.setdefault(room_id, {})
+        found = known.get(machine_id)
         if found is None:
-            found = known[machine_id] = repo.find_machine(conn, room_id, machine_id)
+            found = repo.find_machine(conn, room_id, machine_id)
+            if found is not None:
+                known[machine_id] = found
         return found
 
     def written(self, machine: MachineRecord) -> None:
@@ -54,8 +51,8 @@ class Lookups:
             known[machine.machine_id] = None
 
     def touch_rooms(self, conn: Connection, now: datetime) -> None:
-        for room_id in sorted(self.touched):
-            repo.touch_room(conn, room_id, now)
+        if self.touched:
+            repo.touch_rooms(conn, sorted(self.touched), now)
         self.touched.clear()
 
     def forget(self) -> None:

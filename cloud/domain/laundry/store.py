@@ -265,20 +265,23 @@ def due_claims(conn: Connection, status: ClaimStatus, column: str, now: datetime
 # --- waitlist ----------------------------------------------------------------------------
 
 
+_LIVE_ENTRIES = (
+    select(*_ENTRY_COLUMNS, users.c.student_id)
+    .select_from(waitlist_entries.join(users, waitlist_entries.c.user_id == users.c.id))
+    .where(
+        waitlist_entries.c.room_id == bindparam("entries_room"),
+        waitlist_entries.c.kind == bindparam("entries_kind"),
+        waitlist_entries.c.status.in_(LIVE_ENTRY),
+    )
+    .order_by(waitlist_entries.c.id)
+)
+"""Built once: every machine that comes free asks for its room's waitlist."""
+
+
 def live_entries(conn: Connection, room_id: int, kind: str) -> list[tuple[EntryRecord, str | None]]:
     """The live entries of a waitlist in queue order, each with its student ID."""
-    query = (
-        select(*_ENTRY_COLUMNS, users.c.student_id)
-        .select_from(waitlist_entries.join(users, waitlist_entries.c.user_id == users.c.id))
-        .where(
-            waitlist_entries.c.room_id == room_id,
-            waitlist_entries.c.kind == kind,
-            waitlist_entries.c.status.in_(LIVE_ENTRY),
-        )
-        .order_by(waitlist_entries.c.id)
-    )
     found = []
-    for row in conn.execute(query):
+    for row in conn.execute(_LIVE_ENTRIES, {"entries_room": room_id, "entries_kind": kind}):
         values = dict(row._mapping)
         student_id = values.pop("student_id")
         found.append((EntryRecord(**values), student_id))

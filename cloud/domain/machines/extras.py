@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, bindparam, func, select
 
 from cloud.domain.machines.cycle_length import EndSource, claim_expected_end, cycle_expected_end, extra_minutes
 from cloud.domain.machines.schemas import ClaimPublic
@@ -21,8 +21,6 @@ from cloud.platform.storage.repository import (
     ROOM_COLUMNS,
     MachineRecord,
     RoomRecord,
-    machine_record,
-    room_record,
 )
 from cloud.platform.storage.tables import claims, faults, machines, rooms, waitlist_entries
 
@@ -63,13 +61,7 @@ _CLAIM_COLUMNS = [
 ]
 
 
-def machines_with_extras(
-    conn: Connection,
-    *,
-    room_ids: Sequence[int] | None = None,
-    machine_ids: Sequence[str] | None = None,
-    machine_pks: Sequence[int] | None = None,
-) -> list[tuple[RoomRecord, MachineRecord, MachineExtras]]:
+def _base_query() -> Any:
     open_faults = (
         select(func.count())
         .select_from(faults)
@@ -77,7 +69,7 @@ def machines_with_extras(
         .scalar_subquery()
         .label("open_faults")
     )
-    query = (
+    return (
         select(
             *ROOM_COLUMNS,
             *MACHINE_COLUMNS,
@@ -105,13 +97,39 @@ def machines_with_extras(
         )
         .order_by(rooms.c.site, rooms.c.room, machines.c.kind.desc(), machines.c.number)
     )
-    if room_ids is not None:
-        query = query.where(machines.c.room_id.in_(list(room_ids)))
-    if machine_ids is not None:
-        query = query.where(machines.c.machine_id.in_(list(machine_ids)))
-    if machine_pks is not None:
-        query = query.where(machines.c.id.in_(list(machine_pks)))
-    return [(room_record(row), machine_record(row), _extras(row._mapping)) for row in conn.execute(query)]
+
+
+_QUERY = _base_query()
+_BY_ROOMS = _QUERY.where(machines.c.room_id.in_(bindparam("room_ids", expanding=True)))
+_BY_PKS = _QUERY.where(machines.c.id.in_(bindparam("machine_pks", expanding=True)))
+"""Built once (each view read would otherwise build the query again, which costs more than running it)."""
+_ROOM_END = len(ROOM_COLUMNS)
+_MACHINE_END = _ROOM_END + len(MACHINE_COLUMNS)
+
+
+def machines_with_extras(
+    conn: Connection,
+    *,
+    room_ids: Sequence[int] | None = None,
+    machine_ids: Sequence[str] | None = None,
+    machine_pks: Sequence[int] | None = None,
+) -> list[tuple[RoomRecord, MachineRecord, MachineExtras]]:
+    params: dict[str, Any] = {}
+    if machine_ids is None and (room_ids is None) != (machine_pks is None):
+        query = _BY_ROOMS if room_ids is not None else _BY_PKS
+        params = {"room_ids": list(room_ids)} if room_ids is not None else {"machine_pks": list(machine_pks or ())}
+    else:
+        query = _QUERY
+        if room_ids is not None:
+            query = query.where(machines.c.room_id.in_(list(room_ids)))
+        if machine_ids is not None:
+            query = query.where(machines.c.machine_id.in_(list(machine_ids)))
+        if machine_pks is not None:
+            query = query.where(machines.c.id.in_(list(machine_pks)))
+    return [
+        (RoomRecord(*row[:_ROOM_END]), MachineRecord(*row[_ROOM_END:_MACHINE_END]), _extras(row._mapping))
+        for row in conn.execute(query, params)
+    ]
 
 
 def _extras(row: Any) -> MachineExtras:

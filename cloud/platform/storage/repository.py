@@ -76,6 +76,16 @@ def machine_record(row: Row[Any] | Any) -> MachineRecord:
     return MachineRecord(**{column.name: row._mapping[column] for column in MACHINE_COLUMNS})
 
 
+def _room(row: Row[Any]) -> RoomRecord:
+    """From a row of exactly ``ROOM_COLUMNS`` (quicker than by name, for ingest's lookups)."""
+    return RoomRecord(*tuple(row))
+
+
+def _machine(row: Row[Any]) -> MachineRecord:
+    """From a row of exactly ``MACHINE_COLUMNS``."""
+    return MachineRecord(*tuple(row))
+
+
 def insert_ignoring_duplicates(conn: Connection, table: Table, values: dict[str, Any], unique: Sequence[str]) -> bool:
     """Insert a row unless one with the same ``unique`` columns exists; True if inserted."""
     return conn.execute(_insert_ignoring(conn.dialect.name, table, tuple(unique)), values).first() is not None
@@ -95,9 +105,18 @@ def _insert_ignoring(dialect: str, table: Table, unique: tuple[str, ...]) -> Any
 # --- rooms -------------------------------------------------------------------------------
 
 
+_ROOM_BY_NAME = select(*ROOM_COLUMNS).where(
+    rooms.c.site == bindparam("room_site"), rooms.c.room == bindparam("room_name")
+)
+_MACHINE_BY_ID = select(*MACHINE_COLUMNS).where(
+    machines.c.room_id == bindparam("machine_room"), machines.c.machine_id == bindparam("machine_name")
+)
+"""Built once: ingest looks up a room and a machine for nearly every message."""
+
+
 def find_room(conn: Connection, site: str, room: str) -> RoomRecord | None:
-    row = conn.execute(select(*ROOM_COLUMNS).where(rooms.c.site == site, rooms.c.room == room)).first()
-    return room_record(row) if row else None
+    row = conn.execute(_ROOM_BY_NAME, {"room_site": site, "room_name": room}).first()
+    return _room(row) if row else None
 
 
 def get_room(conn: Connection, room_id: int) -> RoomRecord | None:
@@ -149,7 +168,17 @@ def set_room_status(conn: Connection, room_id: int, status: str, *, boot_id: str
 
 
 def touch_room(conn: Connection, room_id: int, now: datetime) -> None:
-    conn.execute(update(rooms).where(rooms.c.id == room_id).values(last_seen=now))
+    touch_rooms(conn, [room_id], now)
+
+
+_TOUCH_ROOMS = (
+    update(rooms).where(rooms.c.id.in_(bindparam("touched", expanding=True))).values(last_seen=bindparam("seen_at"))
+)
+
+
+def touch_rooms(conn: Connection, room_ids: Sequence[int], now: datetime) -> None:
+    """The rooms were heard from (one statement for a whole batch's rooms)."""
+    conn.execute(_TOUCH_ROOMS, {"touched": list(room_ids), "seen_at": now})
 
 
 # --- machines ----------------------------------------------------------------------------
@@ -175,15 +204,8 @@ def sync_machines(conn: Connection, room_id: int, infos: Iterable[MachineInfo], 
 
 
 def find_machine(conn: Connection, room_id: int, machine_id: str) -> MachineRecord | None:
-    row = conn.execute(
-        select(*MACHINE_COLUMNS).where(machines.c.room_id == room_id, machines.c.machine_id == machine_id)
-    ).first()
-    return machine_record(row) if row else None
-
-
-def room_machines(conn: Connection, room_id: int) -> list[MachineRecord]:
-    rows = conn.execute(select(*MACHINE_COLUMNS).where(machines.c.room_id == room_id))
-    return [machine_record(row) for row in rows]
+    row = conn.execute(_MACHINE_BY_ID, {"machine_room": room_id, "machine_name": machine_id}).first()
+    return _machine(row) if row else None
 
 
 def record_reading(
