@@ -4,11 +4,13 @@ An access token alone is not enough: its session must still be live, so logging 
 reused refresh token revoking the family) ends access at once, not when the token expires.
 That is one indexed query, which a replica skips for a session it found live in the last
 ``SESSION_CACHE_TTL_S`` seconds; a revocation made on this replica takes effect at once, one
-made on another within that time (``cloud/domain/accounts/session_cache.py``).
+made on another within that time (``cloud/domain/accounts/session_cache.py``). Requests that
+need the same session at the same moment share one query.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import Depends
@@ -39,8 +41,11 @@ async def authenticate(state: Runtime, token: str) -> Viewer:
     viewer = state.sessions.get(claims.session_id)
     if viewer is not None and viewer.id == claims.user_id:
         return viewer
-    viewer = await run_in_threadpool(_load_viewer, state, claims)
-    state.sessions.put(viewer)
+    viewer = await state.sessions.load(
+        claims.session_id, functools.partial(run_in_threadpool, _load_viewer, state, claims)
+    )
+    if viewer.id != claims.user_id:  # another user's token naming the same session: never shared
+        viewer = await run_in_threadpool(_load_viewer, state, claims)
     return viewer
 
 
