@@ -117,10 +117,17 @@ class Hub:
 
     def send(self, message: Message, audience: Audience) -> None:
         """Queue ``message`` for every client in ``audience``; never blocks."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[Subscriber]] = {}
         with self._lock:
-            targets = [s for s in self._subscribers if s.is_for(audience)]
-        for subscriber in targets:
-            self._on_loop(subscriber, self._deliver, subscriber, message)
+            for subscriber in self._subscribers:
+                if subscriber.is_for(audience):
+                    by_loop.setdefault(subscriber.loop, []).append(subscriber)
+        for targets in by_loop.values():  # one hop per event loop, not one per client
+            self._on_loop(targets[0], self._deliver_all, targets, message)
+
+    def _deliver_all(self, subscribers: list[Subscriber], message: Message) -> None:
+        for subscriber in subscribers:
+            self._deliver(subscriber, message)
 
     def end_sessions(self, session_ids: list[str]) -> None:
         """Let go of the clients of sessions that ended (logout): their sockets close with 4401."""
