@@ -67,9 +67,11 @@ def cloud_command(
         _serve_workers(ctx, settings, host, port, workers, log_level)
         return
     from cloud.runtime.app import create_app
-    from cloud.runtime.server import make_server
+    from cloud.runtime.server import make_server, tune_gc
 
-    make_server(create_app(settings), host, port, log_level=log_level).run()
+    server = make_server(create_app(settings), host, port, log_level=log_level)
+    tune_gc()
+    server.run()
 
 
 def _serve_workers(

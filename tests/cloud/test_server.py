@@ -55,3 +55,14 @@ def test_the_websocket_wants_a_token_first_over_real_sockets(tmp_path: Path) -> 
             with pytest.raises(ConnectionClosed) as closed:
                 ws.recv(timeout=5)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def test_a_service_process_freezes_what_it_built_and_collects_less_often() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import gc; from cloud.runtime.server import GC_THRESHOLDS, tune_gc; tune_gc(); "
+        "assert gc.get_threshold() == GC_THRESHOLDS, gc.get_threshold(); assert gc.get_freeze_count() > 0"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
