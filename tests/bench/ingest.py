@@ -326,19 +326,22 @@ def main() -> int:
     parser.add_argument("--postgres", default=POSTGRES_ADMIN_URL, help="admin URL to make throwaway databases")
     parser.add_argument("--replicas", type=int, default=1, help="cloud processes (more than 1: PostgreSQL only)")
     parser.add_argument("--batch-max", type=int, default=None, help="passed to the cloud as KYWASH_INGEST_BATCH_MAX")
+    parser.add_argument(
+        "--inflight", type=int, default=None, help="Mosquitto's max_inflight_messages (default: Mosquitto's, 20)"
+    )
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
     if args.replicas > 1 and "sqlite" in kinds:
         parser.error("--replicas above 1 needs --database postgres")
     print(f"config: {args.rooms} rooms x {args.machines} machines, {args.events} events per run, QoS 1, "
           f"private Mosquitto; database {args.database}, {args.replicas} cloud replica(s), "
-          f"batch-max {args.batch_max or 'default'}")  # fmt: skip
+          f"batch-max {args.batch_max or 'default'}, broker in-flight window {args.inflight or 20}")  # fmt: skip
     print(f"{'run':>3} {'database':<9} {'bare msg/s':>10} {'kywash ev/s':>11} {'kywash/bare':>11}")
     bares: list[float] = []
     rates: dict[str, list[float]] = {kind: [] for kind in kinds}
     for run in range(1, args.runs + 1):
         with tempfile.TemporaryDirectory() as tmp:
-            broker = MosquittoProcess(Path(tmp))
+            broker = MosquittoProcess(Path(tmp), max_inflight=args.inflight)
             try:
                 prepublish_rooms(broker.host, broker.port, CLOUD_SITE, args.rooms, args.machines)
                 bares.append(bare_rate(broker.host, broker.port, args))

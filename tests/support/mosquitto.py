@@ -37,7 +37,9 @@ def wait_for_port(host: str, port: int, timeout: float) -> bool:
 class MosquittoProcess:
     """A Mosquitto process with a minimal config: anonymous on loopback, no queue limit."""
 
-    def __init__(self, workdir: Path, port: int = 0, *, persistence: bool = False) -> None:
+    def __init__(
+        self, workdir: Path, port: int = 0, *, persistence: bool = False, max_inflight: int | None = None
+    ) -> None:
         binary = find_mosquitto()
         if binary is None:
             raise FileNotFoundError("mosquitto is not installed")
@@ -51,6 +53,7 @@ class MosquittoProcess:
             f"listener {self.port} {self.host}\nallow_anonymous true\n"
             # Mosquitto silently drops QoS 1 beyond 1,000 queued messages per client by default.
             f"max_queued_messages 0\n{stored}log_dest stderr\nlog_type error\n"
+            + (f"max_inflight_messages {max_inflight}\n" if max_inflight is not None else "")
         )
         self.proc = self._spawn()
 
