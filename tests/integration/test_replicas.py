@@ -19,6 +19,22 @@ from tests.conftest import BrokerHandle
 from tests.support.ws import next_machine, next_of
 
 
+def replica_client(
+    database_url: str, broker_url: str, site: str, name: str, clock: FakeClock, *, shared: bool = False
+) -> TestClient:
+    """One replica of the cloud (with fan-out; ``shared``: in a shared subscription group)."""
+    settings = CloudSettings(
+        database_url=database_url,
+        mqtt_url=broker_url,
+        mqtt_client_id=f"{site}-{name}",
+        mqtt_shared_group=site if shared else None,
+        ingest_site=site,
+        timer_loop=False,
+        replica_fanout=True,
+    )
+    return TestClient(create_app(settings, clock=clock))
+
+
 def test_changes_on_one_replica_reach_clients_of_the_other(
     any_broker: BrokerHandle,
     publisher: EdgePublisher,
@@ -29,15 +45,7 @@ def test_changes_on_one_replica_reach_clients_of_the_other(
     edge = FakeEdge(site=unique_site)
 
     def replica(name: str) -> TestClient:
-        settings = CloudSettings(
-            database_url=database_url,
-            mqtt_url=any_broker.url,
-            mqtt_client_id=f"{unique_site}-{name}",
-            ingest_site=unique_site,
-            timer_loop=False,
-            replica_fanout=True,
-        )
-        return TestClient(create_app(settings, clock=fake_clock))
+        return replica_client(database_url, any_broker.url, unique_site, name, fake_clock)
 
     with ExitStack() as stack:
         one, two = stack.enter_context(replica("one")), stack.enter_context(replica("two"))
@@ -87,16 +95,7 @@ def test_two_replicas_share_the_ingest_and_the_clients_of_both_get_every_change(
     publisher = EdgePublisher(mosquitto_broker.host, mosquitto_broker.port)
 
     def replica(name: str) -> TestClient:
-        settings = CloudSettings(
-            database_url=postgres_url,
-            mqtt_url=mosquitto_broker.url,
-            mqtt_client_id=f"{unique_site}-{name}",
-            mqtt_shared_group=unique_site,
-            ingest_site=unique_site,
-            timer_loop=False,
-            replica_fanout=True,
-        )
-        return TestClient(create_app(settings, clock=fake_clock))
+        return replica_client(postgres_url, mosquitto_broker.url, unique_site, name, fake_clock, shared=True)
 
     with ExitStack() as stack:
         stack.callback(publisher.close)
