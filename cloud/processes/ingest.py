@@ -150,22 +150,20 @@ class Ingest:
         if not pending:
             return
         superseded = _superseded_telemetry(pending)
-        items = [(ref, message) for n, (_, _, ref, message) in enumerate(pending) if n not in superseded]
+        kept = [item for n, item in enumerate(pending) if n not in superseded]
+        pending.clear()
+        items = [(ref, message) for _, _, ref, message in kept]
         loop = asyncio.get_running_loop()
         try:
             results = await loop.run_in_executor(self._db_thread(), self._apply, items)
         except OperationalError:
-            log.exception("database unavailable; %d message(s) from %s not applied", len(items), pending[0][1][:200])
+            log.exception("database unavailable; %d message(s) from %s not applied", len(items), kept[0][1][:200])
             self.metrics.count_rejected("database_unavailable", len(items))
             raise
-        finally:
-            batch = list(pending)
-            pending.clear()
         self.metrics.count_batch(len(items))
         for _ in superseded:
             self.metrics.count_accepted("telemetry_coalesced")
-        applied = [item for n, item in enumerate(batch) if n not in superseded]
-        for (index, topic, _, _), result in zip(applied, results, strict=True):
+        for (index, topic, _, _), result in zip(kept, results, strict=True):
             if isinstance(result, IngestRejected):
                 self._reject(topic, result.reason, str(result))
             elif isinstance(result, Exception):

@@ -167,10 +167,6 @@ def set_room_status(conn: Connection, room_id: int, status: str, *, boot_id: str
     return changed == 1
 
 
-def touch_room(conn: Connection, room_id: int, now: datetime) -> None:
-    touch_rooms(conn, [room_id], now)
-
-
 _TOUCH_ROOMS = (
     update(rooms).where(rooms.c.id.in_(bindparam("touched", expanding=True))).values(last_seen=bindparam("seen_at"))
 )
