@@ -11,6 +11,7 @@ import asyncio
 import logging
 import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,29 @@ def broker_config(host: str, port: int) -> dict[str, Any]:
         "timeout_disconnect_delay": 0,
         "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
     }
+
+
+class WalkedSafely(dict[Any, Any]):
+    """A dict whose walks go over a snapshot.
+
+    amqtt 0.12 walks its subscription table across ``await`` points: for each client that
+    connects (sending it retained messages) and for each message it broadcasts. Another
+    client subscribing to a new filter meanwhile made the walk fail with "dictionary
+    changed size during iteration", killing the connecting client's session or losing the
+    message for everyone. A dashboard connecting while another subscribes does just that.
+    """
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(super().keys()))
+
+    def keys(self) -> list[Any]:  # type: ignore[override]
+        return list(super().keys())
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return list(super().values())
+
+    def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        return list(super().items())
 
 
 class EmbeddedBroker:
@@ -79,6 +103,7 @@ class EmbeddedBroker:
         asyncio.set_event_loop(loop)
         try:
             self._broker = Broker(broker_config(self.host, self.port), loop=loop)
+            self._broker._subscriptions = WalkedSafely(self._broker._subscriptions)
             loop.run_until_complete(self._broker.start())
         except BaseException as exc:  # reported to start()
             self._error = exc
