@@ -21,6 +21,28 @@ VENV = ROOT / ".venv"
 EXTRAS = {"demo": "", "test": "[test]", "install": "[test]"}
 
 
+USAGE = """\
+usage: python3 run.py COMMAND [options]
+
+  demo     run the whole system: embedded broker, cloud, a simulated room, the web app
+           (options: python3 run.py demo --help)
+  test     run the test suite (pytest options pass through: python3 run.py test -k edge)
+  install  only create or refresh the virtual environment in .venv
+
+The first run creates .venv and installs KY Wash into it; nothing else is needed."""
+
+PIP_QUIET = "ignore:Editable installation"
+"""setuptools warns, boxed, on every editable install that a folder named like the package
+may shadow it; here the folders *are* the package, so the warning tells a new user nothing."""
+
+
+def pip_environment() -> dict[str, str]:
+    """The environment for pip and the build backend it starts (which inherits it)."""
+    env = dict(os.environ)
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS", ""), PIP_QUIET]))
+    return env
+
+
 def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
@@ -39,23 +61,25 @@ def ensure_environment(extras: str) -> Path:
         venv.EnvBuilder(with_pip=True).create(VENV)
     print(f"Installing KY Wash{extras} into it (first run only) ...", flush=True)
     pip = [str(venv_python()), "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", "--upgrade", "pip"], check=False)
-    subprocess.run([*pip, "install", "-e", f"{ROOT}{extras}"], check=True)
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=False, env=pip_environment())
+    subprocess.run([*pip, "install", "-e", f"{ROOT}{extras}"], check=True, env=pip_environment())
     stamp.write_text("\n".join({*have, want}))
     return venv_python()
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in EXTRAS:
-        print(__doc__)
-        print("usage: python3 run.py demo [kywash demo options] | test [pytest options] | install")
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if argv else 2
+    if argv[0] not in EXTRAS:
+        print(f"run.py: unknown command {argv[0]!r}\n\n{USAGE}", file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
     python = ensure_environment(EXTRAS[command])
     if command == "install":
         return 0
     if command == "demo":
-        args = [str(python), "-m", "launchers.cli", "demo", *rest]
+        args = [str(python), "-m", "launchers.cli", "demo", *rest]  # its usage lines say "kywash"
     else:
         args = [str(python), "-m", "pytest", *rest]
     os.chdir(ROOT)

@@ -104,4 +104,4 @@ def broker(host: str, port: int) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(prog_name="kywash")  # run.py starts it with -m; its usage lines name the command users type
