@@ -29,6 +29,7 @@ from cloud.api.routers.notifications import router as notifications_router
 from cloud.api.routers.push import router as push_router
 from cloud.api.routers.rooms import router as rooms_router
 from cloud.api.routers.websocket import router as realtime_router
+from cloud.api.web.docs import OPENAPI_URL
 from cloud.api.web.router import install_web
 from cloud.domain.dashboards.summary import SummaryBook
 from cloud.domain.push.keys import load_or_create_key
@@ -85,9 +86,9 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
         title="KY Wash",
         version=kywash.__version__,
         summary="Live washers and dryers of student laundry rooms",
-        docs_url="/api/docs",
+        docs_url=None,  # served from the package by cloud.api.web.docs, not from a CDN
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=OPENAPI_URL,
         lifespan=lifespan,
     )
     routes_see: Runtime = state  # mypy checks here that the container gives routes all they ask for

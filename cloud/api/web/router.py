@@ -1,5 +1,5 @@
 """The web app: ``/`` (the page), ``/sw.js`` (its service worker), ``/manifest.webmanifest``,
-and the scripts, styles and icons under ``/static``."""
+the API docs at ``/api/docs``, and the scripts, styles and icons under ``/static``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from cloud.api.web import STATIC_DIR
+from cloud.api.web.docs import router as docs_router
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,4 +37,5 @@ def manifest() -> FileResponse:
 def install_web(app: FastAPI) -> None:
     """Serve the page at ``/``, its worker and manifest beside it, and its files at ``/static``."""
     app.include_router(router)
+    app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
