@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from kywash.clock import ScaledClock
+from kywash.clock import ScaledClock, SystemClock, to_datetime
 from kywash.signals import stop_on_signals, wait
 from launchers.broker import EmbeddedBroker, free_port, port_is_free
 from launchers.stack import SimulatedRoom
@@ -57,6 +57,7 @@ def run_demo(options: DemoOptions) -> int:
     from cloud.platform.settings import CloudSettings
     from cloud.runtime.app import create_app
     from cloud.runtime.server import serve
+    from launchers.demo_staff import LOGIN_FILE, ensure_demo_staff
 
     if not port_is_free(options.host, options.port):
         print(f"error: web port {options.port} on {options.host} is taken; choose another with --port")
@@ -74,6 +75,7 @@ def run_demo(options: DemoOptions) -> int:
             photo_dir=str(data_dir / "photos"),
             vapid_key_path=str(data_dir / "vapid_private.pem"),
         )
+        staff, password = ensure_demo_staff(settings.database_url, data_dir, to_datetime(SystemClock().now()))
         app = create_app(settings, clock=clock)
         server = stack.enter_context(serve(app, options.host, options.port))
         room = stack.enter_context(SimulatedRoom(DEMO_SITE, DEMO_ROOM, broker.url, data_dir / "edge", clock, seed=seed))
@@ -82,7 +84,10 @@ def run_demo(options: DemoOptions) -> int:
             f"\nKY Wash demo: room {DEMO_SITE}/{DEMO_ROOM}, speed x{options.speed:g}, seed {seed}\n"
             f"  web app     {server.url}/\n  API docs    {server.url}/api/docs\n"
             f"  MQTT broker {broker.url}  (watch it: mosquitto_sub -p {broker.port} -t 'kywash/v1/#' -v)\n"
-            f"  data        {data_dir}\nCtrl-C stops everything.\n",
+            f"  data        {data_dir}\n"
+            f"  staff login {staff} / {password}  (Staff tab; kept in {data_dir / LOGIN_FILE})\n"
+            f"  more staff  kywash cloud create-staff --database-url {settings.database_url} --username NAME\n"
+            "Ctrl-C stops everything.\n",
             flush=True,
         )
         wait(stop)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
 import click
 from pydantic import ValidationError
@@ -27,6 +28,28 @@ def _settings_or_exit(ctx: click.Context, **overrides: object) -> CloudSettings:
             click.echo(f"error: {line}", err=True)
         ctx.exit(2)
     raise AssertionError("unreachable")
+
+
+def database_option(command: Callable[..., None]) -> Callable[..., None]:
+    """``--database-url`` on a subcommand too: ``kywash cloud create-staff --database-url URL`` is
+    what people type, and refusing it sent them to write to the default database instead."""
+    return click.option(
+        "--database-url", "sub_database_url", default=None, help="Overrides KYWASH_DATABASE_URL (and the group's)."
+    )(command)
+
+
+def _overrides(ctx: click.Context, sub_database_url: str | None) -> dict[str, object]:
+    overrides = dict(ctx.obj["overrides"])
+    if sub_database_url is not None:
+        overrides["database_url"] = sub_database_url
+    return overrides
+
+
+def shown_url(url: str) -> str:
+    """The database URL without its password, to say which database a command wrote."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @click.group(name="cloud", invoke_without_command=True)
@@ -98,25 +121,29 @@ def _serve_workers(
 
 
 @cloud_command.command("migrate")
+@database_option
 @click.pass_context
-def migrate_command(ctx: click.Context) -> None:
+def migrate_command(ctx: click.Context, sub_database_url: str | None) -> None:
     """Bring the database to the newest schema and exit (the service also does this at start)."""
     from cloud.platform.storage.migrate import head_revision, upgrade_database
 
-    settings = _settings_or_exit(ctx, **ctx.obj["overrides"])
+    settings = _settings_or_exit(ctx, **_overrides(ctx, sub_database_url))
     upgrade_database(settings.database_url)
-    click.echo(f"database at revision {head_revision()}")
+    click.echo(f"database {shown_url(settings.database_url)} at revision {head_revision()}")
 
 
 @cloud_command.command("create-staff")
 @click.option("--username", required=True, help="Login name: 3-64 characters, a letter first.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (for scripts).")
+@database_option
 @click.pass_context
-def create_staff_command(ctx: click.Context, username: str, password_stdin: bool) -> None:
+def create_staff_command(ctx: click.Context, username: str, password_stdin: bool, sub_database_url: str | None) -> None:
     """Create a staff account (staff can never register through the public API).
 
     Migrates the database first, so this works on a fresh install. The password is asked
     twice without echo, or read from stdin so it never appears in a command line or history.
+    It says which database it wrote: the demo's is not the default one (the demo prints
+    its exact command).
     """
     from cloud.domain.accounts.access import create_staff
     from cloud.platform.errors import Conflict, InvalidInput
@@ -124,7 +151,7 @@ def create_staff_command(ctx: click.Context, username: str, password_stdin: bool
     from cloud.platform.storage.migrate import upgrade_database
     from kywash.clock import SystemClock, to_datetime
 
-    settings = _settings_or_exit(ctx, **ctx.obj["overrides"])
+    settings = _settings_or_exit(ctx, **_overrides(ctx, sub_database_url))
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -142,4 +169,4 @@ def create_staff_command(ctx: click.Context, username: str, password_stdin: bool
         ctx.exit(1)
     finally:
         engine.dispose()
-    click.echo(f"created staff user {user.username!r} (id {user.id})")
+    click.echo(f"created staff user {user.username!r} (id {user.id}) in {shown_url(settings.database_url)}")

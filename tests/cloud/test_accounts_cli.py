@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from click.testing import CliRunner
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -11,7 +13,7 @@ from cloud.platform.settings import CloudSettings
 from cloud.platform.storage.engine import make_engine
 from cloud.platform.storage.tables import users
 from cloud.runtime.app import create_app
-from cloud.runtime.cli import cloud_command
+from cloud.runtime.cli import cloud_command, shown_url
 from kywash.clock import FakeClock
 
 PASSWORD = "correct horse battery"
@@ -41,6 +43,20 @@ def test_creates_a_staff_user_on_a_fresh_database(database_url: str) -> None:
     assert "created staff user 'janitor'" in out
     assert PASSWORD not in out
     assert stored_staff(database_url) == [("janitor", "staff", None)]
+
+
+def test_takes_the_database_url_after_the_subcommand_and_says_where_it_wrote(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo' / 'cloud.db'}"
+    args = ["create-staff", "--username", "janitor", "--password-stdin", "--database-url", url]
+    result = CliRunner().invoke(cloud_command, args, input=f"{PASSWORD}\n", env={"KYWASH_DATABASE_URL": "sqlite:///x"})
+    assert result.exit_code == 0, result.output
+    assert f"created staff user 'janitor' (id 1) in {url}" in result.stdout
+    assert stored_staff(url) == [("janitor", "staff", None)]
+
+
+def test_never_prints_a_database_password() -> None:
+    assert "s3cret-pw" not in shown_url("postgresql+psycopg://kywash:s3cret-pw@db.example/kywash")
+    assert shown_url("sqlite:////srv/kywash.db") == "sqlite:////srv/kywash.db"
 
 
 def test_the_new_staff_user_can_log_in(sqlite_url: str, fake_clock: FakeClock) -> None:

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from pydantic import SecretStr, ValidationError
 
 from cloud.platform.settings import DEFAULT_SECRET_KEY, CloudSettings, describe_errors
+from cloud.platform.storage.migrate import head_revision
 from cloud.runtime.cli import cloud_command
 
 STRONG = "x" * 40
@@ -100,9 +101,11 @@ def test_cli_option_errors_name_the_field() -> None:
     assert "error: mqtt_url: must start with mqtt:// or mqtts://" in result.output
 
 
-def test_cli_migrate(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["group", "subcommand"])
+def test_cli_migrate(tmp_path: Path, where: str) -> None:
     url = f"sqlite:///{tmp_path / 'sub' / 'kywash.db'}"
-    result = CliRunner().invoke(cloud_command, ["--database-url", url, "migrate"])
+    args = ["--database-url", url, "migrate"] if where == "group" else ["migrate", "--database-url", url]
+    result = CliRunner().invoke(cloud_command, args)
     assert result.exit_code == 0, result.output
-    assert "database at revision 0009" in result.output
+    assert f"database {url} at revision {head_revision()}" in result.output
     assert (tmp_path / "sub" / "kywash.db").exists()
