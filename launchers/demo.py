@@ -57,6 +57,7 @@ def run_demo(options: DemoOptions) -> int:
     from cloud.platform.settings import CloudSettings
     from cloud.runtime.app import create_app
     from cloud.runtime.server import serve
+    from launchers.demo_hands import ClaimedMachineLoader
     from launchers.demo_staff import LOGIN_FILE, ensure_demo_staff
 
     if not port_is_free(options.host, options.port):
@@ -80,6 +81,7 @@ def run_demo(options: DemoOptions) -> int:
         server = stack.enter_context(serve(app, options.host, options.port))
         room = stack.enter_context(SimulatedRoom(DEMO_SITE, DEMO_ROOM, broker.url, data_dir / "edge", clock, seed=seed))
         warm_up(room, ["washer-1", "washer-4", "dryer-2"])
+        stack.enter_context(ClaimedMachineLoader(room.sim, DEMO_SITE, DEMO_ROOM, broker.url))
         print(
             f"\nKY Wash demo: room {DEMO_SITE}/{DEMO_ROOM}, speed x{options.speed:g}, seed {seed}\n"
             f"  web app     {server.url}/\n  API docs    {server.url}/api/docs\n"
