@@ -14,11 +14,15 @@ import random
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
 from kywash.clock import ScaledClock, SystemClock, to_datetime
 from kywash.signals import stop_on_signals, wait
 from launchers.broker import EmbeddedBroker, free_port, port_is_free
 from launchers.stack import SimulatedRoom
+
+if TYPE_CHECKING:
+    from cloud.platform.settings import CloudSettings
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +57,47 @@ def warm_up(room: SimulatedRoom, machine_ids: list[str]) -> None:
         room.sim.start_cycle(machine_id)
 
 
-def run_demo(options: DemoOptions) -> int:
+HUMAN_MINUTES: Final = (
+    "access_token_minutes",
+    "login_lock_minutes",
+    "login_lock_max_minutes",
+    "claim_confirm_minutes",
+    "hold_minutes",
+    "reminder_minutes",
+)
+"""Rules about people, not machines: how long a student has to start a claimed machine or to
+come for a held one, how often a forgotten load is recalled, when a login lapses. The demo's
+clock runs ``--speed`` times fast for the machines and the simulated students; these are
+stretched by the same factor so that they last as long in real time as they would in a
+real laundry room (at speed 60 a claim window was 5 real seconds and access tokens 15)."""
+
+
+def demo_cloud_settings(data_dir: Path, broker_url: str, speed: float) -> CloudSettings:
     from cloud.platform.settings import CloudSettings
+
+    fields = CloudSettings.model_fields
+    stretched: dict[str, Any] = {}
+    for name in HUMAN_MINUTES:
+        wanted = float(fields[name].default) * speed
+        stretched[name] = min(wanted, _upper_bound(fields[name]))
+    stretched["refresh_token_days"] = min(float(fields["refresh_token_days"].default) * speed, 365.0)
+    return CloudSettings(
+        database_url=f"sqlite:///{data_dir / 'cloud.db'}",
+        mqtt_url=broker_url,
+        environment="development",
+        photo_dir=str(data_dir / "photos"),
+        vapid_key_path=str(data_dir / "vapid_private.pem"),
+        **stretched,
+    )
+
+
+def _upper_bound(field: Any) -> float:
+    """A field's ``le`` bound, if it has one (the stretched value must still validate)."""
+    bounds = [getattr(m, "le", None) for m in field.metadata]
+    return min((float(b) for b in bounds if b is not None), default=float("inf"))
+
+
+def run_demo(options: DemoOptions) -> int:
     from cloud.runtime.app import create_app
     from cloud.runtime.server import serve
     from launchers.demo_hands import ClaimedMachineLoader
@@ -69,13 +112,7 @@ def run_demo(options: DemoOptions) -> int:
     clock = ScaledClock(options.speed)
     with stop_on_signals() as stop, ExitStack() as stack:
         broker = stack.enter_context(EmbeddedBroker("127.0.0.1", choose_mqtt_port(options.mqtt_port)))
-        settings = CloudSettings(
-            database_url=f"sqlite:///{data_dir / 'cloud.db'}",
-            mqtt_url=broker.url,
-            environment="development",
-            photo_dir=str(data_dir / "photos"),
-            vapid_key_path=str(data_dir / "vapid_private.pem"),
-        )
+        settings = demo_cloud_settings(data_dir, broker.url, options.speed)
         staff, password = ensure_demo_staff(settings.database_url, data_dir, to_datetime(SystemClock().now()))
         app = create_app(settings, clock=clock)
         server = stack.enter_context(serve(app, options.host, options.port))
