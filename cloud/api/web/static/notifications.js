@@ -99,6 +99,7 @@ export function applyDoneMessage(message) {
   }
   if (message.type !== "cycle_finished") return;
   $("done-banner").hidden = false; // shown first, then filled, so screen readers announce it
+  $("done-title").textContent = message.kind === "dryer" ? "Your drying is done" : "Your wash is done";
   $("done-body").textContent = `${machineName(message.kind, message.number)} finished at ${clock(message.finished_at)}. Please collect your laundry.`;
 }
 
