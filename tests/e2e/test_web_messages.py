@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
+from sqlalchemy import select, update
 
+from cloud.platform.storage.tables import activities, users
 from tests.e2e.web_steps import WAIT_MS, card, claim, register
 from tests.support.browser import PageFactory
 from tests.support.web_stack import WebStack
@@ -15,6 +18,12 @@ from tests.support.web_stack import WebStack
 @pytest.fixture
 def web_stack(start_web_stack_for: Callable[..., WebStack]) -> WebStack:
     return start_web_stack_for(claim_confirm_minutes=30)
+
+
+def register_and_get_id(page: Page, stack: WebStack, student_id: str) -> int:
+    register(page, stack, student_id)
+    with stack.state.engine.connect() as conn:
+        return int(conn.execute(select(users.c.id).where(users.c.student_id == student_id)).scalar_one())
 
 
 def test_a_finished_dryer_says_drying_not_wash(web_stack: WebStack, page_factory: PageFactory) -> None:
@@ -28,3 +37,19 @@ def test_a_finished_dryer_says_drying_not_wash(web_stack: WebStack, page_factory
     expect(page.locator("#done-banner")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("#done-title")).to_have_text("Your drying is done")
     expect(page.locator("#done-body")).to_contain_text("Dryer 1 finished")
+
+
+def test_activity_says_the_claim_in_words_under_day_headings(web_stack: WebStack, page_factory: PageFactory) -> None:
+    page = page_factory()
+    student = register_and_get_id(page, web_stack, "100302")
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    with web_stack.state.engine.begin() as conn:  # registered the day before, in the browser's time
+        conn.execute(update(activities).where(activities.c.user_id == student).values(created_at=yesterday))
+    claim(page, "washer-2", "extra_10")
+    expect(card(page, "washer-2")).to_have_attribute("data-usage", "claimed", timeout=WAIT_MS)
+    page.get_by_role("link", name="Activity", exact=True).click()
+    entries = page.locator("#activity-list")
+    expect(entries).to_contain_text("claimed washer 2 (10 extra minutes)", timeout=WAIT_MS)
+    expect(entries).not_to_contain_text("extra_10")
+    headings = entries.get_by_role("heading", level=3)
+    expect(headings).to_have_text(["Today", "Yesterday"])

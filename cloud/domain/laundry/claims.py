@@ -65,7 +65,7 @@ def start(tx: Tx, machine: MachineRef, viewer: Viewer, category: Category) -> Cl
     record_activity(
         tx,
         "claim_created",
-        f"claimed {machine.name} ({category.value}); waiting for the sensors to see it start",
+        f"claimed {machine.name} ({category.label}); waiting for the sensors to see it start",
         room_id=machine.room_id,
         user_id=viewer.id,
         machine_pk=machine.pk,

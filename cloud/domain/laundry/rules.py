@@ -43,6 +43,11 @@ class Category(StrEnum):
     def extra_minutes(self) -> int:
         return 0 if self is Category.NORMAL else int(self.value.removeprefix("extra_"))
 
+    @property
+    def label(self) -> str:
+        """How people say it ("normal cycle", "10 extra minutes"); the value is for machines."""
+        return "normal cycle" if self is Category.NORMAL else f"{self.extra_minutes} extra minutes"
+
 
 @dataclass(frozen=True, slots=True)
 class ClaimMove:

@@ -21,8 +21,30 @@ function entry(activity) {
   );
 }
 
+/** "Today", "Yesterday" or "Tue 1 Dec": the heading over each day's entries. */
+function dayLabel(iso) {
+  const day = new Date(iso).toDateString();
+  const today = new Date();
+  if (day === today.toDateString()) return "Today";
+  if (day === new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1).toDateString()) return "Yesterday";
+  return new Date(iso).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
+}
+
+/** The entries, newest first, with a day heading wherever the day changes. */
+function withDays(items) {
+  const rows = [];
+  let last = null;
+  for (const activity of items) {
+    const label = dayLabel(activity.created_at);
+    if (label !== last) rows.push(h("li", { class: "activity-day" }, h("h3", {}, label)));
+    rows.push(entry(activity));
+    last = label;
+  }
+  return rows;
+}
+
 function render() {
-  $("activity-list").replaceChildren(...state.items.map(entry));
+  $("activity-list").replaceChildren(...withDays(state.items));
   $("activity-empty").hidden = state.items.length > 0 || !state.loaded;
   $("activity-more").hidden = state.next === null;
 }
