@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import click
 from pydantic import ValidationError
@@ -143,3 +144,55 @@ def create_staff_command(ctx: click.Context, username: str, password_stdin: bool
     finally:
         engine.dispose()
     click.echo(f"created staff user {user.username!r} (id {user.id})")
+
+
+@cloud_command.command("labels")
+@click.option("--site", required=True, help="The room's site.")
+@click.option("--room", required=True, help="The room whose machines get a sticker.")
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where students reach the web app (https://wash.example.edu); defaults to KYWASH_PUBLIC_URL.",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="labels.pdf, labels.svg or labels.png: the extension picks the format.",
+)
+@click.pass_context
+def labels_command(ctx: click.Context, site: str, room: str, base_url: str | None, out: Path) -> None:
+    """Print a sheet of QR stickers, one per machine of a room, each linking to that machine's claim page.
+
+    A4, 2 x 4 stickers of 99.1 x 67.7 mm (Avery L7165); more machines, more pages (an SVG or
+    PNG file per page: labels.svg, labels-2.svg...). Reads the machines from the database.
+    """
+    from cloud.domain.rooms.labels import format_of, stickers_of, write_sheet
+    from cloud.platform.errors import InvalidInput, NotFound
+    from cloud.platform.storage.engine import make_engine
+    from cloud.platform.storage.migrate import upgrade_database
+
+    settings = _settings_or_exit(ctx, **ctx.obj["overrides"])
+    base = base_url or settings.public_url
+    if not base or not base.startswith(("http://", "https://")):
+        click.echo("error: --base-url: give the web app's address, as in https://wash.example.edu", err=True)
+        ctx.exit(2)
+    try:
+        format_of(out)
+        upgrade_database(settings.database_url)
+        engine = make_engine(settings.database_url)
+        try:
+            with engine.connect() as conn:
+                stickers = stickers_of(conn, site, room, base)
+        finally:
+            engine.dispose()
+        written = write_sheet(stickers, out)
+    except (InvalidInput, NotFound) as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(2)
+    except ImportError as exc:
+        click.echo(f"error: {exc.name} is needed for {out.suffix} labels: pip install 'kywash[labels]'", err=True)
+        ctx.exit(2)
+    files = ", ".join(str(path) for path in written)
+    click.echo(f"{len(stickers)} labels for {site}/{room} written to {files}")
