@@ -12,6 +12,9 @@ from starlette.testclient import WebSocketTestSession as Socket
 from starlette.websockets import WebSocketDisconnect
 
 from cloud.api.routers.display_stream import display_texts
+from cloud.domain.rooms.claim_links import qr_svg
+from cloud.platform.settings import CloudSettings
+from cloud.runtime.app import create_app
 from kywash.clock import FakeClock
 from tests.cloud.accounts_support import Account, make_account
 from tests.cloud.fake_edge import FakeEdge
@@ -158,3 +161,22 @@ def test_a_machines_qr_code_links_to_its_claim_page(room: Room) -> None:
     page = room.client.get(f"/claim/{room.edge.site}/r1/washer-2")
     assert page.status_code == 200 and "/static/app.js" in page.text
     assert room.client.get(f"/display/{room.edge.site}/r1").status_code == 200
+
+
+def test_qr_codes_hold_the_public_url_when_one_is_set(
+    offline_settings: CloudSettings, fake_clock: FakeClock, edge: FakeEdge
+) -> None:
+    settings = offline_settings.model_copy(update={"public_url": "https://wash.example.edu"})
+    with TestClient(create_app(settings, clock=fake_clock)) as client:
+        ingest = client.app.state.cloud.ingest  # type: ignore[attr-defined]
+        assert client.portal is not None
+        for topic, payload in (edge.info(), edge.status(online=True)):
+            client.portal.call(ingest.handle, topic, payload)
+        served = client.get(f"/display/{edge.site}/r1/qr/dryer-1.svg").text
+    link = f"https://wash.example.edu/claim/{edge.site}/r1/dryer-1"
+    assert served == qr_svg(link, "Scan to claim Dryer 1")
+
+
+def test_without_a_public_url_qr_codes_hold_the_address_the_display_used(room: Room) -> None:
+    served = room.client.get(f"/display/{room.edge.site}/r1/qr/washer-1.svg").text
+    assert served == qr_svg(f"http://testserver/claim/{room.edge.site}/r1/washer-1", "Scan to claim Washer 1")
