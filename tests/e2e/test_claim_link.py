@@ -56,3 +56,17 @@ def test_a_qr_link_when_logged_in_goes_straight_to_the_claim_choices(
     page.goto(f"{web_stack.base_url}/claim/{web_stack.site}/{web_stack.room}/dryer-3")
     wait_live(page)
     expect(card(page, "dryer-3").get_by_label("Cycle")).to_be_focused(timeout=WAIT_MS)
+
+
+def test_a_link_to_a_machine_the_room_does_not_have_says_so(web_stack: WebStack, page_factory: PageFactory) -> None:
+    web_stack.register_student("600003")
+    page = page_factory()
+    page.goto(f"{web_stack.base_url}/claim/{web_stack.site}/{web_stack.room}/washer-99")
+    page.locator("#login-form").get_by_label("Student ID").fill("600003")
+    page.locator("#login-form").get_by_label("PIN").fill("1234")
+    page.get_by_role("button", name="Log in", exact=True).click()
+    wait_live(page)
+    expect(page.locator("#action-status")).to_have_text(
+        f"There is no machine washer-99 in {web_stack.room}: choose one below.", timeout=WAIT_MS
+    )
+    expect(card(page, "washer-1")).to_be_visible()

@@ -36,12 +36,18 @@ export function showLinkedMachine(machines, user) {
     $("login-title").textContent = `Log in to claim ${nameOf(machine)}`;
     return;
   }
-  const card = document.querySelector(`li.card[data-machine="${CSS.escape(target.machine)}"]`);
-  if (!machine || !card) return;
+  if (!machine && machines.size === 0) return; // not loaded yet
+  const card = machine && document.querySelector(`li.card[data-machine="${CSS.escape(target.machine)}"]`);
+  if (machine && !card) return;
   const { site, room } = target;
+  const missing = target.machine;
   target = null;
   $("login-title").textContent = "Log in to claim a machine";
   window.history.replaceState(null, "", `/?${new URLSearchParams({ site, room })}#room`);
+  if (!machine) {
+    say(`There is no machine ${missing} in ${room}: choose one below.`, true);
+    return;
+  }
   card.classList.add("linked");
   card.scrollIntoView({ block: "center" });
   const choice = card.querySelector("form.claim select");
