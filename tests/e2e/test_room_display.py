@@ -135,7 +135,9 @@ def _keys(value: Any) -> set[str]:
     return set()
 
 
-def test_a_silent_edge_shows_sensors_silent_since(web_stack: WebStack, page_factory: PageFactory) -> None:
+def test_a_silent_edge_shows_sensors_silent_since(
+    web_stack: WebStack, page_factory: PageFactory, save_screenshot: Callable[..., Path]
+) -> None:
     page = page_factory(viewport=PORTRAIT)
     open_display(page, web_stack)
     link = web_stack.simulated_room.agent.publisher.client.socket()
@@ -146,6 +148,8 @@ def test_a_silent_edge_shows_sensors_silent_since(web_stack: WebStack, page_fact
     expect(tile(page, "washer-1")).to_have_attribute("data-usage", "unknown", timeout=WAIT_MS)
     expect(tile(page, "washer-1").locator(".tile-detail")).to_contain_text(re.compile(r"sensors silent since \d"))
     expect(page.locator("#washers-free")).to_have_text("?")
+    assert_on_one_screen(page, *PORTRAIT)  # the banner takes its row; the tiles still fit
+    save_screenshot(page, "display-silent-1080x1920", full_page=False)
     expect(tile(page, "washer-1")).to_have_attribute("data-usage", "free", timeout=30_000)  # the edge is back
     expect(page.locator("#d-silent")).to_be_hidden(timeout=WAIT_MS)
 
