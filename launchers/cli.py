@@ -25,12 +25,13 @@ def configure_logging(verbose: bool) -> None:
 
 
 class LazyGroup(click.Group):
-    """Loads ``edge``, ``cloud`` and ``provision`` only when asked, so ``kywash --help`` stays fast."""
+    """Loads ``edge``, ``cloud``, ``provision`` and ``labels`` only when asked, so ``kywash --help`` stays fast."""
 
     lazy = {
         "edge": ("launchers.edge_simulator", "edge_command"),
         "cloud": ("cloud.runtime.cli", "cloud_command"),
         "provision": ("launchers.provision_cli", "provision_command"),
+        "labels": ("cloud.runtime.cli", "labels_command"),  # also `kywash cloud labels`
     }
     """Each command's module and attribute: a ``click.Command``, or a function that returns one."""
 

@@ -63,6 +63,9 @@ class CloudSettings(BaseSettings):
     default_room: str | None = None
     timezone: str = "UTC"
     """The campus's IANA time zone (e.g. ``Europe/London``): busy hours are in its local time."""
+    public_url: str | None = None
+    """The address students reach the web app at (``https://wash.example.edu``): QR codes on the
+    wall display link there. Unset: the address the display's own request came in on."""
     websocket_queue_size: int = Field(default=256, ge=8, le=100_000)
     """Messages buffered per WebSocket client before a slow one is dropped (it resyncs)."""
 
@@ -171,6 +174,16 @@ class CloudSettings(BaseSettings):
         except ValueError:
             raise ValueError("has an invalid port") from None
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("must be an http:// or https:// address such as https://wash.example.edu")
+        return value.rstrip("/")
 
     @field_validator("vapid_subject")
     @classmethod

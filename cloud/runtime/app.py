@@ -21,6 +21,8 @@ from cloud.api.http_metrics import HttpMetrics, RequestMetrics
 from cloud.api.metrics import SequenceGaps, new_registry
 from cloud.api.routers.accounts import router as accounts_router
 from cloud.api.routers.activity import router as activity_router
+from cloud.api.routers.display import router as display_router
+from cloud.api.routers.display_stream import router as display_stream_router
 from cloud.api.routers.faults import router as faults_router
 from cloud.api.routers.health import router as health_router
 from cloud.api.routers.laundry import router as laundry_router
@@ -104,7 +106,9 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
     app.include_router(activity_router)
     app.include_router(rooms_router)
     app.include_router(realtime_router)
+    app.include_router(display_stream_router)
     app.include_router(health_router)
+    app.include_router(display_router)
     install_web(app)
     return app
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 from pydantic import ValidationError
@@ -39,7 +40,8 @@ def database_option(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _overrides(ctx: click.Context, sub_database_url: str | None) -> dict[str, object]:
-    overrides = dict(ctx.obj["overrides"])
+    """The group's overrides (none when the command is reached as ``kywash labels``) and the subcommand's."""
+    overrides = dict((ctx.obj or {}).get("overrides", {}))
     if sub_database_url is not None:
         overrides["database_url"] = sub_database_url
     return overrides
@@ -170,3 +172,58 @@ def create_staff_command(ctx: click.Context, username: str, password_stdin: bool
     finally:
         engine.dispose()
     click.echo(f"created staff user {user.username!r} (id {user.id}) in {shown_url(settings.database_url)}")
+
+
+@cloud_command.command("labels")
+@click.option("--site", required=True, help="The room's site.")
+@click.option("--room", required=True, help="The room whose machines get a sticker.")
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where students reach the web app (https://wash.example.edu); defaults to KYWASH_PUBLIC_URL.",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="labels.pdf, labels.svg or labels.png: the extension picks the format.",
+)
+@database_option
+@click.pass_context
+def labels_command(
+    ctx: click.Context, site: str, room: str, base_url: str | None, out: Path, sub_database_url: str | None
+) -> None:
+    """Print a sheet of QR stickers, one per machine of a room, each linking to that machine's claim page.
+
+    A4, 2 x 4 stickers of 99.1 x 67.7 mm (Avery L7165); more machines, more pages (an SVG or
+    PNG file per page: labels.svg, labels-2.svg...). Reads the machines from the database.
+    """
+    from cloud.domain.rooms.labels import format_of, stickers_of, write_sheet
+    from cloud.platform.errors import InvalidInput, NotFound
+    from cloud.platform.storage.engine import make_engine
+    from cloud.platform.storage.migrate import upgrade_database
+
+    settings = _settings_or_exit(ctx, **_overrides(ctx, sub_database_url))
+    base = base_url or settings.public_url
+    if not base or not base.startswith(("http://", "https://")):
+        click.echo("error: --base-url: give the web app's address, as in https://wash.example.edu", err=True)
+        ctx.exit(2)
+    try:
+        format_of(out)
+        upgrade_database(settings.database_url)
+        engine = make_engine(settings.database_url)
+        try:
+            with engine.connect() as conn:
+                stickers = stickers_of(conn, site, room, base)
+        finally:
+            engine.dispose()
+        written = write_sheet(stickers, out)
+    except (InvalidInput, NotFound) as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(2)
+    except ImportError as exc:
+        click.echo(f"error: {exc.name} is needed for {out.suffix} labels: pip install 'kywash[labels]'", err=True)
+        ctx.exit(2)
+    files = ", ".join(str(path) for path in written)
+    click.echo(f"{len(stickers)} labels for {site}/{room} written to {files}")

@@ -63,6 +63,9 @@ def test_production_without_secret_in_env_fails(monkeypatch: pytest.MonkeyPatch)
         ("default_room", "Room 1"),
         ("environment", "staging"),
         ("websocket_queue_size", 0),
+        ("public_url", "wash.example.edu"),
+        ("public_url", "ftp://wash.example.edu"),
+        ("public_url", "https://wash.example.edu/?room=1"),
     ],
 )
 def test_bad_values_name_the_field(field: str, value: object) -> None:
@@ -70,6 +73,11 @@ def test_bad_values_name_the_field(field: str, value: object) -> None:
     with pytest.raises(ValidationError) as exc:
         CloudSettings(**values)
     assert fields_in(exc) == [field]
+
+
+def test_the_public_url_loses_its_trailing_slash() -> None:
+    assert CloudSettings(public_url="https://wash.example.edu/").public_url == "https://wash.example.edu"
+    assert CloudSettings(public_url="").public_url is None
 
 
 def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:

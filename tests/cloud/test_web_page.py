@@ -48,8 +48,8 @@ class _Page(HTMLParser):
             self.modules.append(str(attributes["src"]))
 
 
-def _page(client: TestClient) -> _Page:
-    response = client.get("/")
+def _page(client: TestClient, path: str = "/") -> _Page:
+    response = client.get(path)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     page = _Page()
     page.feed(response.text)
@@ -89,7 +89,10 @@ def test_every_module_the_page_loads_is_served_as_javascript(client: TestClient)
     page = _page(client)
     assert page.modules == ["/static/app.js"]
     modules = _module_graph(client, page.modules)
-    assert set(modules) == {f"/static/{path.name}" for path in PAGE_MODULES}, "a static .js file nobody imports?"
+    display = _page(client, "/display/site/room")  # the wall display: a page of its own
+    assert display.modules == ["/static/display.js"]
+    loaded = set(modules) | set(_module_graph(client, display.modules))
+    assert loaded == {f"/static/{path.name}" for path in PAGE_MODULES}, "a static .js file nobody imports?"
     everything = "\n".join(modules.values())
     endpoints = (
         "/api/ws",

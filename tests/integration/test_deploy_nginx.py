@@ -53,7 +53,7 @@ def test_the_site_redirects_http_and_serves_tls_with_certbots_paths() -> None:
 
 def test_websockets_are_upgraded_for_the_app_and_for_mqtt_dashboards() -> None:
     blocks = locations(SITE.read_text())
-    for path in ("/api/ws", "/mqtt"):
+    for path in ("/api/ws", "/api/ws/display/", "/mqtt"):
         assert "proxy_set_header Upgrade $http_upgrade;" in blocks[path]
         assert "proxy_set_header Connection $kywash_connection;" in blocks[path]
     # The broker's websockets listener, as mosquitto.conf declares it.

@@ -5,6 +5,7 @@
 import { applyActivityMessage, clearActivity, loadActivity, setupActivity } from "./activity.js";
 import { onSessionEnded, refreshSession, session } from "./api.js";
 import { setupAccount, showAccount } from "./auth.js";
+import { showLinkedMachine } from "./claim_link.js";
 import { loadBusyHours, setupBusyHours } from "./busy.js";
 import { $, say } from "./dom.js";
 import { errorText } from "./errors.js";
@@ -164,6 +165,7 @@ function main() {
   setupBusyHours();
   onMachinesChanged(renderWaitlist);
   onMachinesChanged(tick);
+  onMachinesChanged(() => showLinkedMachine(view.machines, view.user));
   onSessionEnded(() => goAnonymous("Your session has ended; log in again."));
   window.addEventListener("storage", (event) => {
     if (event.key !== "kywash.refresh_token") return; // another tab logged in or out

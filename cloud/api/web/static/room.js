@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { newCard, updateCard, usageLabel } from "./cards.js";
 import { $, announce, busy, say } from "./dom.js";
 import { errorText } from "./errors.js";
+import { forgetLink, linkedRoom } from "./claim_link.js";
 import { capitalise, clock, machineName } from "./format.js";
 
 const CHOICE_KEY = "kywash.room";
@@ -21,8 +22,10 @@ const changeListeners = [];
 
 const roomKey = (r) => `${r.site}/${r.room}`;
 
-/** The chosen room as {site, room}, or null: the URL's ?site=&room= (a screen in the room) wins. */
+/** The chosen room as {site, room}, or null: a QR code's /claim/ link, then the URL's ?site=&room= win. */
 export function chosenRoom() {
+  const linked = linkedRoom();
+  if (linked) return linked;
   const params = new URLSearchParams(window.location.search);
   if (params.get("site") && params.get("room")) return { site: params.get("site"), room: params.get("room") };
   const saved = localStorage.getItem(CHOICE_KEY);
@@ -146,7 +149,8 @@ export function setupRoom({ onRoomChange, onCardAction }) {
   $("room-select").addEventListener("change", (event) => {
     if (!event.target.value) return;
     localStorage.setItem(CHOICE_KEY, event.target.value);
-    if (window.location.search) window.history.replaceState(null, "", `/${window.location.hash}`);
+    forgetLink(); // another room was chosen: the QR code's machine is not in it
+    if (window.location.search || window.location.pathname !== "/") window.history.replaceState(null, "", `/${window.location.hash}`);
     loadRooms().catch(() => {});
     onRoomChange();
   });

@@ -1,5 +1,7 @@
 // In-page navigation: the tabs (Room, Alerts, Activity, Profile, Staff) are #hash links, so the
 // back button and a reload keep the view. The hash only ever names a view, nothing secret.
+// One path means more: /claim/{site}/{room}/{machine}, a machine's QR code, opens that room on
+// that machine's claim choices (claim_link.js).
 
 import { $ } from "./dom.js";
 
@@ -9,6 +11,20 @@ let onShow = () => {};
 let current = null;
 
 export const currentView = () => current;
+
+const CLAIM_PATH = /^\/claim\/([^/]+)\/([^/]+)\/([^/]+)\/?$/;
+
+/** The machine a /claim/{site}/{room}/{machine} deep link names, as {site, room, machine}, or null. */
+export function claimLink(pathname = window.location.pathname) {
+  const found = CLAIM_PATH.exec(pathname);
+  if (!found) return null;
+  try {
+    const [site, room, machine] = found.slice(1).map(decodeURIComponent);
+    return { site, room, machine };
+  } catch {
+    return null; // a malformed %-escape: not a link of ours
+  }
+}
 
 /** Which tabs this user has (logged out: none but the room; staff: also Staff). */
 export function allowViews(views) {
