@@ -135,3 +135,16 @@ def rasterise(svg: str, px_per_mm: float = 8.0) -> Image.Image:
         box = (x * px_per_mm, y * px_per_mm, (x + w) * px_per_mm - 1, (y + h) * px_per_mm - 1)
         draw.rectangle(box, fill=0)
     return image
+
+
+def test_kywash_labels_is_the_same_command_with_its_own_database_option(
+    sqlite_url: str, room: FakeEdge, tmp_path: Path
+) -> None:
+    """The issue's spelling, ``kywash labels --site S --room R --base-url URL --out F``."""
+    from launchers.cli import main
+
+    out = tmp_path / "labels.pdf"
+    args = ["labels", "--site", room.site, "--room", room.room, "--base-url", BASE, "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--database-url", sqlite_url])
+    assert result.exit_code == 0, result.output
+    assert f"10 labels for {room.site}/{room.room}" in result.stdout and out.exists()
