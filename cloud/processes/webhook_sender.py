@@ -119,8 +119,12 @@ class WebhookSender:
     def _send_next(self, client: httpx.Client) -> bool:
         """Lease and attempt the next due delivery; False when none is due."""
         lease_s = self.settings.webhook_timeout_s + LEASE_MARGIN_S
+        now = self._now()
+        with self.engine.connect().execution_options(kywash_readonly=True) as conn:
+            if not queue.due_ids(conn, now, 1):  # idle: no write transaction (SQLite's lock) per poll
+                return False
         with self.engine.begin() as conn:
-            attempt = queue.claim_next(conn, self._now(), lease_s)
+            attempt = queue.claim_next(conn, now, lease_s)
         if attempt is None:
             return False
         self._attempt(client, attempt)

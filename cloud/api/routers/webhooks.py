@@ -9,19 +9,22 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from cloud.api.auth import StaffUser
-from cloud.api.deps import PageDep, ReadConnDep, TxDep
+from cloud.api.deps import PageDep, ReadConnDep, StateDep, TxDep
 from cloud.domain.webhooks import subscriptions
 from cloud.domain.webhooks.schemas import DeliveryPublic, WebhookCreate, WebhookCreated, WebhookPublic
 from cloud.platform.pagination import Page
+from cloud.platform.unit_of_work import committed_or_refused
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 
 @router.post("", status_code=201, response_model=WebhookCreated)
-def create_webhook(tx: TxDep, staff: StaffUser, body: WebhookCreate) -> WebhookCreated:
+def create_webhook(state: StateDep, staff: StaffUser, body: WebhookCreate) -> WebhookCreated:
     """Send ``events`` (of ``site``, or every site when null) to ``url``. The answer holds the
     signing secret, shown this once; an unknown event name or a refused URL answers 422."""
-    return subscriptions.create_webhook(tx, body, by=staff.id)
+    subscriptions.check_new_target(state.settings, body.url)
+    with committed_or_refused(), state.transactions.begin() as tx:
+        return subscriptions.create_webhook(tx, body, by=staff.id)
 
 
 @router.get("", response_model=list[WebhookPublic])

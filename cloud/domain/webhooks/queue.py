@@ -100,16 +100,17 @@ CANDIDATES = 5
 
 def claim_next(conn: Connection, now: datetime, lease_s: float) -> Attempt | None:
     """Lease the next due delivery for one attempt; None when nothing is due (or all were taken)."""
-    for delivery_id in due_ids(conn, now, CANDIDATES):
+    for delivery_id in due_ids(conn, now, CANDIDATES, lock=True):
         attempt = lease(conn, delivery_id, now, lease_s)
         if attempt is not None:
             return attempt
     return None
 
 
-def due_ids(conn: Connection, now: datetime, limit: int) -> list[int]:
-    """Deliveries due now and not leased, oldest due first (PostgreSQL: rows another replica is
-    leasing right now are skipped rather than waited for)."""
+def due_ids(conn: Connection, now: datetime, limit: int, *, lock: bool = False) -> list[int]:
+    """Deliveries due now and not leased, oldest due first. With ``lock`` (PostgreSQL) the rows
+    are locked for this transaction and rows another replica is leasing right now are skipped
+    rather than waited for."""
     query = (
         select(webhook_deliveries.c.id)
         .where(
@@ -120,7 +121,7 @@ def due_ids(conn: Connection, now: datetime, limit: int) -> list[int]:
         .order_by(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.id)
         .limit(limit)
     )
-    if conn.dialect.name == "postgresql":
+    if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return [int(row_id) for row_id in conn.execute(query).scalars()]
 

@@ -11,14 +11,22 @@ from cloud.domain.webhooks.signing import new_secret
 from cloud.domain.webhooks.targets import check_target, check_url
 from cloud.platform.errors import NotFound
 from cloud.platform.pagination import Page, PageRequest, fetch_page
+from cloud.platform.settings import CloudSettings
 from cloud.platform.storage.tables import webhook_deliveries, webhooks
 from cloud.platform.unit_of_work import Tx
 
 
+def check_new_target(settings: CloudSettings, url: str) -> str:
+    """Refuse (422) a URL we would not POST to (see ``targets``). It resolves the host, so it is
+    called before the transaction opens: SQLite's write lock is not held across a DNS lookup."""
+    check_url(url, production=settings.environment == "production")
+    check_target(url, allow_private=settings.webhook_private_targets)
+    return url
+
+
 def create_webhook(tx: Tx, body: WebhookCreate, *, by: int) -> WebhookCreated:
-    """Refuses (422) a URL we would not POST to: see ``targets``."""
+    """Store the webhook (its URL checked by ``check_new_target`` first) with a new secret."""
     url = check_url(body.url, production=tx.settings.environment == "production")
-    check_target(url, allow_private=tx.settings.webhook_private_targets)
     events: list[str] = list(dict.fromkeys(body.events))
     secret = new_secret()
     webhook_id = tx.conn.execute(
