@@ -30,7 +30,7 @@ from cloud.domain.webhooks import queue
 from cloud.domain.webhooks.backoff import Backoff
 from cloud.domain.webhooks.queue import Attempt
 from cloud.domain.webhooks.signing import signed_headers
-from cloud.domain.webhooks.targets import TargetRefused, check_target
+from cloud.domain.webhooks.targets import IPAddress, TargetRefused, public_address
 from cloud.platform.settings import CloudSettings
 from cloud.processes.webhook_metrics import WebhookMetrics
 from kywash.clock import Clock, to_datetime
@@ -40,6 +40,16 @@ log = logging.getLogger(__name__)
 LEASE_MARGIN_S: Final = 30.0
 """A lease outlasts the attempt's timeout by this much, so a slow answer is still recorded."""
 USER_AGENT: Final = "KYWash-Webhooks/1"
+
+
+def pinned(url: str, address: IPAddress) -> tuple[str, dict[str, str], dict[str, str]]:
+    """``url`` with its host replaced by the ``address`` it was checked at, plus the ``Host``
+    header and TLS server name (SNI, and what the certificate is checked against) of the
+    original host: the connection goes where the SSRF guard looked, whatever DNS says next."""
+    original = httpx.URL(url)
+    target = original.copy_with(host=str(address))
+    extensions = {"sni_hostname": original.raw_host.decode("ascii")} if original.scheme == "https" else {}
+    return str(target), {"host": original.netloc.decode("ascii")}, extensions
 
 
 class WebhookSender:
@@ -131,16 +141,20 @@ class WebhookSender:
         return True
 
     def _attempt(self, client: httpx.Client, attempt: Attempt) -> None:
-        try:
-            check_target(attempt.url, allow_private=self.settings.webhook_private_targets)
-        except TargetRefused as exc:
-            self._record_failure(attempt, None, str(exc), give_up=True, outcome="refused")
-            return
+        url: str = attempt.url
+        pin_headers: dict[str, str] = {}
+        extensions: dict[str, str] = {}
+        if not self.settings.webhook_private_targets:
+            try:
+                url, pin_headers, extensions = pinned(attempt.url, public_address(attempt.url))
+            except TargetRefused as exc:
+                self._record_failure(attempt, None, str(exc), give_up=True, outcome="refused")
+                return
         body = attempt.body.encode()
         sent_at = self._now()
         try:
-            headers = signed_headers(attempt.secret, attempt.message_id, sent_at, body)
-            response = client.post(attempt.url, content=body, headers=headers)
+            headers = signed_headers(attempt.secret, attempt.message_id, sent_at, body) | pin_headers
+            response = client.post(url, content=body, headers=headers, extensions=extensions)
         except httpx.HTTPError as exc:
             self._record_failure(attempt, None, f"{type(exc).__name__}: {exc}".rstrip(": "))
             return

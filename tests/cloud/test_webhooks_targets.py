@@ -6,7 +6,8 @@ import ipaddress
 
 import pytest
 
-from cloud.domain.webhooks.targets import TargetRefused, check_target, is_public
+from cloud.domain.webhooks.targets import TargetRefused, check_target, is_public, public_address
+from cloud.processes.webhook_sender import pinned
 
 
 @pytest.mark.parametrize(
@@ -43,3 +44,40 @@ def test_private_targets_refused_unless_allowed(url: str) -> None:
 def test_an_unresolvable_host_is_refused() -> None:
     with pytest.raises(TargetRefused, match="does not resolve"):
         check_target("https://no-such-host.invalid/hook", allow_private=False)
+
+
+def test_a_resolving_name_gives_its_address_to_connect_to() -> None:
+    assert public_address("https://8.8.8.8/hook") == ipaddress.ip_address("8.8.8.8")
+
+
+@pytest.mark.parametrize(
+    ("url", "address", "pinned_url", "headers", "extensions"),
+    [
+        (
+            "https://hooks.example.com/x?a=1",
+            "93.184.216.34",
+            "https://93.184.216.34/x?a=1",
+            {"host": "hooks.example.com"},
+            {"sni_hostname": "hooks.example.com"},
+        ),
+        (
+            "https://hooks.example.com:8443/x",
+            "2606:4700:4700::1111",
+            "https://[2606:4700:4700::1111]:8443/x",
+            {"host": "hooks.example.com:8443"},
+            {"sni_hostname": "hooks.example.com"},
+        ),
+        ("http://hooks.example.com/x", "93.184.216.34", "http://93.184.216.34/x", {"host": "hooks.example.com"}, {}),
+        (
+            "https://bücher.example/x",
+            "93.184.216.34",
+            "https://93.184.216.34/x",
+            {"host": "xn--bcher-kva.example"},
+            {"sni_hostname": "xn--bcher-kva.example"},
+        ),
+    ],
+)
+def test_the_connection_is_pinned_to_the_checked_address(
+    url: str, address: str, pinned_url: str, headers: dict[str, str], extensions: dict[str, str]
+) -> None:
+    assert pinned(url, ipaddress.ip_address(address)) == (pinned_url, headers, extensions)

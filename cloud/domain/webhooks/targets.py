@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from cloud.platform.errors import InvalidInput
 
 MAX_URL_LENGTH = 2048
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class TargetRefused(InvalidInput):
@@ -43,8 +44,15 @@ def check_url(url: str, *, production: bool) -> str:
 def check_target(url: str, *, allow_private: bool) -> None:
     """Refuse (``TargetRefused``) a URL whose host does not resolve, or resolves to any address
     that is not globally routable, unless private targets are allowed."""
-    if allow_private:
-        return
+    if not allow_private:
+        public_address(url)
+
+
+def public_address(url: str) -> IPAddress:
+    """The address to connect to for ``url``'s host: every address it resolves to must be public
+    (a name with one private answer among public ones is refused). The sender connects to this
+    address itself, so the host cannot resolve to a public address for the check and to a
+    private one for the connection (DNS rebinding)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -52,16 +60,19 @@ def check_target(url: str, *, allow_private: bool) -> None:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise TargetRefused(f"the webhook host {host!r} does not resolve ({exc})") from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    for address in addresses:
         if not is_public(address):
             raise TargetRefused(
                 f"the webhook host {host!r} resolves to {address}, which is not a public address; "
                 "private, loopback and link-local targets are refused (KYWASH_WEBHOOK_ALLOW_PRIVATE allows them)"
             )
+    if not addresses:
+        raise TargetRefused(f"the webhook host {host!r} does not resolve")
+    return addresses[0]
 
 
-def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def is_public(address: IPAddress) -> bool:
     """Globally routable and not multicast (an IPv4-mapped IPv6 address is judged as its IPv4)."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
