@@ -154,16 +154,18 @@ class WebhookSender:
         sent_at = self._now()
         try:
             headers = signed_headers(attempt.secret, attempt.message_id, sent_at, body) | pin_headers
-            response = client.post(url, content=body, headers=headers, extensions=extensions)
+            # Streamed and never read: only the status matters, and a receiver's body may be huge.
+            with client.stream("POST", url, content=body, headers=headers, extensions=extensions) as response:
+                status = response.status_code
         except httpx.HTTPError as exc:
             self._record_failure(attempt, None, f"{type(exc).__name__}: {exc}".rstrip(": "))
             return
-        if 200 <= response.status_code < 300:
+        if 200 <= status < 300:
             with self.engine.begin() as conn:
-                recorded = queue.record_delivered(conn, attempt, self._now(), response.status_code)
+                recorded = queue.record_delivered(conn, attempt, self._now(), status)
             self._count("delivered" if recorded else "lease_lost", attempt)
             return
-        self._record_failure(attempt, response.status_code, f"HTTP {response.status_code}")
+        self._record_failure(attempt, status, f"HTTP {status}")
 
     def _record_failure(
         self, attempt: Attempt, status_code: int | None, error: str, *, give_up: bool = False, outcome: str = ""
