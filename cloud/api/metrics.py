@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from cloud.platform.storage.tables import room_sequences
+from cloud.processes.webhook_metrics import WebhookQueue
 from kywash.clock import Clock, to_datetime
 
 log = logging.getLogger(__name__)
@@ -84,4 +85,5 @@ def scrape_registry(registry: CollectorRegistry, engine: Engine, clock: Clock) -
     merged = CollectorRegistry(auto_describe=False)
     MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
     merged.register(SequenceGaps(engine, clock))
+    merged.register(WebhookQueue(engine, clock))
     return merged

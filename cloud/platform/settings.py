@@ -137,6 +137,28 @@ class CloudSettings(BaseSettings):
     ha_command_user: str = Field(default="homeassistant", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
     """Home Assistant's broker username: its out-of-service switches publish on ``cmd/<this>``."""
 
+    # --- outgoing webhooks (cloud/domain/webhooks/, cloud/processes/webhook_sender.py) ---
+    webhook_sender: bool = True
+    """Send queued webhook deliveries from this process (tests turn it off and send them on their
+    own clock). Every replica may run it: each attempt is leased by one of them."""
+    webhook_allow_private: bool | None = None
+    """Allow webhook targets on loopback, private, link-local or other non-global addresses. Unset:
+    allowed in development (the demo, tests), refused in production (a staff account must not
+    be able to make the server call into its own network)."""
+    webhook_timeout_s: float = Field(default=10, gt=0, le=60)
+    """How long one delivery attempt may take before it counts as failed."""
+    webhook_retry_base_s: float = Field(default=10, gt=0, le=3600)
+    """The wait before the first retry; each further retry waits twice as long (with jitter)..."""
+    webhook_retry_max_s: float = Field(default=3600, gt=0, le=86_400)
+    """...but never longer than this."""
+    webhook_retry_for_s: float = Field(default=86_400, gt=0, le=30 * 86_400)
+    """A delivery still failing this long after its event is marked failed and not tried again."""
+    webhook_poll_s: float = Field(default=2, gt=0, le=60)
+    """How often an idle sender looks for retries that fell due and rows other replicas queued
+    (rows this replica queues wake it at once)."""
+    webhook_workers: int = Field(default=2, ge=1, le=32)
+    """Deliveries sent at the same time by one replica (one slow receiver does not hold up the rest)."""
+
     @field_validator("secret_key")
     @classmethod
     def _strong_secret_in_production(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
@@ -220,6 +242,13 @@ class CloudSettings(BaseSettings):
         if not self.mqtt_clean_session and "mqtt_client_id" not in self.model_fields_set:
             raise ValueError("mqtt_clean_session=false needs a fixed KYWASH_MQTT_CLIENT_ID")
         return self
+
+    @property
+    def webhook_private_targets(self) -> bool:
+        """Whether webhooks may target non-global addresses (``webhook_allow_private``, else not in production)."""
+        if self.webhook_allow_private is not None:
+            return self.webhook_allow_private
+        return self.environment != "production"
 
     @property
     def mqtt_host(self) -> str:

@@ -52,6 +52,8 @@ class Changes:
     """Sessions revoked in this transaction: forgotten by this replica's session cache."""
     pushes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     """Web pushes (user id, payload) for the users' browsers, sent by worker threads."""
+    webhooks: int = 0
+    """Webhook deliveries queued in this transaction: the sender is woken once it commits."""
 
     def room(self, message: Message, audience: Audience) -> None:
         self.rooms.append((message, audience))
@@ -82,6 +84,9 @@ class Tx:
     changes: Changes = field(default_factory=Changes)
     deferred: dict[Hashable, Callable[[], object]] = field(default_factory=dict)
     """Work done once, just before the commit, however often it was asked for (see ``once``)."""
+    memo: dict[Hashable, Any] = field(default_factory=dict)
+    """Values read once per transaction and reused by its later steps (the webhooks a batch of
+    ingested events is matched against, say), so a batch does not repeat the same query."""
 
     def once(self, key: Hashable, work: Callable[[], object]) -> None:
         """Do ``work`` at the end of the transaction, once per ``key``: idempotent follow-ups a

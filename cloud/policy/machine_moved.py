@@ -4,7 +4,8 @@ reaches claims, holds, waitlists and fault reports.
 Inside the ingest transaction: claims follow the machine's new state (a finished cycle
 that runs on resumes its claim: ``Transition.same_cycle``), a sensor fault becomes an
 automatic fault report, a hold on a machine that stopped being free is withdrawn, and any
-machine that became free is offered to its waitlist — all before the message commits.
+machine that became free is offered to its waitlist, and webhook deliveries are queued
+(``machine_webhooks``) — all before the message commits.
 On the timers: a claim that expired with its door shut and no current drawn is a
 suspected broken machine. Service changes (out of service and back) are in
 ``service_changed``; the fault threshold in ``fault_reports``.
@@ -20,6 +21,7 @@ from cloud.domain.laundry import claims, store, waitlist
 from cloud.domain.laundry.rules import EMPTYABLE
 from cloud.domain.laundry.store import ClaimRecord, MachineRef
 from cloud.platform.unit_of_work import Tx
+from cloud.policy import machine_webhooks
 from kywash.contract import EventType
 
 AUTOMATIC_FAULT_EVENTS = frozenset({EventType.SENSOR_FAULT, EventType.FAULT_DETECTED})
@@ -45,6 +47,7 @@ def _react_to(tx: Tx, transition: Transition) -> None:
     if machine is None:
         return
     claims.follow_sensors(tx, machine, transition.before, same_cycle=transition.same_cycle)
+    machine_webhooks.machine_moved(tx, machine, transition)
     event = transition.event
     if event is not None and event.type in AUTOMATIC_FAULT_EVENTS:
         report_automatic(

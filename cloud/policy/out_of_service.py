@@ -27,6 +27,7 @@ from cloud.domain.notifications.send import notify_staff
 from cloud.platform.hub import Audience, Message
 from cloud.platform.storage.tables import machines
 from cloud.platform.unit_of_work import Tx
+from cloud.policy import machine_webhooks
 from cloud.policy import service_changed as policy
 
 
@@ -68,6 +69,7 @@ def take_out_of_service(tx: Tx, machine_pk: int, *, reason: str, by: int | None,
         reason if not automatic else f"Taken out automatically: {reason}. Check it, then put it back in service.",
         {"site": place.site, "room": place.room, "machine": place.machine_id, "automatic": automatic},
     )
+    machine_webhooks.service_changed(tx, place, out_of_service=True, reason=reason, automatic=automatic)
     policy.machine_unavailable(tx, machine_pk, reason)
     return True
 
@@ -108,6 +110,7 @@ def put_back_in_service(tx: Tx, machine_pk: int, *, by: int | None, note: str | 
         note or "Put back in service by staff.",
         {"site": place.site, "room": place.room, "machine": place.machine_id},
     )
+    machine_webhooks.service_changed(tx, place, out_of_service=False, reason=None, automatic=False, note=note)
     policy.machine_available(tx, machine_pk)
     return True
 

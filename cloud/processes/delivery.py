@@ -1,5 +1,6 @@
 """Where committed changes go: this replica's live clients, the broker, and (through the
-broker) the clients of every other replica, plus the users' browsers by web push.
+broker) the clients of every other replica, plus the users' browsers by web push; and wakes the
+webhook sender when the transaction queued deliveries.
 
 ``prepare`` runs inside the transaction: it renders the changed machines' views and the
 touched rooms' retained summaries from what the transaction can see. The call it returns
@@ -43,6 +44,12 @@ class PushQueue(Protocol):
     def submit(self, pushes: list[tuple[int, dict[str, Any]]]) -> None: ...
 
 
+class Waker(Protocol):
+    """Whatever sends queued rows once told they exist (``cloud.processes.webhook_sender``)."""
+
+    def wake(self) -> None: ...
+
+
 @dataclass
 class LiveDelivery:
     hub: Hub
@@ -55,6 +62,8 @@ class LiveDelivery:
     """None: web push is off (or this process sends none, as the CLI)."""
     summaries: SummaryBook | None = None
     """Digests of the rooms' retained summaries; None: publish none."""
+    webhooks: Waker | None = None
+    """None: this process sends no webhooks (the rows wait for a replica that does)."""
 
     @property
     def wants_summaries(self) -> bool:
@@ -79,7 +88,13 @@ class LiveDelivery:
         rendered += machine_messages(conn, pks) if pks else []
         messages = changes.rooms + rendered + changes.messages
         return functools.partial(
-            self.deliver, messages, changes.broker, changes.ended_sessions, changes.pushes, summaries
+            self.deliver,
+            messages,
+            changes.broker,
+            changes.ended_sessions,
+            changes.pushes,
+            summaries,
+            webhooks=changes.webhooks,
         )
 
     def deliver(
@@ -89,12 +104,13 @@ class LiveDelivery:
         ended_sessions: list[str] | None = None,
         pushes: list[tuple[int, dict[str, Any]]] | None = None,
         summaries: list[SummaryOut] | None = None,
+        *,
+        webhooks: int = 0,
     ) -> None:
-        if self.sessions is not None:
-            for session_id in ended_sessions or ():
-                self.sessions.forget(session_id)
+        if webhooks and self.webhooks is not None:
+            self.webhooks.wake()
         if ended_sessions:
-            self.hub.end_sessions(ended_sessions)
+            self._end_sessions(ended_sessions)
         if self.cache is not None and any(message["type"] in VIEW_CHANGES for message, _ in messages):
             self.cache.clear()
         for message, audience in messages:
@@ -112,3 +128,9 @@ class LiveDelivery:
                     self.broker.publish(summary.topic, summary.payload, retain=True)
         if pushes and self.push is not None:
             self.push.submit(pushes)
+
+    def _end_sessions(self, ended_sessions: list[str]) -> None:
+        if self.sessions is not None:
+            for session_id in ended_sessions:
+                self.sessions.forget(session_id)
+        self.hub.end_sessions(ended_sessions)

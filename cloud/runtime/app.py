@@ -30,6 +30,7 @@ from cloud.api.routers.machines import router as machines_router
 from cloud.api.routers.notifications import router as notifications_router
 from cloud.api.routers.push import router as push_router
 from cloud.api.routers.rooms import router as rooms_router
+from cloud.api.routers.webhooks import router as webhooks_router
 from cloud.api.routers.websocket import router as realtime_router
 from cloud.api.web.docs import OPENAPI_URL
 from cloud.api.web.router import install_web
@@ -48,6 +49,8 @@ from cloud.processes.mqtt_source import MqttSource
 from cloud.processes.push_metrics import PushMetrics
 from cloud.processes.push_sender import PushSender
 from cloud.processes.timers import TimerLoop
+from cloud.processes.webhook_metrics import WebhookMetrics, WebhookQueue
+from cloud.processes.webhook_sender import WebhookSender
 from cloud.runtime.state import CloudState
 from kywash.clock import Clock, SystemClock
 
@@ -67,6 +70,8 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
     state = CloudState(settings, engine, clock, hub, registry, ingest, transactions, summaries=summaries)
     push_metrics = PushMetrics(registry)
     registry.register(SequenceGaps(engine, clock))
+    registry.register(WebhookQueue(engine, clock))
+    state.webhooks = WebhookSender(engine, clock, settings, WebhookMetrics(registry))
     http_metrics = HttpMetrics(registry)
 
     @contextlib.asynccontextmanager
@@ -78,10 +83,14 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
         timers = TimerLoop(transactions, ingest.metrics)
         if settings.timer_loop:
             timers.start()
+        if settings.webhook_sender and state.webhooks is not None:
+            state.webhooks.start()
         try:
             yield
         finally:
             await timers.stop()
+            if state.webhooks is not None:
+                await asyncio.to_thread(state.webhooks.close)  # attempts in flight finish first
             await _stop(state, task)
 
     app = FastAPI(
@@ -105,6 +114,7 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
     app.include_router(push_router)
     app.include_router(activity_router)
     app.include_router(rooms_router)
+    app.include_router(webhooks_router)
     app.include_router(realtime_router)
     app.include_router(display_stream_router)
     app.include_router(health_router)

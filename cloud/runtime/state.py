@@ -25,6 +25,7 @@ from cloud.processes.delivery import LiveDelivery
 from cloud.processes.ingest import Ingest
 from cloud.processes.mqtt_source import MqttSource
 from cloud.processes.push_sender import PushSender
+from cloud.processes.webhook_sender import WebhookSender
 from kywash.clock import Clock
 
 
@@ -48,8 +49,13 @@ class CloudState:
     busy_hours: BusyHoursCache = field(default_factory=BusyHoursCache)
     summaries: SummaryBook = field(default_factory=SummaryBook)
     """What this process last published as each room's retained summary (by digest)."""
+    webhooks: WebhookSender | None = None
+    """The webhook sender (built by ``create_app``; its workers run while the app does with
+    ``webhook_sender`` on, and tests call its ``send_due`` themselves)."""
 
     def delivery(self) -> LiveDelivery:
         """Where committed changes go: the hub, and the broker while connected."""
         origin = self.settings.mqtt_client_id if self.settings.replica_fanout else None
-        return LiveDelivery(self.hub, self.source, origin, self.views, self.sessions, self.push, self.summaries)
+        return LiveDelivery(
+            self.hub, self.source, origin, self.views, self.sessions, self.push, self.summaries, self.webhooks
+        )

@@ -42,6 +42,7 @@ class Scenario:
     accounts: dict[str, Account]
     fault_id: int = 0
     notification_id: int = 0
+    webhook_id: int = 0
 
     def tokens(self, role: str) -> tuple[dict[str, str], str | None]:
         """Fresh headers and refresh token for ``role`` (a new session per cell)."""
@@ -59,7 +60,9 @@ Request = Callable[[Scenario, dict[str, str], str | None], Any]
 
 def call(method: str, path: str, **kwargs: Any) -> Request:
     def request(s: Scenario, headers: dict[str, str], refresh: str | None) -> Any:
-        target = path.format(fault=s.fault_id, notification=s.notification_id, owner=s.accounts["owner"].id)
+        target = path.format(
+            fault=s.fault_id, notification=s.notification_id, owner=s.accounts["owner"].id, webhook=s.webhook_id
+        )
         return s.client.request(method, f"/api/v1{target}", headers=headers, **kwargs)
 
     return request
@@ -165,6 +168,16 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int]]] = {
     ("get", "/api/v1/rooms/{room}/events"): (call("GET", "/rooms/r1/events"), (401, 403, 403, 200)),
     ("get", "/api/v1/rooms/status"): (call("GET", "/rooms/status"), (401, 403, 403, 200)),
     ("get", "/api/v1/rooms/{room}/busy-hours"): (call("GET", "/rooms/r1/busy-hours"), (200, 200, 200, 200)),
+    ("post", "/api/v1/webhooks"): (
+        call("POST", "/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["machine.finished"]}),
+        (401, 403, 403, 201),
+    ),
+    ("get", "/api/v1/webhooks"): (call("GET", "/webhooks"), (401, 403, 403, 200)),
+    ("delete", "/api/v1/webhooks/{webhook_id}"): (call("DELETE", "/webhooks/{webhook}"), (401, 403, 403, 204)),
+    ("get", "/api/v1/webhooks/{webhook_id}/deliveries"): (
+        call("GET", "/webhooks/{webhook}/deliveries"),
+        (401, 403, 403, 200),
+    ),
     ("get", "/api/health"): (
         lambda s, headers, refresh: s.client.get("/api/health", headers=headers),
         (200, 200, 200, 200),
@@ -178,6 +191,8 @@ DOMAIN_TABLES = (
     tables.notifications,
     tables.activities,
     tables.push_subscriptions,
+    tables.webhook_deliveries,
+    tables.webhooks,
 )
 
 
@@ -218,6 +233,17 @@ def reset(s: Scenario) -> None:
     )
     assert made.status_code == 201, made.text
     s.fault_id = made.json()["id"]
+    with state.engine.begin() as conn:
+        s.webhook_id = conn.execute(
+            tables.webhooks.insert()
+            .values(
+                url="http://127.0.0.1:9/hook",
+                events=["fault.reported"],
+                secret="whsec_QUJD",
+                created_at=to_datetime(state.clock.now()),
+            )
+            .returning(tables.webhooks.c.id)
+        ).scalar_one()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from cloud.domain.faults.reads import OPEN, RESOLVED, fault_by_id, open_count
 from cloud.domain.faults.schemas import FaultPublic, FaultReportedMessage
 from cloud.domain.laundry.store import MachineRef, machine_place
 from cloud.domain.notifications.send import notify, notify_staff
+from cloud.domain.webhooks.queue import enqueue_webhooks
 from cloud.platform.errors import Conflict, NotFound
 from cloud.platform.hub import Audience
 from cloud.platform.storage.repository import insert_ignoring_duplicates
@@ -42,7 +43,9 @@ def report_fault(
         photo_file=photo.name if photo else None,
         photo_type=photo.content_type if photo else None,
     )
-    _announce_report(tx, place, fault_id, automatic=False, user_id=viewer.id, has_photo=photo is not None)
+    _announce_report(
+        tx, place, fault_id, automatic=False, user_id=viewer.id, description=description, has_photo=photo is not None
+    )
     return fault_by_id(tx.conn, fault_id, viewer)
 
 
@@ -90,7 +93,7 @@ def report_automatic(
                 )
             ).scalar_one()
         )
-    _announce_report(tx, place, fault_id, automatic=True, user_id=None, reason=reason)
+    _announce_report(tx, place, fault_id, automatic=True, user_id=None, description=description, reason=reason)
     notify_staff(
         tx,
         "fault_detected",
@@ -126,6 +129,14 @@ def resolve_fault(tx: Tx, fault_id: int, *, by: Viewer, note: str | None) -> Fau
         user_id=reporter_id,
         machine_pk=machine_pk,
         data={"fault_id": fault_id, "machine": place.machine_id, "resolved_by": by.id, "note": note},
+    )
+    enqueue_webhooks(
+        tx,
+        "fault.updated",
+        site=place.site,
+        data=_webhook_data(place, fault_id, automatic=bool(row.automatic), open_faults=count)
+        | {"status": RESOLVED, "note": note},
+        text=f"A fault report on {place.full_name} was resolved" + (f": {note}" if note else ""),
     )
     if reporter_id is not None:
         body = note or "Thank you for reporting it."
@@ -173,10 +184,12 @@ def _announce_report(
     *,
     automatic: bool,
     user_id: int | None,
+    description: str,
     reason: str | None = None,
     has_photo: bool = False,
 ) -> None:
-    """Log the report, refresh the machine's view and tell the room (never who reported it)."""
+    """Log the report, refresh the machine's view, tell the room and queue the ``fault.reported``
+    webhooks (never who reported it)."""
     count = open_count(tx.conn, place.pk)
     tx.changes.machine(place.pk)
     message = FaultReportedMessage(
@@ -202,3 +215,23 @@ def _announce_report(
         machine_pk=place.pk,
         data={"fault_id": fault_id, "machine": place.machine_id, "automatic": automatic, "photo": has_photo},
     )
+    enqueue_webhooks(
+        tx,
+        "fault.reported",
+        site=place.site,
+        data=_webhook_data(place, fault_id, automatic=automatic, open_faults=count)
+        | {"status": OPEN, "reason": reason, "description": description, "photo": has_photo},
+        text=text,
+    )
+
+
+def _webhook_data(place: MachineRef, fault_id: int, *, automatic: bool, open_faults: int) -> dict[str, Any]:
+    return {
+        "fault_id": fault_id,
+        "room": place.room,
+        "machine": place.machine_id,
+        "kind": place.kind,
+        "number": place.number,
+        "automatic": automatic,
+        "open_faults": open_faults,
+    }

@@ -347,3 +347,45 @@ push_subscriptions = Table(
     UniqueConstraint("endpoint", name="uq_push_subscriptions_endpoint"),
     Index("ix_push_subscriptions_user", "user_id"),
 )
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    # A staff member's outgoing webhook (cloud/domain/webhooks/): where to POST which events.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("url", String(2048), nullable=False),
+    Column("events", Json, nullable=False),
+    # The event names it wants (a list of cloud.domain.webhooks.events.EVENTS).
+    Column("site", String(63)),
+    # Only this site's events; NULL: every site's.
+    Column("secret", String(100), nullable=False),
+    # ``whsec_<base64>`` (Standard Webhooks): the HMAC key, kept to sign every delivery.
+    Column("created_by", Id, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # The durable queue: one row per (event, webhook), inserted in the event's own transaction.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("webhook_id", Id, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("message_id", String(40), nullable=False),
+    # The ``webhook-id`` header: the same on every retry, so a receiver can drop a repeat.
+    Column("event", String(40), nullable=False),
+    Column("body", Text, nullable=False),
+    # The JSON body exactly as signed and sent, every attempt.
+    Column("status", String(16), nullable=False),
+    # pending (to be tried), delivered (a 2xx), failed (given up).
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime()),
+    Column("leased_until", UtcDateTime()),
+    # A sender claimed the row for one attempt until then (a conditional update): one replica per attempt.
+    Column("last_status_code", Integer),
+    Column("last_error", String(300)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime()),
+    UniqueConstraint("message_id", name="uq_webhook_deliveries_message_id"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+)
