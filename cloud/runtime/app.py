@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Final
 
 from fastapi import FastAPI
 
@@ -55,6 +56,24 @@ from cloud.runtime.state import CloudState
 from kywash.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
+
+
+ROUTERS: Final = (
+    accounts_router,
+    machines_router,
+    laundry_router,
+    faults_router,
+    notifications_router,
+    push_router,
+    activity_router,
+    rooms_router,
+    webhooks_router,
+    realtime_router,
+    display_stream_router,
+    health_router,
+    display_router,  # before the web app's catch-alls
+)
+"""Every API router, in the order their routes are matched."""
 
 
 def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -106,19 +125,8 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
     app.state.cloud = routes_see
     app.add_middleware(RequestMetrics, metrics=http_metrics)
     install_error_handlers(app)
-    app.include_router(accounts_router)
-    app.include_router(machines_router)
-    app.include_router(laundry_router)
-    app.include_router(faults_router)
-    app.include_router(notifications_router)
-    app.include_router(push_router)
-    app.include_router(activity_router)
-    app.include_router(rooms_router)
-    app.include_router(webhooks_router)
-    app.include_router(realtime_router)
-    app.include_router(display_stream_router)
-    app.include_router(health_router)
-    app.include_router(display_router)
+    for router in ROUTERS:
+        app.include_router(router)
     install_web(app)
     return app
 
