@@ -77,6 +77,7 @@ def test_a_second_registration_of_the_same_id_conflicts(db_client: TestClient) -
         ("phone_number", "123", "not a possible phone number"),
         ("phone_number", "call me", "not a phone number"),
         ("phone_number", "5551234567 ext. 9", "extension"),
+        ("phone_number", "0991234567", "looks like a local number from outside US"),  # not +1 099...
     ],
 )
 def test_bad_registration_input_is_422_naming_the_field(

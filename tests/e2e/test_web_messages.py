@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
 
 from cloud.platform.storage.tables import activities, users
-from tests.e2e.web_steps import WAIT_MS, card, claim, register
+from tests.e2e.web_steps import WAIT_MS, card, claim, open_app, register
 from tests.support.browser import PageFactory
 from tests.support.web_stack import WebStack
 
@@ -53,3 +53,24 @@ def test_activity_says_the_claim_in_words_under_day_headings(web_stack: WebStack
     expect(entries).not_to_contain_text("extra_10")
     headings = entries.get_by_role("heading", level=3)
     expect(headings).to_have_text(["Today", "Yesterday"])
+
+
+def test_a_foreign_local_number_is_refused_in_words_and_a_good_one_is_read_back(
+    web_stack: WebStack, page_factory: PageFactory
+) -> None:
+    page = page_factory()
+    open_app(page, web_stack)
+    form = page.locator("#login-form")
+    form.get_by_label("Student ID").fill("100303")
+    form.get_by_label("PIN").fill("1234")
+    form.get_by_label("Phone number").fill("0991 234 567")  # a local number of another country
+    page.get_by_role("button", name="Create account").click()
+    error = page.locator("#login-error")
+    expect(error).to_contain_text("Phone number looks like a local number from outside US", timeout=WAIT_MS)
+    expect(error).not_to_contain_text("phone_number")
+    expect(error).not_to_contain_text("Phone_number")
+
+    form.get_by_label("PIN").fill("1234")
+    form.get_by_label("Phone number").fill("(202) 555-0143")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Messages go to +12025550143")).to_be_visible(timeout=WAIT_MS)

@@ -27,7 +27,19 @@ def normalise_phone(raw: str, region: str, *, field: str = "phone_number") -> st
     if not phonenumbers.is_possible_number(number):
         hint = f"check the digits, and start a number from outside {region} with +"
         raise _invalid(field, f"is not a possible phone number: {hint}")
+    if _foreign_trunk_prefix(raw, number):
+        raise _invalid(field, f"looks like a local number from outside {region}: write it with + and the country code")
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def _foreign_trunk_prefix(raw: str, number: phonenumbers.PhoneNumber) -> bool:
+    """A number typed without ``+`` that starts with 0 and is no number of the region: most
+    countries dial their own numbers with a leading 0 (07911 123456), which the region's plan
+    (the US's, say) would otherwise swallow into a wrong number, and the texts would go astray."""
+    digits = raw.strip()
+    return (
+        not digits.startswith("+") and digits.lstrip("( ").startswith("0") and not phonenumbers.is_valid_number(number)
+    )
 
 
 def _invalid(field: str, message: str) -> InvalidInput:

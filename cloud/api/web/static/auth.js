@@ -43,9 +43,11 @@ async function submitStudent(event, onLoggedIn) {
   if (invalid) return;
   const [studentId, pin, phone] = ["student_id", "pin", "phone_number"].map((n) => form.elements[n].value.trim());
   try {
-    await busy(form.querySelectorAll("button"), () => (mode === "register" ? register(studentId, pin, phone) : login(studentId, pin)));
+    const me = await busy(form.querySelectorAll("button"), () => (mode === "register" ? register(studentId, pin, phone) : login(studentId, pin)));
     form.reset();
-    await onLoggedIn(mode === "register" ? "Account created: you are logged in." : "You are logged in.");
+    // The number as stored, so a local number read in the wrong country is seen at once, not at the first text.
+    const texts = me?.phone_number ? ` Messages go to ${me.phone_number}; if that is not your number, fix it under Profile.` : "";
+    await onLoggedIn(mode === "register" ? `Account created: you are logged in.${texts}` : "You are logged in.");
   } catch (error) {
     $("login-error").textContent = errorText(error);
     form.elements.pin.select();

@@ -25,6 +25,26 @@ const BY_CODE = {
   not_authenticated: () => "Log in first.",
 };
 
+const FIELD_NAMES = {
+  phone_number: "Phone number",
+  student_id: "Student ID",
+  pin: "PIN",
+  username: "Username",
+  password: "Password",
+  description: "Description",
+  photo: "Photo",
+  note: "Note",
+  reason: "Reason",
+};
+
+/** "phone_number: is not a possible..." → "Phone number is not a possible...": people, not field names. */
+function inWords(message) {
+  const named = /^([a-z][a-z0-9_]*): (.*)$/s.exec(message);
+  if (!named) return capitalise(message);
+  const field = FIELD_NAMES[named[1]] ?? capitalise(named[1].replaceAll("_", " "));
+  return `${field} ${named[2]}`;
+}
+
 const BY_STATUS = {
   401: "Log in again: your session has ended.",
   403: "Only staff can do that.",
@@ -43,7 +63,7 @@ export function errorText(error) {
   if (special) return special(error);
   if (error.status === 429) return `Too many requests: wait ${duration(error.retryAfter ?? 5)} and try again.`;
   if (error.message && !error.message.startsWith("The server answered")) {
-    const text = capitalise(error.message);
+    const text = inWords(error.message);
     return /[.!?]$/.test(text) ? text : `${text}.`;
   }
   return BY_STATUS[error.status] ?? `Something went wrong (${error.status}); try again.`;
