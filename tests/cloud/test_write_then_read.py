@@ -191,6 +191,19 @@ def resolve(s: Stage) -> None:
     assert [f["id"] for f in resolved["items"]] == [fault["id"]]
 
 
+def change_fault_status(s: Stage) -> None:
+    s.open_room()
+    alice, staff = s.student(), s.staff()
+    fault = expect(report_fault(s, alice), 201)
+    with s.race():
+        body = {"status": "acknowledged", "note": "seen it"}
+        expect(s.post(f"/faults/{fault['id']}/status", staff, json=body), 200)
+        told = s.get("/notifications/", alice)
+        listed = s.get("/faults/", alice, params={"status": "acknowledged"})
+    assert [(n["type"], n["body"]) for n in told["items"]] == [("fault_acknowledged", "seen it")]
+    assert [(f["id"], f["note"]) for f in listed["items"]] == [(fault["id"], "seen it")]
+
+
 def out_of_service(s: Stage) -> None:
     s.open_room()
     staff, alice = s.staff(), s.student()
@@ -307,6 +320,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", f"{API}/waitlist/leave"): Scenario(leave_waitlist),
     ("POST", f"{API}/faults/report"): Scenario(report),
     ("POST", f"{API}/faults/{{fault_id}}/resolve"): Scenario(resolve),
+    ("POST", f"{API}/faults/{{fault_id}}/status"): Scenario(change_fault_status),
     ("POST", f"{API}/machines/{{machine_type}}/{{machine_id}}/out-of-service"): Scenario(out_of_service),
     ("POST", f"{API}/machines/{{machine_type}}/{{machine_id}}/back-in-service"): Scenario(back_in_service),
     ("POST", f"{API}/notifications/read-all"): Scenario(read_all),
