@@ -10,6 +10,7 @@ read with, so two staff members racing cannot both move the same report from one
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,12 +25,14 @@ from cloud.domain.faults.reports import publish_alert
 from cloud.domain.faults.schemas import FaultPublic, FaultUpdatedMessage
 from cloud.domain.laundry.store import MachineRef, machine_place
 from cloud.domain.notifications.send import notify
-from cloud.platform.errors import Conflict, NotFound
+from cloud.platform.errors import CloudError, Conflict, NotFound
 from cloud.platform.hub import Audience
 from cloud.platform.storage.tables import fault_updates, faults
 from cloud.platform.unit_of_work import Tx
 from cloud.platform.viewer import Viewer
 from kywash.contract import MachineKind
+
+log = logging.getLogger(__name__)
 
 
 def change_status(
@@ -45,7 +48,11 @@ def change_status(
     if row is None:
         raise NotFound(f"no fault report {fault_id}", code="no_such_fault")
     current = FaultStatus(row.status)
-    check_step(current, target, eta=eta, note=note, today=_today(tx))
+    try:
+        check_step(current, target, eta=eta, note=note, today=_today(tx))
+    except CloudError as refused:  # counted by route and status in kywash_http_request_duration_seconds
+        log.info("fault %s: %s -> %s refused (%s): %s", fault_id, current, target, refused.code, refused)
+        raise
     values: dict[str, Any] = {"status": target.value, "eta": eta, "status_note": note, "status_at": tx.now}
     if target in CLOSED:
         values.update(resolved_at=tx.now, resolved_by=by.id, resolution_note=note)
