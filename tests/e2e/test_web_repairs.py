@@ -64,6 +64,7 @@ def test_staff_schedule_a_repair_and_the_student_sees_it_live(
     expect(washer.locator(".state-label")).to_have_text("Out of service")
     expect(washer.locator(".detail")).to_have_text(f"Drum motor broken · back about {day}", timeout=WAIT_MS)
     assert_no_serious_violations(student)
+    assert_no_serious_violations(staff)
 
     report.get_by_label("Next step").select_option("scheduled")
     report.get_by_label("Repair date").fill("2001-01-01")
