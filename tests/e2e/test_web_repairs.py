@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -22,7 +23,10 @@ DAY += ".toLocaleDateString([], { weekday: 'short', day: 'numeric', month: 'shor
 
 
 def test_staff_schedule_a_repair_and_the_student_sees_it_live(
-    web_stack: WebStack, page_factory: PageFactory, assert_no_serious_violations: Callable[..., Any]
+    web_stack: WebStack,
+    page_factory: PageFactory,
+    assert_no_serious_violations: Callable[..., Any],
+    save_screenshot: Callable[..., Path],
 ) -> None:
     student = page_factory()
     register(student, web_stack, "300002")
@@ -65,6 +69,8 @@ def test_staff_schedule_a_repair_and_the_student_sees_it_live(
     expect(washer.locator(".detail")).to_have_text(f"Drum motor broken · back about {day}", timeout=WAIT_MS)
     assert_no_serious_violations(student)
     assert_no_serious_violations(staff)
+    save_screenshot(student, "repairs-student")
+    save_screenshot(staff, "repairs-staff")
 
     report.get_by_label("Next step").select_option("scheduled")
     report.get_by_label("Repair date").fill("2001-01-01")
