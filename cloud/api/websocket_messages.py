@@ -14,7 +14,7 @@ from typing import Annotated, Final
 from pydantic import Field, TypeAdapter
 
 from cloud.domain.activity.schemas import ActivityMessage
-from cloud.domain.faults.schemas import FaultReportedMessage
+from cloud.domain.faults.schemas import FaultReportedMessage, FaultUpdatedMessage
 from cloud.domain.laundry.live import (
     CycleContinuedMessage,
     CycleFinishedMessage,
@@ -33,6 +33,7 @@ ServerMessage = Annotated[
     | CycleFinishedMessage
     | CycleContinuedMessage
     | FaultReportedMessage
+    | FaultUpdatedMessage
     | MachineServiceMessage
     | ActivityMessage
     | NotificationMessage,

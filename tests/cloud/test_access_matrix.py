@@ -138,6 +138,11 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int]]] = {
         call("POST", "/faults/{fault}/resolve", json={"note": "fixed"}),
         (401, 403, 403, 200),
     ),
+    ("post", "/api/v1/faults/{fault_id}/status"): (
+        call("POST", "/faults/{fault}/status", json={"status": "acknowledged", "note": "seen"}),
+        (401, 403, 403, 200),
+    ),
+    ("get", "/api/v1/rooms/{room}/repairs"): (call("GET", "/rooms/r1/repairs"), (401, 200, 200, 200)),
     ("get", "/api/v1/faults/{machine_type}/{machine_id}"): (call("GET", "/faults/washer/1"), (401, 200, 200, 200)),
     ("post", "/api/v1/machines/{machine_type}/{machine_id}/out-of-service"): (
         call("POST", "/machines/washer/2/out-of-service", json={"reason": "leaking"}),
@@ -187,6 +192,7 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int]]] = {
 DOMAIN_TABLES = (
     tables.claims,
     tables.waitlist_entries,
+    tables.fault_updates,
     tables.faults,
     tables.notifications,
     tables.activities,

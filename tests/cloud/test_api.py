@@ -58,6 +58,7 @@ def test_the_only_room_is_the_default(client: TestClient, feed: Feed, edge: Fake
         "out_of_service": False,
         "service_reason": None,
         "service_since": None,
+        "service_eta": None,
         "service_sync": "none",
         "desired_revision": 0,
         "applied_revision": 0,

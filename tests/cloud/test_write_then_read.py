@@ -191,6 +191,19 @@ def resolve(s: Stage) -> None:
     assert [f["id"] for f in resolved["items"]] == [fault["id"]]
 
 
+def change_fault_status(s: Stage) -> None:
+    s.open_room()
+    alice, staff = s.student(), s.staff()
+    fault = expect(report_fault(s, alice), 201)
+    with s.race():
+        body = {"status": "acknowledged", "note": "seen it"}
+        expect(s.post(f"/faults/{fault['id']}/status", staff, json=body), 200)
+        told = s.get("/notifications/", alice)
+        listed = s.get("/faults/", alice, params={"status": "acknowledged"})
+    assert [(n["type"], n["body"]) for n in told["items"]] == [("fault_acknowledged", "seen it")]
+    assert [(f["id"], f["note"]) for f in listed["items"]] == [(fault["id"], "seen it")]
+
+
 def out_of_service(s: Stage) -> None:
     s.open_room()
     staff, alice = s.staff(), s.student()
@@ -240,6 +253,28 @@ def delete_notification(s: Stage) -> None:
         expect(s.request("DELETE", f"/notifications/{gone}", alice), 204)
         shown = s.get("/notifications/", alice)
     assert [n["id"] for n in shown["items"]] == [kept]
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+HOOK = {"url": "http://127.0.0.1:9/hook", "events": ["machine.finished"], "site": None}
+
+
+def create_webhook(s: Stage) -> None:
+    staff = s.staff()
+    with s.race():
+        made = expect(s.post("/webhooks", staff, json=HOOK), 201)
+        listed = s.get("/webhooks", staff)
+    assert [w["id"] for w in listed] == [made["id"]]
+
+
+def delete_webhook(s: Stage) -> None:
+    staff = s.staff()
+    kept, gone = (expect(s.post("/webhooks", staff, json=HOOK), 201)["id"] for _ in range(2))
+    with s.race():
+        expect(s.request("DELETE", f"/webhooks/{gone}", staff), 204)
+        listed = s.get("/webhooks", staff)
+    assert [w["id"] for w in listed] == [kept]
 
 
 # --- web push -------------------------------------------------------------------------------
@@ -307,11 +342,14 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", f"{API}/waitlist/leave"): Scenario(leave_waitlist),
     ("POST", f"{API}/faults/report"): Scenario(report),
     ("POST", f"{API}/faults/{{fault_id}}/resolve"): Scenario(resolve),
+    ("POST", f"{API}/faults/{{fault_id}}/status"): Scenario(change_fault_status),
     ("POST", f"{API}/machines/{{machine_type}}/{{machine_id}}/out-of-service"): Scenario(out_of_service),
     ("POST", f"{API}/machines/{{machine_type}}/{{machine_id}}/back-in-service"): Scenario(back_in_service),
     ("POST", f"{API}/notifications/read-all"): Scenario(read_all),
     ("PUT", f"{API}/notifications/{{notification_id}}/read"): Scenario(read_one),
     ("DELETE", f"{API}/notifications/{{notification_id}}"): Scenario(delete_notification),
+    ("POST", f"{API}/webhooks"): Scenario(create_webhook),
+    ("DELETE", f"{API}/webhooks/{{webhook_id}}"): Scenario(delete_webhook),
     ("POST", f"{API}/push/subscriptions"): Scenario(subscribe, no_api_read=NO_PUSH_LIST),
     ("DELETE", f"{API}/push/subscriptions"): Scenario(unsubscribe, no_api_read=NO_PUSH_LIST),
 }

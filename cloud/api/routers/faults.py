@@ -1,4 +1,5 @@
-"""``/api/v1/faults`` and the staff service-state routes: report, list, photo, resolve, out/back.
+"""``/api/v1/faults`` and the staff service-state routes: report, list, photo, status steps, the
+room's repairs, out of service and back.
 
 Plain ``def`` routes: the database and the photo file are blocking I/O, so FastAPI runs
 them in its thread pool. Permission checks are the ``CurrentUser``/``StaffUser``
@@ -12,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from sqlalchemy import Connection, select
@@ -20,19 +21,23 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cloud.api.auth import CurrentUser, StaffUser
 from cloud.api.deps import PageDep, ReadConnDep, RoomChoiceDep, Runtime, StateDep, TxDep
-from cloud.domain.faults import photos, reads, reports
+from cloud.domain.faults import photos, reads, steps
+from cloud.domain.faults.lifecycle import FaultStatus
 from cloud.domain.faults.photos import StoredPhoto
 from cloud.domain.faults.schemas import (
     Description,
     FaultPublic,
     FaultResolve,
     FaultsPage,
+    FaultStatusChange,
     MachineFaultsPublic,
+    RepairsPublic,
     ServiceReturn,
     ServiceTakeOut,
 )
 from cloud.domain.machines.schemas import MachinePublic
 from cloud.domain.machines.views import MachineView, RoomChoice, choose_room, find_view, views_of
+from cloud.domain.rooms import events
 from cloud.platform.errors import Conflict
 from cloud.platform.storage.tables import faults
 from cloud.platform.unit_of_work import committed_or_refused
@@ -89,11 +94,14 @@ def list_faults(
     conn: ReadConnDep,
     viewer: CurrentUser,
     page: PageDep,
-    status: Literal["open", "resolved"] | None = None,
+    status: Literal["open", "acknowledged", "scheduled", "resolved", "wont_fix", "active"] | None = None,
     site: str | None = None,
     room: str | None = None,
 ) -> FaultsPage:
-    """Reports newest first: students see their own, staff everyone's (with reporter and photo)."""
+    """Reports newest first: students see their own, staff everyone's (with reporter and photo).
+
+    ``status`` picks one status, or ``active`` for every report still to do (open,
+    acknowledged or scheduled)."""
     return reads.list_faults(conn, viewer, page, status=status, site=site, room=room)
 
 
@@ -107,8 +115,36 @@ def fault_photo(state: StateDep, conn: ReadConnDep, viewer: CurrentUser, fault_i
 
 @router.post("/faults/{fault_id:int}/resolve", response_model=FaultPublic)
 def resolve_fault(tx: TxDep, staff: StaffUser, fault_id: int, body: FaultResolve | None = None) -> FaultPublic:
-    """Close an open report (staff; 409 ``already_resolved``). It does not put the machine back in service."""
-    return reports.resolve_fault(tx, fault_id, by=staff, note=body.note if body else None)
+    """Close a report as resolved (staff; 409 ``already_resolved``): the ``resolved`` step of
+    ``/status``. It does not put the machine back in service."""
+    return steps.change_status(tx, fault_id, FaultStatus.RESOLVED, by=staff, note=body.note if body else None)
+
+
+@router.post("/faults/{fault_id:int}/status", response_model=FaultPublic)
+def change_fault_status(tx: TxDep, staff: StaffUser, fault_id: int, body: FaultStatusChange) -> FaultPublic:
+    """Take the next step on a report (staff): ``acknowledged``, ``scheduled`` (with ``eta``, the
+    expected repair date), ``resolved`` or ``wont_fix`` (with a ``note`` saying why); the
+    report with its history. The reporter is notified and the room sees it live.
+
+    422 ``eta_required`` / ``bad_eta`` (a date in the past, over a year ahead, or with another
+    step) / ``note_required``; 409 ``already_resolved`` / ``already_wont_fix`` once closed."""
+    status = FaultStatus(body.status)
+    return steps.change_status(tx, fault_id, status, by=staff, note=body.note, eta=body.eta)
+
+
+@router.get("/rooms/{room}/repairs", response_model=RepairsPublic)
+def room_repairs(
+    conn: ReadConnDep,
+    viewer: CurrentUser,
+    room: Annotated[str, PathParam(min_length=1, max_length=63)],
+    site: Annotated[
+        str | None, Query(min_length=1, max_length=63, description="needed when the room name repeats")
+    ] = None,
+) -> RepairsPublic:
+    """The room's repairs still to do (open, acknowledged, scheduled), oldest report first: status,
+    expected date and staff's latest note, to anyone logged in; never who reported them or their
+    photos, and a report's own text only to its reporter and staff."""
+    return reads.room_repairs(conn, events.find_room(conn, room, site), viewer)
 
 
 @router.get("/faults/{machine_type}/{machine_id}", response_model=MachineFaultsPublic)

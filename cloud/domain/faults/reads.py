@@ -1,28 +1,48 @@
 """Reading fault reports as the asker may see them: a student their own, staff everyone's.
 
-Who reported or resolved a report is shown to staff only; students see per-machine
-counts of open reports, never who made the others.
+Who reported or resolved a report (or took any step on it) is shown to staff only;
+students see per-machine counts of open reports and the room's repairs list (status,
+expected date, staff's note), never who made the others or their photos.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Select, false, func, or_, select, true
 
-from cloud.domain.faults.schemas import FaultPublic, FaultsPage, MachineFaultsPublic
+from cloud.domain.faults.lifecycle import ACTIVE_VALUES, FaultStatus
+from cloud.domain.faults.schemas import (
+    FaultPublic,
+    FaultsPage,
+    FaultStepPublic,
+    MachineFaultsPublic,
+    RepairPublic,
+    RepairsPublic,
+)
 from cloud.domain.machines.views import MachineView, views_of
 from cloud.platform.errors import NotFound
 from cloud.platform.pagination import PageRequest, fetch_page
-from cloud.platform.storage.tables import faults, machines, rooms, users
+from cloud.platform.storage.repository import RoomRecord
+from cloud.platform.storage.tables import fault_updates, faults, machines, rooms, users
 from cloud.platform.viewer import STUDENT, Viewer
 from kywash.contract import MachineKind
 
-OPEN = "open"
-RESOLVED = "resolved"
+OPEN = FaultStatus.OPEN.value
+RESOLVED = FaultStatus.RESOLVED.value
+ACTIVE_FILTER = "active"
+"""The list filter for every report still to do (open, acknowledged or scheduled)."""
 
 _reporter = users.alias("reporter")
 _resolver = users.alias("resolver")
+_stepper = users.alias("stepper")
+
+
+def is_active() -> Any:
+    """SQL: the report is still a repair to do (counted as an open fault on its machine)."""
+    return faults.c.status.in_(ACTIVE_VALUES)
 
 
 def distinct_student_reporters(conn: Connection, machine_pk: int) -> int:
@@ -32,7 +52,7 @@ def distinct_student_reporters(conn: Connection, machine_pk: int) -> int:
         .select_from(faults.join(users, users.c.id == faults.c.reporter_id))
         .where(
             faults.c.machine_pk == machine_pk,
-            faults.c.status == OPEN,
+            is_active(),
             faults.c.automatic == false(),
             users.c.role == STUDENT,
         )
@@ -42,7 +62,7 @@ def distinct_student_reporters(conn: Connection, machine_pk: int) -> int:
 
 def open_count(conn: Connection, machine_pk: int) -> int:
     count = conn.execute(
-        select(func.count()).select_from(faults).where(faults.c.machine_pk == machine_pk, faults.c.status == OPEN)
+        select(func.count()).select_from(faults).where(faults.c.machine_pk == machine_pk, is_active())
     ).scalar_one()
     return int(count)
 
@@ -83,6 +103,9 @@ def fault_public(row: Any, viewer: Viewer) -> FaultPublic:
         created_at=m["created_at"],
         resolved_at=m["resolved_at"],
         resolution_note=m["resolution_note"],
+        eta=m["eta"],
+        note=m["status_note"],
+        updated_at=m["status_at"],
         photo_url=f"/api/v1/faults/{m['id']}/photo" if m["photo_file"] else None,
         mine=m["reporter_id"] == viewer.id,
         reporter=m["reporter_login"] if viewer.is_staff else None,
@@ -103,17 +126,80 @@ def list_faults(
     query = fault_query()
     if not viewer.is_staff:
         query = query.where(faults.c.reporter_id == viewer.id)
-    if status is not None:
+    if status == ACTIVE_FILTER:
+        query = query.where(is_active())
+    elif status is not None:
         query = query.where(faults.c.status == status)
     page = fetch_page(conn, _in_room(query, site, room), faults.c.id, request, lambda row: fault_public(row, viewer))
-    return FaultsPage(items=page.items, next_before=page.next_before, machines=machines_with_faults(conn, site, room))
+    items = with_history(conn, page.items, viewer)
+    return FaultsPage(items=items, next_before=page.next_before, machines=machines_with_faults(conn, site, room))
+
+
+def with_history(conn: Connection, shown: Sequence[FaultPublic], viewer: Viewer) -> list[FaultPublic]:
+    """The reports with their steps, oldest first (one query for all of them)."""
+    if not shown:
+        return []
+    rows = conn.execute(
+        select(
+            fault_updates,
+            func.coalesce(_stepper.c.student_id, _stepper.c.username).label("by_login"),
+        )
+        .select_from(fault_updates.outerjoin(_stepper, _stepper.c.id == fault_updates.c.by_id))
+        .where(fault_updates.c.fault_id.in_([fault.id for fault in shown]))
+        .order_by(fault_updates.c.id)
+    )
+    steps: dict[int, list[FaultStepPublic]] = defaultdict(list)
+    for row in rows:
+        m = row._mapping
+        steps[int(m["fault_id"])].append(
+            FaultStepPublic(
+                status=m["status"],
+                note=m["note"],
+                eta=m["eta"],
+                at=m["created_at"],
+                by=m["by_login"] if viewer.is_staff else None,
+            )
+        )
+    return [fault.model_copy(update={"history": steps.get(fault.id, [])}) for fault in shown]
+
+
+def room_repairs(conn: Connection, room: RoomRecord, viewer: Viewer) -> RepairsPublic:
+    """The room's reports still to do, oldest first, as anyone in the room may see them."""
+    rows = conn.execute(
+        select(faults, machines.c.machine_id, machines.c.kind, machines.c.number)
+        .select_from(faults.join(machines, machines.c.id == faults.c.machine_pk))
+        .where(faults.c.room_id == room.id, is_active())
+        .order_by(faults.c.id)
+    )
+    items = []
+    for row in rows:
+        m = row._mapping
+        mine = m["reporter_id"] is not None and m["reporter_id"] == viewer.id
+        items.append(
+            RepairPublic(
+                fault_id=m["id"],
+                machine=m["machine_id"],
+                kind=MachineKind(m["kind"]),
+                number=m["number"],
+                status=m["status"],
+                eta=m["eta"],
+                note=m["status_note"],
+                reported_at=m["created_at"],
+                updated_at=m["status_at"],
+                automatic=bool(m["automatic"]),
+                reason=m["reason"],
+                description=m["description"] if viewer.is_staff or mine else None,
+                mine=mine,
+            )
+        )
+    return RepairsPublic(site=room.site, room=room.room, items=items)
 
 
 def machines_with_faults(
     conn: Connection, site: str | None = None, room: str | None = None
 ) -> list[MachineFaultsPublic]:
     """Every machine with open reports or out of service, as students see it."""
-    has_open = select(faults.c.id).where(faults.c.machine_pk == machines.c.id, faults.c.status == OPEN).exists()
+    has_open = select(faults.c.id).where(faults.c.machine_pk == machines.c.id, is_active()).exists()
     query = _in_room(
         select(machines.c.id)
         .select_from(machines.join(rooms, rooms.c.id == machines.c.room_id))
@@ -167,4 +253,5 @@ def fault_by_id(conn: Connection, fault_id: int, viewer: Viewer) -> FaultPublic:
     row = conn.execute(fault_query().where(faults.c.id == fault_id)).first()
     if row is None:
         raise NotFound(f"no fault report {fault_id}", code="no_such_fault")
-    return fault_public(row, viewer)
+    (shown,) = with_history(conn, [fault_public(row, viewer)], viewer)
+    return shown

@@ -2,24 +2,24 @@
 
 Every report is logged, counted on its machine's live view and announced to the room
 (without the reporter's identity). Whether enough students have reported a machine to
-take it out of service is policy's (``cloud.policy.fault_reports``); resolving reports
-never puts a machine back (``cloud.policy.out_of_service``).
+take it out of service is policy's (``cloud.policy.fault_reports``); staff's later steps
+(acknowledged, scheduled, resolved, wont_fix) are ``steps``'s, and closing reports never
+puts a machine back (``cloud.policy.out_of_service``).
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from cloud.domain.activity.record import record_activity
 from cloud.domain.faults.photos import StoredPhoto
-from cloud.domain.faults.reads import OPEN, RESOLVED, fault_by_id, open_count
+from cloud.domain.faults.reads import OPEN, fault_by_id, is_active, open_count
 from cloud.domain.faults.schemas import FaultPublic, FaultReportedMessage
 from cloud.domain.laundry.store import MachineRef, machine_place
-from cloud.domain.notifications.send import notify, notify_staff
+from cloud.domain.notifications.send import notify_staff
 from cloud.domain.webhooks.queue import enqueue_webhooks
-from cloud.platform.errors import Conflict, NotFound
 from cloud.platform.hub import Audience
 from cloud.platform.storage.repository import insert_ignoring_duplicates
 from cloud.platform.storage.tables import faults
@@ -72,7 +72,7 @@ def report_automatic(
             faults.c.machine_pk == machine_pk,
             faults.c.automatic.is_(True),
             faults.c.reason == reason,
-            faults.c.status == OPEN,
+            is_active(),
         )
     ).first()
     if already is not None:
@@ -102,46 +102,6 @@ def report_automatic(
         {"fault_id": fault_id, "site": place.site, "room": place.room, "machine": place.machine_id, "reason": reason},
     )
     return fault_id
-
-
-def resolve_fault(tx: Tx, fault_id: int, *, by: Viewer, note: str | None) -> FaultPublic:
-    """Close an open report (staff); ``Conflict`` if it was already resolved. The reporter is told."""
-    row = tx.conn.execute(
-        update(faults)
-        .where(faults.c.id == fault_id, faults.c.status == OPEN)
-        .values(status=RESOLVED, resolved_at=tx.now, resolved_by=by.id, resolution_note=note)
-        .returning(faults.c.machine_pk, faults.c.reporter_id, faults.c.automatic, faults.c.reason)
-    ).first()
-    if row is None:
-        if tx.conn.execute(select(faults.c.id).where(faults.c.id == fault_id)).first() is None:
-            raise NotFound(f"no fault report {fault_id}", code="no_such_fault")
-        raise Conflict(f"fault report {fault_id} is already resolved", code="already_resolved")
-    machine_pk, reporter_id = int(row.machine_pk), row.reporter_id
-    place = machine_place(tx.conn, machine_pk)
-    tx.changes.machine(machine_pk)
-    count = open_count(tx.conn, machine_pk)
-    publish_alert(tx, place, fault_id, "resolved", automatic=bool(row.automatic), reason=row.reason, open_faults=count)
-    record_activity(
-        tx,
-        "fault_resolved",
-        f"A fault report on {place.full_name} was resolved" + (f": {note}" if note else ""),
-        room_id=place.room_id,
-        user_id=reporter_id,
-        machine_pk=machine_pk,
-        data={"fault_id": fault_id, "machine": place.machine_id, "resolved_by": by.id, "note": note},
-    )
-    enqueue_webhooks(
-        tx,
-        "fault.updated",
-        site=place.site,
-        data=_webhook_data(place, fault_id, automatic=bool(row.automatic), open_faults=count)
-        | {"status": RESOLVED, "note": note},
-        text=f"A fault report on {place.full_name} was resolved" + (f": {note}" if note else ""),
-    )
-    if reporter_id is not None:
-        body = note or "Thank you for reporting it."
-        notify(tx, int(reporter_id), "fault_resolved", f"Your report on {place.full_name} was resolved", body)
-    return fault_by_id(tx.conn, fault_id, by)
 
 
 def publish_alert(
@@ -219,13 +179,14 @@ def _announce_report(
         tx,
         "fault.reported",
         site=place.site,
-        data=_webhook_data(place, fault_id, automatic=automatic, open_faults=count)
+        data=webhook_data(place, fault_id, automatic=automatic, open_faults=count)
         | {"status": OPEN, "reason": reason, "description": description, "photo": has_photo},
         text=text,
     )
 
 
-def _webhook_data(place: MachineRef, fault_id: int, *, automatic: bool, open_faults: int) -> dict[str, Any]:
+def webhook_data(place: MachineRef, fault_id: int, *, automatic: bool, open_faults: int) -> dict[str, Any]:
+    """What a ``fault.*`` webhook says of a report: the machine and the count, never the reporter."""
     return {
         "fault_id": fault_id,
         "room": place.room,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final, Literal
 
 from pydantic import BaseModel, Field
@@ -75,6 +75,9 @@ class MachinePublic(BaseModel):
     out_of_service: bool = False
     service_reason: str | None = None
     service_since: datetime | None = None
+    service_eta: date | None = Field(
+        default=None, description="out of service: when it should be back (the date of its scheduled repair)"
+    )
     service_sync: Literal["none", "pending", "applied"] = Field(
         default="none",
         description="whether the room's edge has applied the latest service change: none (never changed), "

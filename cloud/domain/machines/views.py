@@ -112,6 +112,7 @@ def machine_view(room: RoomRecord, machine: MachineRecord, extra: MachineExtras 
         out_of_service=extra.out_of_service,
         service_reason=extra.service_reason,
         service_since=extra.service_since,
+        service_eta=extra.service_eta if extra.out_of_service else None,
         service_sync=_sync(extra.desired_revision, extra.applied_revision),
         desired_revision=extra.desired_revision,
         applied_revision=extra.applied_revision,

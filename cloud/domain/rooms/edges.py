@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Integer, cast, func, select
 
-from cloud.domain.faults.reads import OPEN
+from cloud.domain.faults.reads import is_active
 from cloud.domain.ingest.gaps import SEQUENCE_COLUMNS, RoomSequence
 from cloud.domain.rooms.events import sequence_public
 from cloud.domain.rooms.schemas import RoomEdgePublic
@@ -72,7 +72,7 @@ def _machine_counts(conn: Connection, room_ids: list[int]) -> dict[int, tuple[in
 def _open_faults(conn: Connection, room_ids: list[int]) -> dict[int, int]:
     rows = conn.execute(
         select(faults.c.room_id, func.count())
-        .where(faults.c.room_id.in_(room_ids), faults.c.status == OPEN)
+        .where(faults.c.room_id.in_(room_ids), is_active())
         .group_by(faults.c.room_id)
     )
     return {int(row[0]): int(row[1]) for row in rows}

@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -287,17 +288,37 @@ faults = Table(
     # A generated name in the photo directory (outside the web root).
     Column("photo_type", String(32)),
     Column("status", String(16), nullable=False),
-    # open or resolved.
+    # open, acknowledged, scheduled, resolved or wont_fix (cloud.domain.faults.lifecycle).
     Column("created_at", UtcDateTime(), nullable=False),
     Column("resolved_at", UtcDateTime()),
     Column("resolved_by", Id, ForeignKey("users.id", ondelete="SET NULL")),
     Column("resolution_note", Text),
+    # When, by whom and why it was closed (resolved or wont_fix).
+    Column("eta", Date),
+    # While scheduled: the expected repair date.
+    Column("status_note", Text),
+    Column("status_at", UtcDateTime()),
+    # The latest step's note and time (its history is in fault_updates).
     Column("edge_seq", BigInteger),
     Column("edge_boot_id", String(64)),
     # For automatic faults: the edge event they came from (one fault per event).
     Index("ix_faults_machine_status", "machine_pk", "status"),
     Index("uq_faults_edge_event", "room_id", "edge_boot_id", "edge_seq", unique=True),
 )
+
+fault_updates = Table(
+    "fault_updates",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("fault_id", Id, ForeignKey("faults.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("note", Text),
+    Column("eta", Date),
+    Column("by_id", Id, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_fault_updates_fault", "fault_id", "id"),
+)
+"""Each step staff took on a fault report (acknowledged, scheduled, resolved, wont_fix)."""
 
 notifications = Table(
     "notifications",

@@ -16,6 +16,7 @@ import { applyDoneMessage, applyNotificationMessage, clearNotifications, loadNot
 import { loadProfile, setupProfile } from "./profile.js";
 import { disablePush, registerWorker } from "./push.js";
 import { applyMessage, chosenRoom, loadMachines, loadRooms, onMachinesChanged, render, roomQuery, setupRoom, view } from "./room.js";
+import { applyRepairsMessage, loadRepairs } from "./repairs.js";
 import { allowViews, currentView, setupRouter } from "./router.js";
 import { applyStaffMessage, askOutOfService, backInService, loadStaff, setupStaff } from "./staff.js";
 import { applyWaitlistMessage, loadWaitlists, render as renderWaitlist } from "./waitlist.js";
@@ -49,9 +50,11 @@ function onMessage(message) {
   applyNotificationMessage(message);
   applyDoneMessage(message);
   applyActivityMessage(message);
+  applyRepairsMessage(message);
   if (view.user?.staff) applyStaffMessage(message);
   if (message.type === "snapshot") {
     loadWaitlists();
+    loadRepairs(session.active).catch(() => {});
     loadNotifications().catch(() => {});
     if (currentView() !== "room") loadView(currentView());
   }
@@ -91,6 +94,7 @@ async function goAnonymous(loginError = "") {
   view.user = null;
   clearNotifications();
   clearActivity();
+  loadRepairs(false);
   $("done-banner").hidden = true;
   showAccount(loginError);
   allowViews(["room"]);
@@ -123,6 +127,7 @@ function onRoomChange() {
     followRoom();
     loadWaitlists();
   }
+  loadRepairs(session.active).catch(() => {});
 }
 
 function onCardAction(machine, action, button) {

@@ -2,7 +2,7 @@
 // Cards are updated in place, so a half-chosen cycle or a focused button survives a live update.
 
 import { h } from "./dom.js";
-import { ago, clock, dayAndClock, machineName, minutesSince, minutesUntil } from "./format.js";
+import { ago, clock, day, dayAndClock, machineName, minutesSince, minutesUntil } from "./format.js";
 
 const CATEGORIES = [
   ["normal", "Normal"],
@@ -58,7 +58,8 @@ function detail(m) {
   }
   if (m.usage === "in_use" && m.since) return [`In use since ${clock(m.since)} (${ago(m.since)}) · no estimate of its end yet`];
   if (m.usage === "out_of_service") {
-    const since = m.service_since ? ` · since ${dayAndClock(m.service_since)}` : "";
+    // a scheduled repair says when it should be back; otherwise, since when it has been out
+    const since = m.service_eta ? ` · back about ${day(m.service_eta)}` : m.service_since ? ` · since ${dayAndClock(m.service_since)}` : "";
     const sync = m.service_sync === "pending" ? " · waiting for the room to confirm" : "";
     return [`${m.service_reason || "No reason given"}${since}${sync}`];
   }

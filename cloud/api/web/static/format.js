@@ -49,3 +49,27 @@ export function duration(seconds) {
 export const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 export const machineName = (kind, number) => `${capitalise(kind)} ${number}`;
+
+/** "Tue 8 Dec" for a calendar date "2026-12-08" (read as a local date: no time zone shift). */
+export function day(isoDate) {
+  const [year, month, date] = isoDate.split("-").map(Number);
+  return new Date(year, month - 1, date).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
+}
+
+/** What a repair's status means to a student: "Repair scheduled for Tue 8 Dec". */
+export function repairStatusText(status, eta) {
+  switch (status) {
+    case "open":
+      return "Reported, not yet seen by staff";
+    case "acknowledged":
+      return "Seen by staff";
+    case "scheduled":
+      return eta ? `Repair scheduled for ${day(eta)}` : "Repair scheduled";
+    case "resolved":
+      return "Resolved";
+    case "wont_fix":
+      return "Will not be repaired";
+    default:
+      return status;
+  }
+}

@@ -1,10 +1,11 @@
-// Staff: open fault reports with their photos and reporters (resolve with a note), taking
-// machines out of service and back, and the health of every room's edge.
+// Staff: fault reports still to do with their photos and reporters — each step of the repair
+// (acknowledged, scheduled for a date, resolved, won't fix) with a note the reporter and the
+// room read —, taking machines out of service and back, and the health of every room's edge.
 
 import { api, fetchBlob } from "./api.js";
 import { $, busy, h, say } from "./dom.js";
 import { errorText } from "./errors.js";
-import { ago, dayAndClock, machineName } from "./format.js";
+import { ago, dayAndClock, machineName, repairStatusText } from "./format.js";
 
 let photoUrls = []; // object URLs of the shown photos, revoked on every redraw
 let target = null; // {site, room, kind, number} of the service dialog
@@ -12,6 +13,12 @@ let opener = null;
 let reloadTimer = null;
 
 const where = (site, room) => new URLSearchParams({ site, room });
+const STEPS = [
+  ["acknowledged", "Acknowledged"],
+  ["scheduled", "Repair scheduled"],
+  ["resolved", "Resolved"],
+  ["wont_fix", "Won't fix"],
+];
 
 function photo(fault) {
   if (!fault.photo_url) return null;
@@ -36,7 +43,9 @@ function faultItem(fault) {
     h("h3", {}, `${name} · ${fault.site}/${fault.room}`),
     h("p", {}, fault.description),
     h("p", { class: "muted" }, `Reported by ${by}, ${dayAndClock(fault.created_at)}`),
+    h("p", { class: "fault-status" }, repairStatusText(fault.status, fault.eta), fault.note ? ` — ${fault.note}` : ""),
     photo(fault),
+    stepForm(fault),
     h(
       "form",
       { class: "resolve", "data-fault-id": fault.id },
@@ -50,8 +59,24 @@ function faultItem(fault) {
   );
 }
 
+/** The next step of a repair: its status, the date for a scheduled one, and a note students read. */
+function stepForm(fault) {
+  const ids = { status: `step-status-${fault.id}`, eta: `step-eta-${fault.id}`, note: `step-note-${fault.id}` };
+  const select = h("select", { id: ids.status, name: "status" });
+  for (const [value, text] of STEPS) select.append(new Option(text, value, false, value === (fault.status === "open" ? "acknowledged" : fault.status)));
+  return h(
+    "form",
+    { class: "step", "data-fault-id": fault.id },
+    h("div", { class: "field inline" }, h("label", { htmlFor: ids.status }, "Next step"), select),
+    h("div", { class: "field inline" }, h("label", { htmlFor: ids.eta }, "Repair date"), h("input", { id: ids.eta, name: "eta", type: "date", value: fault.eta ?? "" })),
+    h("div", { class: "field" }, h("label", { htmlFor: ids.note }, "Note for the reporter and the room"), h("input", { id: ids.note, name: "note", maxLength: 1000, autocomplete: "off" })),
+    h("p", { class: "form-error", role: "alert" }),
+    h("div", { class: "buttons" }, h("button", { type: "submit" }, "Update repair")),
+  );
+}
+
 export async function loadFaults() {
-  const page = await api("/api/v1/faults/?status=open&limit=50");
+  const page = await api("/api/v1/faults/?status=active&limit=50");
   for (const url of photoUrls) URL.revokeObjectURL(url);
   photoUrls = [];
   $("faults-list").replaceChildren(...page.items.map(faultItem));
@@ -115,7 +140,7 @@ export async function loadStaff() {
 
 /** Live messages that change what staff see: reload the lists (at most every half second). */
 export function applyStaffMessage(message) {
-  if (!["fault_reported", "machine_service", "room"].includes(message.type)) return;
+  if (!["fault_reported", "fault_updated", "machine_service", "room"].includes(message.type)) return;
   window.clearTimeout(reloadTimer);
   reloadTimer = window.setTimeout(() => loadStaff(), 500);
 }
@@ -160,9 +185,32 @@ async function takeOut(event) {
   }
 }
 
+async function takeStep(form) {
+  const status = form.elements.status.value;
+  const note = form.elements.note.value.trim();
+  const eta = form.elements.eta.value;
+  const body = { status, ...(note ? { note } : {}), ...(status === "scheduled" && eta ? { eta } : {}) };
+  const error = form.querySelector(".form-error");
+  try {
+    await busy(form.querySelectorAll("button, select, input"), () =>
+      api(`/api/v1/faults/${form.dataset.faultId}/status`, { method: "POST", body }),
+    );
+    error.textContent = "";
+    say(status === "scheduled" ? "Repair scheduled." : "Repair updated.");
+    await loadFaults();
+    $("faults-title").focus();
+  } catch (failure) {
+    error.textContent = errorText(failure);
+  }
+}
+
 async function resolve(event) {
   event.preventDefault();
   const form = event.target;
+  if (form.classList.contains("step")) {
+    await takeStep(form);
+    return;
+  }
   const note = form.elements.note.value.trim();
   try {
     await busy(form.querySelectorAll("button"), () =>

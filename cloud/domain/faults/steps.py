@@ -1,0 +1,207 @@
+"""Staff moving a fault report along: acknowledged, scheduled (for a date), resolved, wont_fix.
+
+Each step is checked against the pure rules (``lifecycle.check_step``), stored on the
+report (its latest note and date, which lists show) and in its history (``fault_updates``),
+told to the room live (``fault_updated``, never who reported it), to the reporter as a
+notification (in the app and by web push), to the activity log, and — when the step
+closes the report — to MQTT dashboards. The update is conditional on the status it was
+read with, so two staff members racing cannot both move the same report from one status.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from cloud.domain.activity.record import record_activity
+from cloud.domain.faults.lifecycle import CLOSED, FaultStatus, check_step
+from cloud.domain.faults.reads import fault_by_id, open_count
+from cloud.domain.faults.reports import publish_alert, webhook_data
+from cloud.domain.faults.schemas import FaultPublic, FaultUpdatedMessage
+from cloud.domain.laundry.store import MachineRef, machine_place
+from cloud.domain.notifications.send import notify
+from cloud.domain.webhooks.queue import enqueue_webhooks
+from cloud.platform.errors import CloudError, Conflict, NotFound
+from cloud.platform.hub import Audience
+from cloud.platform.storage.tables import fault_updates, faults
+from cloud.platform.unit_of_work import Tx
+from cloud.platform.viewer import Viewer
+from kywash.contract import MachineKind
+
+log = logging.getLogger(__name__)
+
+
+def change_status(
+    tx: Tx, fault_id: int, target: FaultStatus, *, by: Viewer, note: str | None, eta: date | None = None
+) -> FaultPublic:
+    """Take one step on a report (staff); the errors are ``check_step``'s, or ``NotFound``."""
+    note = note.strip() if note and note.strip() else None
+    row = tx.conn.execute(
+        select(faults.c.status, faults.c.machine_pk, faults.c.reporter_id, faults.c.automatic, faults.c.reason).where(
+            faults.c.id == fault_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no fault report {fault_id}", code="no_such_fault")
+    current = FaultStatus(row.status)
+    try:
+        check_step(current, target, eta=eta, note=note, today=_today(tx))
+    except CloudError as refused:  # counted by route and status in kywash_http_request_duration_seconds
+        log.info("fault %s: %s -> %s refused (%s): %s", fault_id, current, target, refused.code, refused)
+        raise
+    values: dict[str, Any] = {"status": target.value, "eta": eta, "status_note": note, "status_at": tx.now}
+    if target in CLOSED:
+        values.update(resolved_at=tx.now, resolved_by=by.id, resolution_note=note)
+    changed = tx.conn.execute(
+        update(faults).where(faults.c.id == fault_id, faults.c.status == current.value).values(**values)
+    ).rowcount
+    if not changed:
+        raise Conflict(f"fault report {fault_id} was changed meanwhile; look again", code="fault_changed")
+    tx.conn.execute(
+        fault_updates.insert().values(
+            fault_id=fault_id, status=target.value, note=note, eta=eta, by_id=by.id, created_at=tx.now
+        )
+    )
+    place = machine_place(tx.conn, int(row.machine_pk))
+    count = open_count(tx.conn, place.pk)
+    _announce(tx, place, fault_id, target, eta=eta, note=note, open_faults=count, automatic=bool(row.automatic))
+    if target in CLOSED:
+        publish_alert(
+            tx, place, fault_id, "resolved", automatic=bool(row.automatic), reason=row.reason, open_faults=count
+        )
+    _log(tx, place, fault_id, target, eta=eta, note=note, by=by, reporter_id=row.reporter_id)
+    if row.reporter_id is not None:
+        _tell_reporter(tx, int(row.reporter_id), place, fault_id, target, eta=eta, note=note)
+    said = f"A fault report on {place.full_name} {_PHRASES[target]}" + (f" for {eta:%a %d %b}" if eta else "")
+    said += f": {note}" if note else ""
+    enqueue_webhooks(
+        tx,
+        "fault.updated",
+        site=place.site,
+        data=webhook_data(place, fault_id, automatic=bool(row.automatic), open_faults=count)
+        | {"status": target.value, "note": note, "eta": eta.isoformat() if eta else None},
+        text=said,
+    )
+    return fault_by_id(tx.conn, fault_id, by)
+
+
+_PHRASES = {
+    FaultStatus.OPEN: "is open",
+    FaultStatus.ACKNOWLEDGED: "was acknowledged",
+    FaultStatus.SCHEDULED: "has a repair scheduled",
+    FaultStatus.RESOLVED: "was resolved",
+    FaultStatus.WONT_FIX: "will not be fixed",
+}
+"""How a webhook's readable line says each step."""
+
+
+def _today(tx: Tx) -> date:
+    """The date in the residence's time zone: what "today" means to the staff who pick a date."""
+    return tx.now.astimezone(ZoneInfo(tx.settings.timezone)).date()
+
+
+def day_text(day: date) -> str:
+    """ "Tue 8 Dec": how a repair date reads in a notification."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def _announce(
+    tx: Tx,
+    place: MachineRef,
+    fault_id: int,
+    status: FaultStatus,
+    *,
+    eta: date | None,
+    note: str | None,
+    open_faults: int,
+    automatic: bool,
+) -> None:
+    """Refresh the machine's view (its count and ``service_eta``) and tell the room, after commit."""
+    tx.changes.machine(place.pk)
+    message = FaultUpdatedMessage(
+        site=place.site,
+        room=place.room,
+        machine=place.machine_id,
+        kind=MachineKind(place.kind),
+        number=place.number,
+        fault_id=fault_id,
+        status=status,
+        eta=eta,
+        note=note,
+        at=tx.now,
+        open_faults=open_faults,
+        automatic=automatic,
+    )
+    tx.changes.send(message.model_dump(mode="json"), Audience.of_room(place.site, place.room))
+
+
+def _step_text(status: FaultStatus, eta: date | None) -> str:
+    if status is FaultStatus.SCHEDULED and eta is not None:
+        return f"repair scheduled for {day_text(eta)}"
+    return {
+        FaultStatus.ACKNOWLEDGED: "report acknowledged by staff",
+        FaultStatus.RESOLVED: "resolved",
+        FaultStatus.WONT_FIX: "will not be repaired",
+    }.get(status, status.value)
+
+
+def _log(
+    tx: Tx,
+    place: MachineRef,
+    fault_id: int,
+    status: FaultStatus,
+    *,
+    eta: date | None,
+    note: str | None,
+    by: Viewer,
+    reporter_id: int | None,
+) -> None:
+    data = {"fault_id": fault_id, "machine": place.machine_id, "status": status.value, "note": note}
+    if status is FaultStatus.RESOLVED:  # the entry resolving has always written
+        text = f"A fault report on {place.full_name} was resolved" + (f": {note}" if note else "")
+        data |= {"resolved_by": by.id}
+        record_activity(
+            tx, "fault_resolved", text, room_id=place.room_id, user_id=reporter_id, machine_pk=place.pk, data=data
+        )
+        return
+    text = f"A fault report on {place.full_name}: {_step_text(status, eta)}" + (f": {note}" if note else "")
+    data |= {"eta": eta.isoformat() if eta else None, "by": by.id}
+    record_activity(
+        tx, "fault_updated", text, room_id=place.room_id, user_id=reporter_id, machine_pk=place.pk, data=data
+    )
+
+
+def _tell_reporter(
+    tx: Tx,
+    reporter_id: int,
+    place: MachineRef,
+    fault_id: int,
+    status: FaultStatus,
+    *,
+    eta: date | None,
+    note: str | None,
+) -> None:
+    """ "Washer 3: repair scheduled for Tue 8 Dec", with staff's note as the body."""
+    data = {
+        "fault_id": fault_id,
+        "site": place.site,
+        "room": place.room,
+        "status": status.value,
+        "eta": eta.isoformat() if eta else None,
+        **place.data,
+    }
+    if status is FaultStatus.RESOLVED:  # as resolving has always told it
+        title = f"Your report on {place.full_name} was resolved"
+        notify(tx, reporter_id, "fault_resolved", title, note or "Thank you for reporting it.", data)
+        return
+    title = f"{place.name.capitalize()}: {_step_text(status, eta)}"
+    default = {
+        FaultStatus.ACKNOWLEDGED: "Staff have seen your report and will look at it.",
+        FaultStatus.SCHEDULED: "A repair is planned.",
+        FaultStatus.WONT_FIX: "Staff decided not to repair it.",
+    }.get(status, "")
+    notify(tx, reporter_id, f"fault_{status.value}", title, note or default, data)
