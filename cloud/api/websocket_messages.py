@@ -14,6 +14,7 @@ from typing import Annotated, Final
 from pydantic import Field, TypeAdapter
 
 from cloud.domain.activity.schemas import ActivityMessage
+from cloud.domain.alarms.schemas import AlarmMessage
 from cloud.domain.faults.schemas import FaultReportedMessage
 from cloud.domain.laundry.live import (
     CycleContinuedMessage,
@@ -35,6 +36,7 @@ ServerMessage = Annotated[
     | FaultReportedMessage
     | MachineServiceMessage
     | ActivityMessage
+    | AlarmMessage
     | NotificationMessage,
     Field(discriminator="type"),
 ]

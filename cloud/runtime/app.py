@@ -21,6 +21,7 @@ from cloud.api.http_metrics import HttpMetrics, RequestMetrics
 from cloud.api.metrics import SequenceGaps, new_registry
 from cloud.api.routers.accounts import router as accounts_router
 from cloud.api.routers.activity import router as activity_router
+from cloud.api.routers.alarms import router as alarms_router
 from cloud.api.routers.faults import router as faults_router
 from cloud.api.routers.health import router as health_router
 from cloud.api.routers.laundry import router as laundry_router
@@ -102,6 +103,7 @@ def create_app(settings: CloudSettings | None = None, *, clock: Clock | None = N
     app.include_router(push_router)
     app.include_router(activity_router)
     app.include_router(rooms_router)
+    app.include_router(alarms_router)
     app.include_router(realtime_router)
     app.include_router(health_router)
     install_web(app)

@@ -1,0 +1,50 @@
+"""What happens when an incident opens or clears: the one seam for everything that reacts.
+
+Today staff are notified (in the app and by Web Push, ``notify_staff``) and every staff
+client hears a live ``alarm`` message. Called inside the transaction that opened or cleared
+the incident, once per incident (``store.py`` decides once), so whatever is added here —
+webhooks (``staff.alarm``, ``room.offline``, ``room.online``) — inherits that.
+"""
+
+from __future__ import annotations
+
+from cloud.domain.alarms import reads, rules
+from cloud.domain.alarms.rules import Change
+from cloud.domain.alarms.schemas import AlarmMessage
+from cloud.domain.alarms.store import AlarmRecord
+from cloud.domain.notifications.send import notify_staff
+from cloud.platform.hub import Audience
+from cloud.platform.unit_of_work import Tx
+
+
+def alarm_opened(tx: Tx, alarm: AlarmRecord) -> None:
+    """An incident opened (any kind). Seam: the ``staff.alarm`` webhook goes here."""
+    _tell_staff(tx, alarm, Change.OPEN)
+
+
+def alarm_cleared(tx: Tx, alarm: AlarmRecord) -> None:
+    """An incident cleared (any kind). Seam: the ``staff.alarm`` webhook (cleared) goes here."""
+    _tell_staff(tx, alarm, Change.CLEAR)
+
+
+def room_went_offline(tx: Tx, alarm: AlarmRecord) -> None:
+    """A room's edge went silent for longer than the threshold (``alarm`` is its
+    ``edge_silent`` incident). Seam: the ``room.offline`` webhook goes here."""
+    alarm_opened(tx, alarm)
+
+
+def room_came_online(tx: Tx, alarm: AlarmRecord) -> None:
+    """A silent room's edge was heard again (``alarm``: its cleared ``edge_silent`` incident).
+    Seam: the ``room.online`` webhook goes here."""
+    alarm_cleared(tx, alarm)
+
+
+def _tell_staff(tx: Tx, alarm: AlarmRecord, change: Change) -> None:
+    shown = reads.alarm_public(alarm, tx.settings.timezone)
+    live = AlarmMessage(change="opened" if change is Change.OPEN else "cleared", alarm=shown)
+    tx.changes.send(live.model_dump(mode="json"), Audience.of_staff())
+    data = {"alarm_id": alarm.id, "kind": alarm.kind.value, "site": alarm.site, "room": alarm.room}
+    if alarm.machine is not None:
+        data["machine"] = alarm.machine
+    body = rules.body_text(alarm.kind, change, alarm.details)
+    notify_staff(tx, rules.NOTIFICATION_TYPES[(alarm.kind, change)], shown.title, body, data)
