@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from cloud.domain.alarms import silence
+from cloud.domain.alarms.rules import proves_edge_alive
 from cloud.domain.dashboards.discovery import discovery_messages, machines_to_discover
 from cloud.domain.dashboards.summary import SummaryBook
 from cloud.domain.ingest.apply import Applied, apply_message
@@ -46,8 +47,6 @@ from kywash.contract import (
     ContractError,
     MachineCommand,
     Payload,
-    RoomStatus,
-    RoomStatusValue,
     Telemetry,
     TopicRef,
     decode_message,
@@ -284,21 +283,14 @@ class Ingest:
         applied = apply_message(tx.conn, ref, message, tx.now, auto_register=self.auto_register, lookups=lookups)
         react(tx, applied)
         note_changes(tx, applied)
-        if applied.room_id is not None and heard_from_edge(message):  # a silence alarm clears, once per batch
+        if applied.room_id is not None and proves_edge_alive(message, came_online=applied.came_online):
+            # the room's silence alarm, if one is open, clears (looked for once per room and batch)
             tx.once(("room_heard", applied.room_id), functools.partial(silence.room_heard, tx, applied.room_id))
         if applied.kind == "info" and applied.room_id is not None:
             announce_discovery(tx, applied.room_id)
         if applied.came_online and applied.room_id is not None:
             restore_profiles(tx, applied.room_id)
         return applied
-
-
-def heard_from_edge(message: Payload) -> bool:
-    """Whether ``message`` shows the room's edge alive: anything it sends, but not the ``offline``
-    the broker publishes for it (its last will) nor a staff command."""
-    if isinstance(message, RoomStatus):
-        return message.status is RoomStatusValue.ONLINE
-    return not isinstance(message, MachineCommand)
 
 
 def _superseded_telemetry(pending: Sequence[tuple[int, str, TopicRef, Payload]]) -> set[int]:

@@ -23,7 +23,7 @@ from cloud.platform.storage.tables import notifications
 from cloud.processes.timers import Fired, fire_due
 from cloud.runtime.app import create_app
 from kywash.clock import FakeClock
-from kywash.contract import EventType, MachineState
+from kywash.contract import EventType, MachineState, decode_message
 from tests.cloud.accounts_support import Account, make_account
 from tests.cloud.fake_edge import FakeEdge
 from tests.cloud.faults_support import report
@@ -72,6 +72,28 @@ def test_a_sensor_fault_opens_when_the_state_enters_it_and_clears_when_it_leaves
     before: str | None, after: str, change: Change | None
 ) -> None:
     assert rules.sensor_fault_change(before, after) is change
+
+
+EDGE = FakeEdge(site="s")
+PROOF_OF_LIFE = {
+    "an event": (EDGE.event("washer-1"), False, True),
+    "telemetry": (EDGE.telemetry("washer-1", 0.1), False, True),
+    "a status that brought the room online": (EDGE.status(online=True), True, True),
+    "a retained online status it already had": (EDGE.status(online=True), False, False),
+    "the broker's last will": (EDGE.status(online=False), False, False),
+    "info of a new boot": (EDGE.info(), True, True),
+    "retained info of the same boot": (EDGE.info(), False, False),
+    "a retained state": (EDGE.state("washer-1"), False, False),
+    "a retained profile": (EDGE.profile("washer-1", 3), False, False),
+}
+
+
+@pytest.mark.parametrize(("message", "came_online", "alive"), PROOF_OF_LIFE.values(), ids=PROOF_OF_LIFE.keys())
+def test_only_what_a_running_edge_sends_now_clears_its_silence(
+    message: tuple[str, bytes], came_online: bool, alive: bool
+) -> None:
+    _, payload = decode_message(*message)
+    assert rules.proves_edge_alive(payload, came_online=came_online) is alive
 
 
 @pytest.mark.parametrize(
@@ -194,6 +216,22 @@ def test_a_silent_edge_opens_one_alarm_and_its_return_clears_it_once(room: Room,
     assert alarms(client, staff, open="true") == []
     [cleared] = alarms(client, staff, open="false")
     assert (cleared["id"], cleared["title"], cleared["open"]) == (alarm["id"], back, False)
+
+
+def test_the_brokers_retained_copies_after_a_cloud_restart_do_not_clear_a_silence(
+    room: Room, client: TestClient
+) -> None:
+    staff = make_account(client, "warden", role="staff")
+    room.feed(room.edge.status(online=False))  # the edge died; the broker published its last will
+    room.clock.advance(6 * 60)
+    assert fire(client).silence_alarms == 1
+    edge = room.edge  # what the broker replays to a cloud that subscribes again
+    room.feed(edge.info(), edge.status(online=False), *(edge.state(m.id) for m in edge.machines))
+    room.feed(edge.profile("washer-1", 2))
+    assert [t for t, _ in staff_notifications(client, staff)] == ["room_silent"]
+    assert len(alarms(client, staff, open="true")) == 1
+    heartbeat(room, 7)  # the edge itself, running again
+    assert [t for t, _ in staff_notifications(client, staff)] == ["room_silent", "room_back_online"]
 
 
 def test_a_room_silent_again_is_a_new_incident(room: Room, client: TestClient) -> None:

@@ -12,6 +12,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kywash.contract import MachineEvent, Payload, RoomInfo, RoomStatus, Telemetry
+
 
 class AlarmKind(StrEnum):
     EDGE_SILENT = "edge_silent"
@@ -36,6 +38,20 @@ def is_silent(last_seen: datetime | None, now: datetime, silent_minutes: float) 
     """The room's edge has been unheard for longer than the threshold (a room never heard from
     has nothing to have gone silent from: it is not an incident)."""
     return last_seen is not None and now - last_seen > timedelta(minutes=silent_minutes)
+
+
+def proves_edge_alive(message: Payload, *, came_online: bool) -> bool:
+    """Whether ``message`` shows the room's edge running now, so a silence incident clears.
+
+    Events and telemetry are never retained: only a running edge sends them, and it sends
+    telemetry every 30 s. A retained message (state, info, status, health, ack, profile)
+    may be the broker's stored copy, replayed when the cloud subscribes again after a
+    restart, long after the edge died; of those only a status or info that brought the
+    room online (``came_online``: a changed status, or a new boot) counts. The broker's
+    ``offline`` last will never does."""
+    if isinstance(message, MachineEvent | Telemetry):
+        return True
+    return isinstance(message, RoomStatus | RoomInfo) and came_online
 
 
 def sensor_fault_change(before: str | None, after: str) -> Change | None:
