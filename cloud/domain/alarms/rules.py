@@ -29,9 +29,13 @@ class Change(StrEnum):
 SENSOR_FAULT_STATE = "sensor_fault"
 
 
+def open_key_prefix(kind: AlarmKind) -> str:
+    return f"{kind.value}:"
+
+
 def open_key(kind: AlarmKind, subject_id: int) -> str:
     """The key an open incident holds (its room's id for a silent edge, else its machine's)."""
-    return f"{kind.value}:{subject_id}"
+    return f"{open_key_prefix(kind)}{subject_id}"
 
 
 def is_silent(last_seen: datetime | None, now: datetime, silent_minutes: float) -> bool:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, exists, select
+from sqlalchemy import Connection, String, cast, exists, literal, select
 
 from cloud.domain.alarms import events
-from cloud.domain.alarms.rules import AlarmKind, is_silent, open_key
+from cloud.domain.alarms.rules import AlarmKind, is_silent, open_key, open_key_prefix
 from cloud.domain.alarms.store import Subject, clear_alarm, open_alarm
 from cloud.platform.storage.tables import rooms, staff_alarms
 from cloud.platform.unit_of_work import Tx
@@ -23,13 +23,8 @@ from cloud.platform.unit_of_work import Tx
 def rooms_gone_silent(conn: Connection, now: datetime, silent_minutes: float) -> list[int]:
     """Rooms unheard for longer than the threshold whose silence has no open incident yet."""
     cutoff = now - timedelta(minutes=silent_minutes)
-    already = exists().where(
-        and_(
-            staff_alarms.c.room_id == rooms.c.id,
-            staff_alarms.c.kind == AlarmKind.EDGE_SILENT.value,
-            staff_alarms.c.cleared_at.is_(None),
-        )
-    )
+    key = literal(open_key_prefix(AlarmKind.EDGE_SILENT)) + cast(rooms.c.id, String)
+    already = exists().where(staff_alarms.c.open_key == key)  # the unique index answers it
     query = select(rooms.c.id).where(rooms.c.last_seen < cutoff, ~already).order_by(rooms.c.id)
     return [int(room_id) for room_id in conn.execute(query).scalars()]
 
