@@ -25,7 +25,7 @@ from typing import Final
 from sqlalchemy.exc import OperationalError
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from cloud.domain.alarms import silence
+from cloud.domain.alarms import machine_incidents, silence
 from cloud.domain.alarms.rules import proves_edge_alive
 from cloud.domain.dashboards.discovery import discovery_messages, machines_to_discover
 from cloud.domain.dashboards.summary import SummaryBook
@@ -288,6 +288,7 @@ class Ingest:
             tx.once(("room_heard", applied.room_id), functools.partial(silence.room_heard, tx, applied.room_id))
         if applied.kind == "info" and applied.room_id is not None:
             announce_discovery(tx, applied.room_id)
+            machine_incidents.machines_removed(tx, applied.room_id)
         if applied.came_online and applied.room_id is not None:
             restore_profiles(tx, applied.room_id)
         return applied

@@ -319,6 +319,18 @@ def test_a_machines_own_alarm_does_not_stop_another_machines(room: Room, client:
     assert sorted(a["machine"] for a in alarms(client, staff, open="true")) == ["dryer-1", "washer-1"]
 
 
+def test_a_machine_removed_from_the_room_takes_its_open_alarm_with_it(room: Room, client: TestClient) -> None:
+    staff = make_account(client, "warden", role="staff")
+    room.sensors("washer-2", "fault")
+    room.sensors("washer-1", "fault")
+    room.edge.machines = tuple(m for m in room.edge.machines if m.id != "washer-2")
+    room.feed(room.edge.info())
+    assert [a["machine"] for a in alarms(client, staff, open="true")] == ["washer-1"]
+    [gone] = alarms(client, staff, open="false")
+    assert gone["title"] == f"r1 ({room.edge.site}): washer 2 removed from the room"
+    assert [t for t, _ in staff_notifications(client, staff)] == ["sensor_fault", "sensor_fault"]
+
+
 # --- out of service automatically ---------------------------------------------------------
 
 

@@ -27,6 +27,13 @@ def alarm_cleared(tx: Tx, alarm: AlarmRecord) -> None:
     _tell_staff(tx, alarm, Change.CLEAR)
 
 
+def alarm_withdrawn(tx: Tx, alarm: AlarmRecord) -> None:
+    """An incident closed because its machine was removed from the room: staff clients drop it;
+    nobody is notified."""
+    live = AlarmMessage(change="cleared", alarm=reads.alarm_public(alarm, tx.settings.timezone))
+    tx.changes.send(live.model_dump(mode="json"), Audience.of_staff())
+
+
 def room_went_offline(tx: Tx, alarm: AlarmRecord) -> None:
     """A room's edge went silent for longer than the threshold (``alarm`` is its
     ``edge_silent`` incident). Seam: the ``room.offline`` webhook goes here."""

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
+
 from cloud.domain.alarms import events
 from cloud.domain.alarms.rules import AlarmKind, Change, open_key, sensor_fault_change, service_change
-from cloud.domain.alarms.store import Subject, clear_alarm, open_alarm
+from cloud.domain.alarms.store import COLUMNS, Subject, clear_alarm, open_alarm, record
 from cloud.domain.laundry.store import MachineRef
+from cloud.platform.storage.tables import staff_alarms
 from cloud.platform.unit_of_work import Tx
 
 
@@ -42,3 +45,24 @@ def _apply(tx: Tx, machine: MachineRef, kind: AlarmKind, change: Change, details
     if opened is not None:
         events.alarm_opened(tx, opened)
     return opened is not None
+
+
+def machines_removed(tx: Tx, room_id: int) -> int:
+    """The room's info no longer lists machines that had open incidents (their rows are gone, so
+    ``machine_pk`` is null): those incidents can never clear by themselves. They are closed;
+    staff clients see them leave the list (nobody is notified: there is no machine left to
+    look at). How many."""
+    rows = tx.conn.execute(
+        update(staff_alarms)
+        .where(
+            staff_alarms.c.room_id == room_id,
+            staff_alarms.c.machine.is_not(None),
+            staff_alarms.c.machine_pk.is_(None),
+            staff_alarms.c.open_key.is_not(None),
+        )
+        .values(open_key=None, cleared_at=tx.now)
+        .returning(*COLUMNS)
+    ).all()
+    for row in rows:
+        events.alarm_withdrawn(tx, record(row))
+    return len(rows)

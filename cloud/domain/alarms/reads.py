@@ -23,6 +23,8 @@ def began_at(alarm: AlarmRecord) -> datetime:
 def title(alarm: AlarmRecord, timezone: str) -> str:
     if alarm.cleared_at is None:
         return rules.opened_title(alarm.kind, alarm.site, alarm.room, alarm.machine, began_at(alarm), timezone)
+    if alarm.machine is not None and alarm.machine_pk is None:  # the machine's row is gone
+        return rules.removed_title(alarm.site, alarm.room, alarm.machine)
     return rules.cleared_title(alarm.kind, alarm.site, alarm.room, alarm.machine, alarm.cleared_at - began_at(alarm))
 
 

@@ -128,6 +128,11 @@ def cleared_title(kind: AlarmKind, site: str, room: str, machine: str | None, la
     return f"{place}: {name} back in service after {after}"
 
 
+def removed_title(site: str, room: str, machine: str) -> str:
+    """An incident closed because its machine is no longer in the room's info."""
+    return f"{place_text(site, room)}: {machine_text(machine)} removed from the room"
+
+
 def body_text(kind: AlarmKind, change: Change, details: dict[str, Any]) -> str:
     """The notification's body: what staff should do about it."""
     if change is Change.CLEAR:
