@@ -8,6 +8,8 @@ webhooks (``staff.alarm``, ``room.offline``, ``room.online``) — inherits that.
 
 from __future__ import annotations
 
+import logging
+
 from cloud.domain.alarms import reads, rules
 from cloud.domain.alarms.rules import Change
 from cloud.domain.alarms.schemas import AlarmMessage
@@ -15,6 +17,8 @@ from cloud.domain.alarms.store import AlarmRecord
 from cloud.domain.notifications.send import notify_staff
 from cloud.platform.hub import Audience
 from cloud.platform.unit_of_work import Tx
+
+log = logging.getLogger(__name__)
 
 
 def alarm_opened(tx: Tx, alarm: AlarmRecord) -> None:
@@ -36,7 +40,8 @@ def alarm_withdrawn(tx: Tx, alarm: AlarmRecord) -> None:
 
 def room_went_offline(tx: Tx, alarm: AlarmRecord) -> None:
     """A room's edge went silent for longer than the threshold (``alarm`` is its
-    ``edge_silent`` incident). Seam: the ``room.offline`` webhook goes here."""
+    ``edge_silent`` incident; it then goes on to ``alarm_opened``, as every kind does). Seam: the
+    ``room.offline`` webhook goes here."""
     alarm_opened(tx, alarm)
 
 
@@ -48,6 +53,7 @@ def room_came_online(tx: Tx, alarm: AlarmRecord) -> None:
 
 def _tell_staff(tx: Tx, alarm: AlarmRecord, change: Change) -> None:
     shown = reads.alarm_public(alarm, tx.settings.timezone)
+    log.info("staff alarm %d (%s) %s: %s", alarm.id, alarm.kind.value, change.value, shown.title)
     live = AlarmMessage(change="opened" if change is Change.OPEN else "cleared", alarm=shown)
     tx.changes.send(live.model_dump(mode="json"), Audience.of_staff())
     data = {"alarm_id": alarm.id, "kind": alarm.kind.value, "site": alarm.site, "room": alarm.room}
