@@ -234,6 +234,19 @@ def test_the_brokers_retained_copies_after_a_cloud_restart_do_not_clear_a_silenc
     assert [t for t, _ in staff_notifications(client, staff)] == ["room_silent", "room_back_online"]
 
 
+def test_a_batch_of_messages_from_a_silent_room_clears_it_once(room: Room, client: TestClient) -> None:
+    staff = make_account(client, "warden", role="staff")
+    room.clock.advance(6 * 60)
+    fire(client)
+    ingest = client.app.state.cloud.ingest  # type: ignore[attr-defined]
+    batch = [room.edge.telemetry(m.id, 0.2, minutes=7) for m in room.edge.machines]
+    batch += [room.edge.event("washer-1", minutes=7), room.edge.event("washer-2", minutes=7)]
+    assert client.portal is not None
+    outcomes = client.portal.call(ingest.handle_batch, batch)
+    assert [outcome.kind for outcome in outcomes] == ["telemetry"] * 3 + ["event"] * 2  # one transaction
+    assert [t for t, _ in staff_notifications(client, staff)] == ["room_silent", "room_back_online"]
+
+
 def test_a_room_silent_again_is_a_new_incident(room: Room, client: TestClient) -> None:
     staff = make_account(client, "warden", role="staff")
     for _ in range(2):
