@@ -14,6 +14,7 @@ from typing import Annotated, Final
 from pydantic import Field, TypeAdapter
 
 from cloud.domain.activity.schemas import ActivityMessage
+from cloud.domain.alarms.schemas import AlarmMessage
 from cloud.domain.faults.schemas import FaultReportedMessage, FaultUpdatedMessage
 from cloud.domain.laundry.live import (
     CycleContinuedMessage,
@@ -36,6 +37,7 @@ ServerMessage = Annotated[
     | FaultUpdatedMessage
     | MachineServiceMessage
     | ActivityMessage
+    | AlarmMessage
     | NotificationMessage,
     Field(discriminator="type"),
 ]

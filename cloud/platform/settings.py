@@ -111,6 +111,10 @@ class CloudSettings(BaseSettings):
     replay_retry_max_s: float = Field(default=3600, gt=0, le=7 * 86_400)
     """The longest wait between two requests for the same open gaps."""
 
+    # --- staff alarms (cloud/domain/alarms/) ---
+    staff_alarm_silent_minutes: float = Field(default=5, gt=0, le=24 * 60)
+    """A room's edge unheard for longer than this opens a "sensors silent" alarm for staff."""
+
     # --- faults ---
     fault_threshold: int = Field(default=3, ge=1, le=100)
     """Open reports from distinct students that take a machine out of service."""

@@ -3,7 +3,8 @@ reaches claims, holds, waitlists and fault reports.
 
 Inside the ingest transaction: claims follow the machine's new state (a finished cycle
 that runs on resumes its claim: ``Transition.same_cycle``), a sensor fault becomes an
-automatic fault report, a hold on a machine that stopped being free is withdrawn, and any
+automatic fault report and a staff alarm (cleared when the sensors recover:
+``cloud/domain/alarms/``), a hold on a machine that stopped being free is withdrawn, any
 machine that became free is offered to its waitlist, and webhook deliveries are queued
 (``machine_webhooks``) — all before the message commits.
 On the timers: a claim that expired with its door shut and no current drawn is a
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import functools
 
+from cloud.domain.alarms import machine_incidents
 from cloud.domain.faults.reports import report_automatic
 from cloud.domain.ingest.apply import Applied, Transition
 from cloud.domain.laundry import claims, store, waitlist
@@ -49,6 +51,8 @@ def _react_to(tx: Tx, transition: Transition) -> None:
     claims.follow_sensors(tx, machine, transition.before, same_cycle=transition.same_cycle)
     machine_webhooks.machine_moved(tx, machine, transition)
     event = transition.event
+    reason = event.reason if event is not None else None
+    alarmed = machine_incidents.sensors_moved(tx, machine, transition.before, transition.after, reason)
     if event is not None and event.type in AUTOMATIC_FAULT_EVENTS:
         report_automatic(
             tx,
@@ -59,6 +63,7 @@ def _react_to(tx: Tx, transition: Transition) -> None:
             + (f": {event.reason}" if event.reason else ""),
             edge_seq=event.seq,
             edge_boot_id=event.boot_id,
+            notify=not alarmed,  # the sensor-fault alarm that just opened told staff already
         )
     if machine.state not in EMPTYABLE and machine.state is not None:
         if machine.state == "sensor_fault":

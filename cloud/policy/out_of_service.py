@@ -6,7 +6,8 @@ the machine and announces it; the other learns it was already done. Each change 
 the machine's ``desired_revision`` and publishes the retained ``desired`` message, so an
 edge (issue 6) and every dashboard sees the latest wish whenever it connects. Students
 following the room see the machine change live; staff are notified; claims, holds and
-waitlists react through ``cloud.policy.service_changed``.
+waitlists react through ``cloud.policy.service_changed``. An automatic removal is a staff
+alarm (``cloud/domain/alarms/``), cleared when the machine is put back.
 
 Resolving fault reports never puts a machine back by itself: a machine with no open
 reports may still be broken, so returning it is always a person's decision.
@@ -19,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import false, true, update
 
 from cloud.domain.activity.record import record_activity
+from cloud.domain.alarms import machine_incidents
 from cloud.domain.laundry import store
 from cloud.domain.laundry.desired import publish_desired
 from cloud.domain.laundry.store import MachineRef
@@ -62,13 +64,14 @@ def take_out_of_service(tx: Tx, machine_pk: int, *, reason: str, by: int | None,
         machine_pk=machine_pk,
         data=data | ({"via": "mqtt", "broker_user": via} if via else {}),
     )
-    notify_staff(
-        tx,
-        "machine_out_of_service",
-        f"{place.full_name} is out of service",
-        reason if not automatic else f"Taken out automatically: {reason}. Check it, then put it back in service.",
-        {"site": place.site, "room": place.room, "machine": place.machine_id, "automatic": automatic},
-    )
+    if not machine_incidents.service_moved(tx, place, out_of_service=True, automatic=automatic, reason=reason):
+        notify_staff(  # taken out by staff: not an incident, but the other staff hear of it
+            tx,
+            "machine_out_of_service",
+            f"{place.full_name} is out of service",
+            reason,
+            {"site": place.site, "room": place.room, "machine": place.machine_id, "automatic": automatic},
+        )
     machine_webhooks.service_changed(tx, place, out_of_service=True, reason=reason, automatic=automatic)
     policy.machine_unavailable(tx, machine_pk, reason)
     return True
@@ -103,13 +106,14 @@ def put_back_in_service(tx: Tx, machine_pk: int, *, by: int | None, note: str | 
         data={"machine": place.machine_id, "note": note, "revision": revision}
         | ({"via": "mqtt", "broker_user": via} if via else {}),
     )
-    notify_staff(
-        tx,
-        "machine_back_in_service",
-        f"{place.full_name} is back in service",
-        note or "Put back in service by staff.",
-        {"site": place.site, "room": place.room, "machine": place.machine_id},
-    )
+    if not machine_incidents.service_moved(tx, place, out_of_service=False, automatic=False, reason=note):
+        notify_staff(  # an automatic removal's alarm tells staff it cleared instead
+            tx,
+            "machine_back_in_service",
+            f"{place.full_name} is back in service",
+            note or "Put back in service by staff.",
+            {"site": place.site, "room": place.room, "machine": place.machine_id},
+        )
     machine_webhooks.service_changed(tx, place, out_of_service=False, reason=None, automatic=False, note=note)
     policy.machine_available(tx, machine_pk)
     return True

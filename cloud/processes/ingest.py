@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,8 @@ from typing import Final
 from sqlalchemy.exc import OperationalError
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from cloud.domain.alarms import machine_incidents, silence
+from cloud.domain.alarms.rules import proves_edge_alive
 from cloud.domain.dashboards.discovery import discovery_messages, machines_to_discover
 from cloud.domain.dashboards.summary import SummaryBook
 from cloud.domain.ingest.apply import Applied, apply_message
@@ -280,8 +283,12 @@ class Ingest:
         applied = apply_message(tx.conn, ref, message, tx.now, auto_register=self.auto_register, lookups=lookups)
         react(tx, applied)
         note_changes(tx, applied)
+        if applied.room_id is not None and proves_edge_alive(message, came_online=applied.came_online):
+            # the room's silence alarm, if one is open, clears (looked for once per room and batch)
+            tx.once(("room_heard", applied.room_id), functools.partial(silence.room_heard, tx, applied.room_id))
         if applied.kind == "info" and applied.room_id is not None:
             announce_discovery(tx, applied.room_id)
+            machine_incidents.machines_removed(tx, applied.room_id)
         if applied.came_online and applied.room_id is not None:
             restore_profiles(tx, applied.room_id)
         return applied

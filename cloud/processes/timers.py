@@ -1,5 +1,6 @@
 """Firing stored deadlines: claims not confirmed in time, reminders to collect laundry,
-waitlist holds that ran out, replay requests for gaps in a room's events (cloud/domain/ingest/gaps.py).
+waitlist holds that ran out, replay requests for gaps in a room's events (cloud/domain/ingest/gaps.py),
+rooms whose edge went silent (a staff alarm, cloud/domain/alarms/silence.py).
 
 No timer lives in memory. Every replica runs ``TimerLoop``, which looks for rows whose
 deadline has passed and fires each in its own transaction; the conditional update inside
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import OperationalError
 
 from cloud.domain.accounts.access import purge_throttle
+from cloud.domain.alarms import silence
 from cloud.domain.ingest import gaps
 from cloud.domain.laundry import claims, store, waitlist
 from cloud.domain.laundry.rules import ClaimStatus
@@ -35,10 +37,11 @@ class Fired:
     reminders: int = 0
     expired_holds: int = 0
     replay_requests: int = 0
+    silence_alarms: int = 0
 
     @property
     def total(self) -> int:
-        return self.expired_claims + self.reminders + self.expired_holds + self.replay_requests
+        return self.expired_claims + self.reminders + self.expired_holds + self.replay_requests + self.silence_alarms
 
 
 PURGE_EVERY_S = 300.0
@@ -59,10 +62,12 @@ def fire_due(transactions: Transactions, metrics: IngestMetrics | None = None) -
         finished = store.due_claims(conn, ClaimStatus.FINISHED, "next_reminder_at", now)
         holds = store.due_holds(conn, now)
         replays = gaps.due_replays(conn, now, transactions.settings.replay_after_s)
+        silent = silence.rooms_gone_silent(conn, now, transactions.settings.staff_alarm_silent_minutes)
     fired.expired_claims = _each(transactions, pending, claim_expired)
     fired.reminders = _each(transactions, finished, claims.remind)
     fired.expired_holds = _each(transactions, holds, waitlist.expire_hold)
     fired.replay_requests = _each(transactions, replays, gaps.request_replay)
+    fired.silence_alarms = _each(transactions, silent, silence.open_if_silent)
     if fired.replay_requests and metrics is not None:
         metrics.count_replay_request(fired.replay_requests)
     if fired.total:

@@ -22,6 +22,7 @@ from cloud.api.http_metrics import HttpMetrics, RequestMetrics
 from cloud.api.metrics import SequenceGaps, new_registry
 from cloud.api.routers.accounts import router as accounts_router
 from cloud.api.routers.activity import router as activity_router
+from cloud.api.routers.alarms import router as alarms_router
 from cloud.api.routers.display import router as display_router
 from cloud.api.routers.display_stream import router as display_stream_router
 from cloud.api.routers.faults import router as faults_router
@@ -67,6 +68,7 @@ ROUTERS: Final = (
     push_router,
     activity_router,
     rooms_router,
+    alarms_router,
     webhooks_router,
     realtime_router,
     display_stream_router,

@@ -172,6 +172,7 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int]]] = {
     ("get", "/api/v1/activities/user/{user_id}"): (call("GET", "/activities/user/{owner}"), (401, 200, 404, 200)),
     ("get", "/api/v1/rooms/{room}/events"): (call("GET", "/rooms/r1/events"), (401, 403, 403, 200)),
     ("get", "/api/v1/rooms/status"): (call("GET", "/rooms/status"), (401, 403, 403, 200)),
+    ("get", "/api/v1/alarms"): (call("GET", "/alarms"), (401, 403, 403, 200)),
     ("get", "/api/v1/rooms/{room}/busy-hours"): (call("GET", "/rooms/r1/busy-hours"), (200, 200, 200, 200)),
     ("post", "/api/v1/webhooks"): (
         call("POST", "/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["machine.finished"]}),

@@ -193,7 +193,7 @@ def test_a_fault_the_edge_detects_arrives_as_an_automatic_report_once(room: Room
     reports = room.client.get("/api/v1/faults/", headers=staff.headers).json()["items"]
     assert [(r["machine"], r["automatic"]) for r in reports] == [("washer-2", True)]
     assert room.machine("washer", 2)["usage"] == "unavailable"
-    assert [t for t, _ in room.notifications(staff.id)] == ["fault_detected"]
+    assert [t for t, _ in room.notifications(staff.id)] == ["sensor_fault"]  # the alarm tells staff, once
 
 
 def test_a_machine_that_never_draws_current_after_the_claimant_shut_its_door_is_reported(room: Room) -> None:

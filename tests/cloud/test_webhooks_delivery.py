@@ -327,3 +327,22 @@ def test_a_running_sender_sends_right_after_the_commit(tmp_path: Path, unique_si
             enqueue_webhooks(tx, "staff.alarm", site=unique_site, data={}, text="Flood in r1")
         assert len(hook.wait_for(1, timeout=5)) == 1
         assert json.loads(hook.received[0].body)["text"] == "Flood in r1"
+
+
+def test_a_silent_room_and_its_return_make_room_and_alarm_events(
+    app: TestClient, staff: Account, room: Room, hook: Receiver
+) -> None:
+    from cloud.processes.timers import fire_due
+
+    create_webhook(app, staff, hook.url, ["room.offline", "room.online", "staff.alarm"])
+    state = app.app.state.cloud  # type: ignore[attr-defined]
+    room.clock.advance(6 * 60)  # unheard for more than the 5-minute threshold
+    assert fire_due(state.transactions, state.ingest.metrics).silence_alarms == 1
+    fire_due(state.transactions, state.ingest.metrics)  # a later round: no second incident
+    room.feed(room.edge.status(online=True), room.edge.telemetry("washer-1", 0.0, minutes=7))
+    sender(app).send_due()
+    sent = [(b["type"], b["data"].get("change")) for b in bodies(hook)]
+    assert sorted(sent, key=str) == sorted(
+        [("room.offline", None), ("staff.alarm", "opened"), ("room.online", None), ("staff.alarm", "cleared")], key=str
+    )
+    assert all(b["data"]["room"] == "r1" and b["text"] for b in bodies(hook))

@@ -301,6 +301,7 @@ def test_every_message_real_traffic_brings_is_one_the_models_describe(
     post(f"/faults/{made.json()['id']}/status", {"status": "acknowledged", "note": "on it"}, "staff")
     post("/machines/dryer/1/out-of-service", {"reason": "lint fire"}, "staff")
     post("/machines/dryer/1/back-in-service", {}, "staff")
+    feed(edge.event("dryer-1", EventType.SENSOR_FAULT, MachineState.SENSOR_FAULT, minutes=60, current_a=0.0))  # alarm
     step()
 
     heard = [message for listener in heard_by for message in listener.heard]

@@ -58,8 +58,10 @@ def report_automatic(
     description: str,
     edge_seq: int | None,
     edge_boot_id: str | None = None,
+    notify: bool = True,
 ) -> int | None:
     """A fault the edge detected from its sensors; None if this edge event was already recorded.
+    ``notify`` False: staff were told of it another way (a sensor-fault alarm that opened with it).
 
     Idempotent on (room, edge boot id, edge seq), so a redelivered event or a second replica
     adds nothing (and a wiped edge's new sequence does not collide with the old one);
@@ -94,6 +96,8 @@ def report_automatic(
             ).scalar_one()
         )
     _announce_report(tx, place, fault_id, automatic=True, user_id=None, description=description, reason=reason)
+    if not notify:
+        return fault_id
     notify_staff(
         tx,
         "fault_detected",

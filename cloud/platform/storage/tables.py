@@ -410,3 +410,27 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
 )
+
+staff_alarms = Table(
+    "staff_alarms",
+    metadata,
+    # One incident staff must hear about (cloud/domain/alarms/): a silent edge, a sensor fault,
+    # a machine taken out of service automatically. Opened once, cleared once.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    # edge_silent, sensor_fault or out_of_service.
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("machine_pk", Id, ForeignKey("machines.id", ondelete="SET NULL")),
+    Column("site", String(63), nullable=False),
+    Column("room", String(63), nullable=False),
+    Column("machine", String(63)),
+    # The machine's id in its room (null: the incident is the whole room's).
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("cleared_at", UtcDateTime()),
+    Column("details", Json, nullable=False),
+    Column("open_key", String(100)),
+    # "kind:room or machine" while the incident is open, null once cleared: unique, so however
+    # many messages, replicas or timer rounds see the incident, it is opened once.
+    UniqueConstraint("open_key", name="uq_staff_alarms_open_key"),
+    Index("ix_staff_alarms_site_open", "site", "cleared_at"),
+)

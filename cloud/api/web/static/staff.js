@@ -1,4 +1,5 @@
-// Staff: fault reports still to do with their photos and reporters — each step of the repair
+// Staff: open alarms (silent edges, sensor faults, machines out of service automatically) kept
+// live, fault reports still to do with their photos and reporters — each step of the repair
 // (acknowledged, scheduled for a date, resolved, won't fix) with a note the reporter and the
 // room read —, taking machines out of service and back, and the health of every room's edge.
 
@@ -83,6 +84,40 @@ export async function loadFaults() {
   $("faults-empty").hidden = page.items.length > 0;
 }
 
+const ALARM_KINDS = { edge_silent: "Edge silent", sensor_fault: "Sensor fault", out_of_service: "Out of service" };
+
+function alarmItem(alarm) {
+  return h(
+    "li",
+    { class: "alarm", "data-alarm-id": alarm.id, "data-kind": alarm.kind },
+    h("p", {}, h("strong", {}, alarm.title)),
+    h("p", { class: "muted" }, `${ALARM_KINDS[alarm.kind] ?? alarm.kind} · opened ${dayAndClock(alarm.opened_at)}`),
+  );
+}
+
+function showAlarmsEmpty() {
+  $("alarms-empty").hidden = $("alarms-list").children.length > 0;
+}
+
+export async function loadAlarms() {
+  try {
+    const page = await api("/api/v1/alarms?open=true&limit=100");
+    $("alarms-list").replaceChildren(...page.items.map(alarmItem));
+    $("alarms-error").textContent = "";
+  } catch (error) {
+    $("alarms-error").textContent = `Alarms are not available: ${errorText(error)}`;
+  }
+  showAlarmsEmpty();
+}
+
+/** A live `alarm` message: an opened alarm goes to the top of the list, a cleared one leaves it. */
+function applyAlarm(message) {
+  const list = $("alarms-list");
+  list.querySelector(`[data-alarm-id="${message.alarm.id}"]`)?.remove();
+  if (message.change === "opened") list.prepend(alarmItem(message.alarm));
+  showAlarmsEmpty();
+}
+
 function sequenceText(seq, gaps) {
   const parts = [`${seq.contiguous_seq}/${seq.max_seq}`];
   if (gaps) parts.push(`gaps ${gaps}${seq.gap_since ? ` since ${dayAndClock(seq.gap_since)}` : ""}`);
@@ -135,12 +170,13 @@ export async function loadEdges() {
 }
 
 export async function loadStaff() {
-  await Promise.all([loadFaults().catch((error) => say(errorText(error), true)), loadEdges()]);
+  await Promise.all([loadAlarms(), loadFaults().catch((error) => say(errorText(error), true)), loadEdges()]);
 }
 
 /** Live messages that change what staff see: reload the lists (at most every half second). */
 export function applyStaffMessage(message) {
-  if (!["fault_reported", "fault_updated", "machine_service", "room"].includes(message.type)) return;
+  if (message.type === "alarm") applyAlarm(message);
+  if (!["fault_reported", "fault_updated", "machine_service", "room", "alarm"].includes(message.type)) return;
   window.clearTimeout(reloadTimer);
   reloadTimer = window.setTimeout(() => loadStaff(), 500);
 }
