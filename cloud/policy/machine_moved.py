@@ -19,6 +19,7 @@ from cloud.domain.ingest.apply import Applied, Transition
 from cloud.domain.laundry import claims, store, waitlist
 from cloud.domain.laundry.rules import EMPTYABLE
 from cloud.domain.laundry.store import ClaimRecord, MachineRef
+from cloud.domain.machines import end_alert
 from cloud.platform.unit_of_work import Tx
 from kywash.contract import EventType
 
@@ -45,6 +46,8 @@ def _react_to(tx: Tx, transition: Transition) -> None:
     if machine is None:
         return
     claims.follow_sensors(tx, machine, transition.before, same_cycle=transition.same_cycle)
+    # the claim may have become active, or the edge revised the expected end: the alert follows (once per batch)
+    tx.once(("end_alert", machine.pk), functools.partial(end_alert.schedule, tx, machine.pk))
     event = transition.event
     if event is not None and event.type in AUTOMATIC_FAULT_EVENTS:
         report_automatic(

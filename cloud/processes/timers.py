@@ -1,5 +1,6 @@
 """Firing stored deadlines: claims not confirmed in time, reminders to collect laundry,
-waitlist holds that ran out, replay requests for gaps in a room's events (cloud/domain/ingest/gaps.py).
+alerts before a cycle's expected end (cloud/domain/machines/end_alert.py), waitlist holds
+that ran out, replay requests for gaps in a room's events (cloud/domain/ingest/gaps.py).
 
 No timer lives in memory. Every replica runs ``TimerLoop``, which looks for rows whose
 deadline has passed and fires each in its own transaction; the conditional update inside
@@ -22,6 +23,7 @@ from cloud.domain.accounts.access import purge_throttle
 from cloud.domain.ingest import gaps
 from cloud.domain.laundry import claims, store, waitlist
 from cloud.domain.laundry.rules import ClaimStatus
+from cloud.domain.machines import end_alert
 from cloud.platform.unit_of_work import Transactions, Tx
 from cloud.policy.machine_moved import claim_expired
 from cloud.processes.ingest_metrics import IngestMetrics
@@ -35,10 +37,11 @@ class Fired:
     reminders: int = 0
     expired_holds: int = 0
     replay_requests: int = 0
+    end_alerts: int = 0
 
     @property
     def total(self) -> int:
-        return self.expired_claims + self.reminders + self.expired_holds + self.replay_requests
+        return self.expired_claims + self.reminders + self.expired_holds + self.replay_requests + self.end_alerts
 
 
 PURGE_EVERY_S = 300.0
@@ -59,8 +62,10 @@ def fire_due(transactions: Transactions, metrics: IngestMetrics | None = None) -
         finished = store.due_claims(conn, ClaimStatus.FINISHED, "next_reminder_at", now)
         holds = store.due_holds(conn, now)
         replays = gaps.due_replays(conn, now, transactions.settings.replay_after_s)
+        alerts = end_alert.due_alerts(conn, now)
     fired.expired_claims = _each(transactions, pending, claim_expired)
     fired.reminders = _each(transactions, finished, claims.remind)
+    fired.end_alerts = _each(transactions, alerts, end_alert.fire)
     fired.expired_holds = _each(transactions, holds, waitlist.expire_hold)
     fired.replay_requests = _each(transactions, replays, gaps.request_replay)
     if fired.replay_requests and metrics is not None:

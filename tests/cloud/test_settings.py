@@ -104,5 +104,5 @@ def test_cli_migrate(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'sub' / 'kywash.db'}"
     result = CliRunner().invoke(cloud_command, ["--database-url", url, "migrate"])
     assert result.exit_code == 0, result.output
-    assert "database at revision 0009" in result.output
+    assert "database at revision 0012" in result.output
     assert (tmp_path / "sub" / "kywash.db").exists()
