@@ -6,6 +6,7 @@ import { newCard, updateCard, usageLabel } from "./cards.js";
 import { $, announce, busy, say } from "./dom.js";
 import { errorText } from "./errors.js";
 import { capitalise, clock, machineName } from "./format.js";
+import { summaryLine, summaryParts } from "./summary_line.js";
 
 const CHOICE_KEY = "kywash.room";
 const ACTION_PATHS = { claim: "start", cancel: "cancel", end: "end" };
@@ -105,6 +106,14 @@ function renderBanner() {
     : "";
 }
 
+/** The one line at the top: what is free, or when the next one should be. */
+export function renderSummary() {
+  const line = chosenRoom() ? summaryLine(summaryParts([...view.machines.values()])) : "";
+  const summary = $("room-summary");
+  summary.hidden = !line;
+  if (summary.textContent !== line) summary.textContent = line;
+}
+
 export function render() {
   const shown = [...view.machines.values()].sort((a, b) => a.number - b.number);
   for (const kind of ["washer", "dryer"]) {
@@ -120,6 +129,7 @@ export function render() {
   }
   for (const [id, card] of cards) if (!card.isConnected) cards.delete(id);
   renderBanner();
+  renderSummary();
   for (const listener of changeListeners) listener();
 }
 
