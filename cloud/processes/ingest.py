@@ -37,6 +37,7 @@ from cloud.policy.dashboard_commands import apply_command
 from cloud.policy.machine_moved import react
 from cloud.processes.dashboards import publish_discovery, publish_pending_summaries
 from cloud.processes.delivery import BrokerPublisher
+from cloud.processes.freshness import FreshnessTells
 from cloud.processes.ingest_metrics import IngestMetrics
 from cloud.processes.live_messages import room_message
 from kywash.contract import (
@@ -76,6 +77,7 @@ class Ingest:
         self.retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S
         self.ha_status_topic = f"{settings.ha_discovery_prefix}/status" if settings.ha_discovery else None
         self._executor: ThreadPoolExecutor | None = None
+        self.freshness = FreshnessTells()
 
     async def run(self, source: AsyncIterable[tuple[str, bytes]]) -> None:
         """Apply every message the source yields, until it ends: each with what queued behind it."""
@@ -280,6 +282,8 @@ class Ingest:
         applied = apply_message(tx.conn, ref, message, tx.now, auto_register=self.auto_register, lookups=lookups)
         react(tx, applied)
         note_changes(tx, applied)
+        for machine_pk in self.freshness.due(applied, tx.now):  # its "updated … ago" stays true
+            tx.changes.machine(machine_pk)
         if applied.kind == "info" and applied.room_id is not None:
             announce_discovery(tx, applied.room_id)
         if applied.came_online and applied.room_id is not None:

@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from cloud.domain.ingest.apply import TELEMETRY_STORE_EVERY_S
+from cloud.processes.freshness import TELL_EVERY_S
 from kywash.clock import FakeClock, to_datetime
 from kywash.contract import EventType, MachineState
 from tests.cloud.accounts_support import make_account
@@ -81,3 +82,19 @@ def test_observed_at_stays_while_the_room_is_offline_saying_how_old_the_last_wor
     room.feed(room.edge.status(online=False))
     washer = room.machine("washer", 1)
     assert (washer["state"], observed(washer)) == ("unknown", opened)
+
+
+def test_telemetry_that_changes_nothing_shown_still_freshens_the_cards_at_most_every_minute(room: Room) -> None:
+    bob = make_account(room.client, "100002")
+    with room.client.websocket_connect("/api/ws", headers=bob.headers) as ws:
+        ws.receive_json()
+        room.clock.advance(TELL_EVERY_S)
+        room.feed(room.edge.telemetry("washer-1", 0.0))  # the same current: only observed_at moves
+        assert observed(next_machine(ws, "washer-1")) == now(room)
+        room.clock.advance(TELL_EVERY_S / 2)
+        room.feed(room.edge.telemetry("washer-1", 0.0))  # stored, but the cards were told half a minute ago
+        assert observed(room.machine("washer", 1)) == now(room)  # the API has it
+        room.clock.advance(TELL_EVERY_S / 2)
+        room.feed(room.edge.telemetry("washer-1", 0.0), room.edge.telemetry("washer-2", 0.0))
+        told = [next_machine(ws, "washer-1"), next_machine(ws, "washer-2")]  # a half-minute one would show first
+        assert [observed(m) for m in told] == [now(room), now(room)]
