@@ -5,6 +5,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +14,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from cloud.domain.machines.end_alert import NOTIFICATION_TYPE
+from cloud.platform.settings import CloudSettings
+from cloud.processes.timers import Fired, fire_due
+from cloud.runtime.app import create_app
 from kywash.clock import FakeClock, to_datetime
 from kywash.contract import MachineState
 from tests.cloud.accounts_support import Account, make_account
@@ -181,3 +185,30 @@ def test_the_claimant_hears_it_live(room: Room) -> None:
         NOTIFICATION_TYPE,
         "5 minutes left on washer 1",
     )
+
+
+def test_two_replicas_send_each_alert_once(room: Room, db_settings: CloudSettings, fake_clock: FakeClock) -> None:
+    students = [make_account(room.client, f"10000{n}") for n in range(1, 4)]
+    for student, machine in zip(students, ("washer-1", "washer-2", "dryer-1"), strict=True):
+        assert set_lead(room, student, 10).status_code == 200
+        running(room, student, machine, ends_in_min=20)
+    fake_clock.advance(11 * 60)
+
+    with TestClient(create_app(db_settings, clock=fake_clock)) as other:
+        states = [room.client.app.state.cloud, other.app.state.cloud]  # type: ignore[attr-defined]
+        results: list[Fired] = []
+        barrier = threading.Barrier(len(states) * 2)
+
+        def replica(state: Any) -> None:
+            barrier.wait()
+            results.append(fire_due(state.transactions, state.ingest.metrics))
+
+        threads = [threading.Thread(target=replica, args=(s,)) for s in states * 2]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+
+    assert sum(r.end_alerts for r in results) == 3
+    for student in students:
+        assert len(alerts(room, student)) == 1
