@@ -13,7 +13,16 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.web_steps import RECORD_NOTIFICATIONS, WAIT_MS, card, claim, notifications, open_app, register
+from tests.e2e.web_steps import (
+    RECORD_NOTIFICATIONS,
+    WAIT_MS,
+    StaffApi,
+    card,
+    claim,
+    notifications,
+    open_app,
+    register,
+)
 from tests.support.browser import PageFactory
 from tests.support.web_stack import WebStack
 
@@ -92,6 +101,14 @@ def test_time_left_and_freshness_to_everyone_the_summary_on_top_and_the_alert_be
     expect(seen.locator(".observed")).not_to_have_text(first or "", timeout=WAIT_MS)  # it ticks by itself
     expect(seen.locator(".observed")).to_have_text(re.compile(r"^updated \d+ (min|h) ago$"))
     bob.evaluate("() => { Date.now = window.__now; }")
+
+    others = [m["id"] for m in web_stack.machines() if m["kind"] == "washer" and m["id"] != "washer-1"]
+    staff = StaffApi(web_stack)
+    for machine_id in others:  # now no washer is free: the room says when the next one should be
+        staff.out_of_service(machine_id, "descaling")
+    expect(summary).to_have_text(re.compile(r"^washers: next in ~\d+ min · \d+ dryers free$"), timeout=WAIT_MS)
+    queue = bob.locator('.waitlist-row[data-kind="washer"]')
+    expect(queue).to_contain_text(re.compile(r"No washer is free right now\. Next washer free in about \d+ min\."))
 
     top = summary.bounding_box()
     washers = bob.locator("#washers").bounding_box()
