@@ -22,6 +22,7 @@ from cloud.domain.ingest.apply import Applied, Transition
 from cloud.domain.laundry import claims, store, waitlist
 from cloud.domain.laundry.rules import EMPTYABLE
 from cloud.domain.laundry.store import ClaimRecord, MachineRef
+from cloud.domain.machines import end_alert
 from cloud.platform.unit_of_work import Tx
 from cloud.policy import machine_webhooks
 from kywash.contract import EventType
@@ -50,6 +51,8 @@ def _react_to(tx: Tx, transition: Transition) -> None:
         return
     claims.follow_sensors(tx, machine, transition.before, same_cycle=transition.same_cycle)
     machine_webhooks.machine_moved(tx, machine, transition)
+    # the claim may have become active, or the edge revised the expected end: the alert follows (once per batch)
+    tx.once(("end_alert", machine.pk), functools.partial(end_alert.schedule, tx, machine.pk))
     event = transition.event
     reason = event.reason if event is not None else None
     alarmed = machine_incidents.sensors_moved(tx, machine, transition.before, transition.after, reason)

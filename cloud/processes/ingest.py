@@ -40,6 +40,7 @@ from cloud.policy.dashboard_commands import apply_command
 from cloud.policy.machine_moved import react
 from cloud.processes.dashboards import publish_discovery, publish_pending_summaries
 from cloud.processes.delivery import BrokerPublisher
+from cloud.processes.freshness import FreshnessTells
 from cloud.processes.ingest_metrics import IngestMetrics
 from cloud.processes.live_messages import room_message
 from kywash.contract import (
@@ -79,6 +80,7 @@ class Ingest:
         self.retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S
         self.ha_status_topic = f"{settings.ha_discovery_prefix}/status" if settings.ha_discovery else None
         self._executor: ThreadPoolExecutor | None = None
+        self.freshness = FreshnessTells()
 
     async def run(self, source: AsyncIterable[tuple[str, bytes]]) -> None:
         """Apply every message the source yields, until it ends: each with what queued behind it."""
@@ -286,6 +288,8 @@ class Ingest:
         if applied.room_id is not None and proves_edge_alive(message, came_online=applied.came_online):
             # the room's silence alarm, if one is open, clears (looked for once per room and batch)
             tx.once(("room_heard", applied.room_id), functools.partial(silence.room_heard, tx, applied.room_id))
+        for machine_pk in self.freshness.due(applied, tx.now):  # its "updated … ago" stays true
+            tx.changes.machine(machine_pk)
         if applied.kind == "info" and applied.room_id is not None:
             announce_discovery(tx, applied.room_id)
             machine_incidents.machines_removed(tx, applied.room_id)

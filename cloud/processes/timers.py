@@ -1,5 +1,6 @@
 """Firing stored deadlines: claims not confirmed in time, reminders to collect laundry,
-waitlist holds that ran out, replay requests for gaps in a room's events (cloud/domain/ingest/gaps.py),
+alerts before a cycle's expected end (cloud/domain/machines/end_alert.py), waitlist holds
+that ran out, replay requests for gaps in a room's events (cloud/domain/ingest/gaps.py),
 rooms whose edge went silent (a staff alarm, cloud/domain/alarms/silence.py).
 
 No timer lives in memory. Every replica runs ``TimerLoop``, which looks for rows whose
@@ -24,6 +25,7 @@ from cloud.domain.alarms import silence
 from cloud.domain.ingest import gaps
 from cloud.domain.laundry import claims, store, waitlist
 from cloud.domain.laundry.rules import ClaimStatus
+from cloud.domain.machines import end_alert
 from cloud.platform.unit_of_work import Transactions, Tx
 from cloud.policy.machine_moved import claim_expired
 from cloud.processes.ingest_metrics import IngestMetrics
@@ -38,10 +40,18 @@ class Fired:
     expired_holds: int = 0
     replay_requests: int = 0
     silence_alarms: int = 0
+    end_alerts: int = 0
 
     @property
     def total(self) -> int:
-        return self.expired_claims + self.reminders + self.expired_holds + self.replay_requests + self.silence_alarms
+        return (
+            self.expired_claims
+            + self.reminders
+            + self.expired_holds
+            + self.replay_requests
+            + self.silence_alarms
+            + self.end_alerts
+        )
 
 
 PURGE_EVERY_S = 300.0
@@ -63,8 +73,10 @@ def fire_due(transactions: Transactions, metrics: IngestMetrics | None = None) -
         holds = store.due_holds(conn, now)
         replays = gaps.due_replays(conn, now, transactions.settings.replay_after_s)
         silent = silence.rooms_gone_silent(conn, now, transactions.settings.staff_alarm_silent_minutes)
+        alerts = end_alert.due_alerts(conn, now)
     fired.expired_claims = _each(transactions, pending, claim_expired)
     fired.reminders = _each(transactions, finished, claims.remind)
+    fired.end_alerts = _each(transactions, alerts, end_alert.fire)
     fired.expired_holds = _each(transactions, holds, waitlist.expire_hold)
     fired.replay_requests = _each(transactions, replays, gaps.request_replay)
     fired.silence_alarms = _each(transactions, silent, silence.open_if_silent)

@@ -52,7 +52,16 @@ def test_register_returns_a_token_pair_and_a_profile(db_client: TestClient) -> N
     assert profile["student_id"] == "123456"
     assert profile["username"] is None
     assert profile["phone_number"] == "+15551234567"
-    assert set(profile) == {"id", "role", "student_id", "username", "phone_number", "created_at"}
+    assert set(profile) == {
+        "id",
+        "role",
+        "student_id",
+        "username",
+        "phone_number",
+        "created_at",
+        "alert_before_minutes",
+    }
+    assert profile["alert_before_minutes"] == 0  # the alert before the end is off until chosen
     assert profile["created_at"].startswith("2026-01-01T00:00:00")
     assert activity_types(db_client) == ["registered"]
 

@@ -43,6 +43,7 @@ def test_the_only_room_is_the_default(client: TestClient, feed: Feed, edge: Fake
         "since": "2026-01-01T08:00:00Z",
         "door": "closed",
         "current_a": 0.0,
+        "observed_at": "2026-01-01T00:00:00Z",  # the cloud clock when it was stored
         "unknown_since": None,
         "room_online": True,
         "usage": "free",

@@ -26,6 +26,7 @@ from cloud.domain.accounts.schemas import (
 from cloud.domain.accounts.sessions import TokenPair
 from cloud.platform.settings import CloudSettings
 from cloud.platform.unit_of_work import committed_or_refused
+from cloud.policy import preferences
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -101,4 +102,6 @@ def me(viewer: CurrentUser, conn: ReadConnDep) -> ProfilePublic:
 
 @router.put("/profile/update", response_model=ProfilePublic, responses={422: {}})
 def update_profile(body: ProfileUpdate, viewer: CurrentUser, tx: TxDep) -> ProfilePublic:
-    return access.update_profile(tx, viewer, body.phone_number)
+    """Change the phone number, the alert before the end (``alert_before_minutes``: 0 off, 5 or
+    10; anything else is a 422), or both; what is left out stays."""
+    return preferences.update_profile(tx, viewer, body)

@@ -77,13 +77,23 @@ def profile(conn: Connection, viewer: Viewer) -> ProfilePublic:
         username=user.username,
         phone_number=user.phone_number,
         created_at=user.created_at,
+        alert_before_minutes=user.alert_before_min,
     )
 
 
-def update_profile(tx: Tx, viewer: Viewer, phone_number: str) -> ProfilePublic:
-    phone = normalise_phone(phone_number, tx.settings.phone_region)
-    tx.conn.execute(update(users).where(users.c.id == viewer.id).values(phone_number=phone))
-    record_activity(tx, "profile_updated", "phone number changed", user_id=viewer.id)
+def update_profile(
+    tx: Tx, viewer: Viewer, phone_number: str | None, alert_before_minutes: int | None = None
+) -> ProfilePublic:
+    """Change what was sent; a new lead time must then be followed by the viewer's active
+    claims (``cloud.policy.preferences``, which calls this)."""
+    if phone_number is not None:
+        phone = normalise_phone(phone_number, tx.settings.phone_region)
+        tx.conn.execute(update(users).where(users.c.id == viewer.id).values(phone_number=phone))
+        record_activity(tx, "profile_updated", "phone number changed", user_id=viewer.id)
+    if alert_before_minutes is not None:
+        tx.conn.execute(update(users).where(users.c.id == viewer.id).values(alert_before_min=alert_before_minutes))
+        what = f"{alert_before_minutes} minutes before the end" if alert_before_minutes else "off"
+        record_activity(tx, "profile_updated", f"alert before the end: {what}", user_id=viewer.id)
     return profile(tx.conn, viewer)
 
 

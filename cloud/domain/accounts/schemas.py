@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from cloud.domain.accounts.phone import MAX_INPUT_LENGTH
 
@@ -70,7 +70,29 @@ class ProfilePublic(BaseModel):
     username: str | None = Field(description="staff only")
     phone_number: str | None = Field(description="E.164, e.g. +15551234567")
     created_at: datetime
+    alert_before_minutes: int = Field(
+        default=0,
+        description="minutes before a claimed cycle's expected end to be told it is nearly over: 0 (off), 5 or 10",
+    )
+
+
+AlertLead = Literal[0, 5, 10]
+"""The lead times a student may choose (``cloud.domain.laundry.end_alert_rule.ALERT_LEADS``)."""
 
 
 class ProfileUpdate(BaseModel):
-    phone_number: PhoneInput = Field(examples=["+1 555 123 4567"])
+    """``PUT /profile/update``: what is sent changes, what is left out stays."""
+
+    phone_number: PhoneInput | None = Field(default=None, examples=["+1 555 123 4567"])
+    alert_before_minutes: AlertLead | None = Field(
+        default=None,
+        examples=[5],
+        description="be told this many minutes before your cycle's expected end: 0 (off), 5 or 10; "
+        "besides the message when it is done",
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.phone_number is None and self.alert_before_minutes is None:
+            raise ValueError("send phone_number, alert_before_minutes or both")
+        return self

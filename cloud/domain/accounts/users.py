@@ -23,10 +23,12 @@ class UserRecord:
     phone_number: str | None
     secret_hash: str
     created_at: datetime
+    alert_before_min: int = 0
+    """Minutes before a claimed cycle's expected end to be told it is nearly over (0: off)."""
 
 
 _COLUMNS = [users.c.id, users.c.role, users.c.student_id, users.c.username, users.c.display_name]
-_COLUMNS += [users.c.phone_number, users.c.secret_hash, users.c.created_at]
+_COLUMNS += [users.c.phone_number, users.c.secret_hash, users.c.created_at, users.c.alert_before_min]
 
 
 def create_user(

@@ -101,6 +101,9 @@ class Applied:
     """The event showed that the room's edge restarted its sequence (see cloud/domain/ingest/gaps.py)."""
     touched: tuple[int, ...] = ()
     """Machines (primary keys) whose view changed without a sensor transition (an ``ack``)."""
+    heard: tuple[int, ...] = ()
+    """Machines (primary keys) whose reading was stored without changing what they show: only
+    their ``observed_at`` moved (``cloud/processes/freshness.py`` decides when clients hear it)."""
     came_online: bool = False
     """The room's edge came online (a status that changed to ``online``, or an ``online`` or info
     of a new boot): its machines' stored profiles are published back to it (cloud/domain/ingest/profiles.py)."""
@@ -191,7 +194,7 @@ def apply_telemetry(
         return Applied("telemetry_coalesced", room.id)
     lookups.written(machine)
     moved = machine.current_a is None or round(machine.current_a, 1) != round(telemetry.current_a, 1)
-    return Applied("telemetry", room.id, touched=(machine.id,) if moved else ())
+    return Applied("telemetry", room.id, touched=(machine.id,) if moved else (), heard=() if moved else (machine.id,))
 
 
 def apply_state(

@@ -158,7 +158,14 @@ def _reloaded(tx: Tx, claim: ClaimRecord) -> ClaimRecord:
 
 def close(tx: Tx, machine: MachineRef, claim: ClaimRecord, to: ClaimStatus, reason: str) -> bool:
     if not store.move_claim(
-        tx.conn, claim.id, claim.status, to, closed_at=tx.now, close_reason=reason, next_reminder_at=None
+        tx.conn,
+        claim.id,
+        claim.status,
+        to,
+        closed_at=tx.now,
+        close_reason=reason,
+        next_reminder_at=None,
+        alert_at=None,  # no alert before the end of a claim that is over
     ):
         return False
     republish_desired(tx, machine.pk)  # no claim prior any more
@@ -241,6 +248,7 @@ def _finish(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
         finished_at=tx.now,
         next_reminder_at=next_reminder,
         started_at=claim.started_at or tx.now,
+        alert_at=None,  # it ended: "done" replaces "nearly done"
     ):
         return
     finished = CycleFinishedMessage(

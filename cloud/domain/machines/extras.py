@@ -51,6 +51,8 @@ class MachineExtras:
     expected_end: datetime | None = None
     """... and when it should end: the edge's word, else the estimate (``expected_end_source``)."""
     expected_end_source: EndSource | None = None
+    observed_at: datetime | None = None
+    """When the machine's last reading was stored (``machines.current_at``)."""
 
 
 _live_claim = claims.alias("live_claim")
@@ -94,6 +96,7 @@ def _base_query() -> Any:
             machines.c.typical_cycle_s,
             machines.c.cycle_started_at,
             machines.c.expected_end.label("edge_expected_end"),
+            machines.c.current_at,
             *_CLAIM_COLUMNS,
             _hold.c.user_id.label("hold_user_id"),
             _hold.c.hold_until.label("hold_until"),
@@ -194,6 +197,7 @@ def _extras(row: Any) -> MachineExtras:
         cycle_started_at=cycle_started_at,
         expected_end=end,
         expected_end_source=source,
+        observed_at=row["current_at"],
     )
 
 

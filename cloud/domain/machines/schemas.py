@@ -45,6 +45,13 @@ class MachinePublic(BaseModel):
     since: datetime | None = Field(description="when the shown state began")
     door: str | None = Field(description="open or closed; null while unknown")
     current_a: float | None = Field(description="current drawn, in amperes; null while unknown")
+    observed_at: datetime | None = Field(
+        default=None,
+        description="when its sensors were last heard: the cloud's time of its last stored reading (a state, an "
+        "event, or telemetry, which is stored at most every 5 s). Not the room's last_seen (any message of the "
+        "room) nor a claim or service change. Kept while the room is offline: it says how old the last word is. "
+        "Live machine messages come when what is shown changes, and at most once a minute when only this moved",
+    )
     unknown_since: datetime | None = Field(description="when the room went silent (offline rooms only)")
     room_online: bool
     usage: Usage = Field(

@@ -100,6 +100,7 @@ def machine_view(room: RoomRecord, machine: MachineRecord, extra: MachineExtras 
         since=machine.since if known else (room.status_since if offline else None),
         door=machine.door if known else None,
         current_a=machine.current_a if known else None,
+        observed_at=extra.observed_at,
         unknown_since=room.status_since if offline else None,
         room_online=room.status == "online",
         usage=usage,

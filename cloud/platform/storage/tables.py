@@ -192,6 +192,8 @@ users = Table(
     Column("secret_hash", String(255), nullable=False),
     # argon2id of the PIN (students) or password (staff).
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("alert_before_min", Integer, nullable=False, server_default="0"),
+    # Minutes before a claimed cycle's expected end to be told it is nearly over: 0 (off), 5 or 10.
     UniqueConstraint("student_id", name="uq_users_student_id"),
     UniqueConstraint("username", name="uq_users_username"),
 )
@@ -247,10 +249,15 @@ claims = Table(
     Column("close_reason", String(32)),
     Column("reminders_sent", Integer, nullable=False, server_default="0"),
     Column("next_reminder_at", UtcDateTime()),
+    Column("alert_at", UtcDateTime()),
+    # When the claimant is told the cycle is nearly over (follows the expected end; null: none due).
+    Column("alert_sent_at", UtcDateTime()),
+    # When they were (at most once per claim).
     Index("uq_claims_live_machine", "machine_pk", unique=True, **_live("'pending', 'active', 'finished'")),
     Index("ix_claims_user", "user_id", "id"),
     Index("ix_claims_confirm_by", "status", "confirm_by"),
     Index("ix_claims_next_reminder_at", "status", "next_reminder_at"),
+    Index("ix_claims_alert_at", "status", "alert_at"),
 )
 
 waitlist_entries = Table(

@@ -15,7 +15,19 @@ import { startLive } from "./live.js";
 import { applyDoneMessage, applyNotificationMessage, clearNotifications, loadNotifications, renewPush, setupNotifications } from "./notifications.js";
 import { loadProfile, setupProfile } from "./profile.js";
 import { disablePush, registerWorker } from "./push.js";
-import { applyMessage, chosenRoom, loadMachines, loadRooms, onMachinesChanged, render, roomQuery, setupRoom, view } from "./room.js";
+import {
+  applyMessage,
+  chosenRoom,
+  loadMachines,
+  loadRooms,
+  onMachinesChanged,
+  render,
+  renderSummary,
+  roomQuery,
+  setupRoom,
+  view,
+} from "./room.js";
+import { tickCards } from "./cards.js";
 import { applyRepairsMessage, loadRepairs } from "./repairs.js";
 import { allowViews, currentView, setupRouter } from "./router.js";
 import { applyStaffMessage, askOutOfService, backInService, loadStaff, setupStaff } from "./staff.js";
@@ -136,8 +148,10 @@ function onCardAction(machine, action, button) {
   else if (action === "back") backInService(machine, button);
 }
 
-/** Once a second: the hold countdowns. */
+/** Once a second: the hold countdowns, the cards' "updated … ago" and time left, the summary line. */
 function tick() {
+  tickCards();
+  renderSummary();
   for (const el of document.querySelectorAll("[data-until]")) {
     const left = countdown(el.dataset.until);
     el.textContent = left || "0:00 — the hold has expired";

@@ -2,7 +2,7 @@
 // Cards are updated in place, so a half-chosen cycle or a focused button survives a live update.
 
 import { h } from "./dom.js";
-import { ago, clock, day, dayAndClock, machineName, minutesSince, minutesUntil } from "./format.js";
+import { age, ago, clock, day, dayAndClock, machineName, minutesSince, minutesUntil, timeLeft } from "./format.js";
 
 const CATEGORIES = [
   ["normal", "Normal"],
@@ -51,10 +51,9 @@ function detail(m) {
   }
   if (m.usage === "in_use" && m.expected_end) {
     // anyone's view of a machine in use: when it should be free (the edge's learned profile, or an estimate)
-    const left = minutesUntil(m.expected_end);
-    const eta = left > 0 ? `Free in about ${left} min` : "Should be free any minute";
+    const eta = h("span", { class: "time-left", "data-ends": m.expected_end }, timeLeft(m.expected_end));
     const from = m.cycle_started_at ? `Started ${clock(m.cycle_started_at)}` : m.since && `Since ${clock(m.since)} (${ago(m.since)})`;
-    return [h("span", { class: "time-left" }, eta), ...(from ? [h("br"), from] : [])];
+    return [eta, ` (free about ${clock(m.expected_end)})`, ...(from ? [h("br"), from] : [])];
   }
   if (m.usage === "in_use" && m.since) return [`In use since ${clock(m.since)} (${ago(m.since)}) · no estimate of its end yet`];
   if (m.usage === "out_of_service") {
@@ -118,8 +117,15 @@ export function newCard(m) {
     ),
     h("p", { class: "detail" }),
     h("p", { class: "faults" }),
+    h("p", { class: "observed hint" }),
     h("div", { class: "actions" }),
   );
+}
+
+/** Once a second, without a server message: "updated 20 s ago" and "About 12 min left" move on. */
+export function tickCards() {
+  for (const el of document.querySelectorAll(".card [data-observed]")) el.textContent = `updated ${age(el.dataset.observed)}`;
+  for (const el of document.querySelectorAll(".card [data-ends]")) el.textContent = timeLeft(el.dataset.ends);
 }
 
 /** Fill `card` (made by newCard) from machine `m`; `user` is null, {staff: false} or {staff: true}. */
@@ -140,6 +146,11 @@ export function updateCard(card, m, user) {
   const faults = card.querySelector(".faults");
   faults.hidden = !m.open_faults;
   faults.textContent = `${m.open_faults} open fault report${m.open_faults === 1 ? "" : "s"}`;
+  // when the sensors were last heard (not the room's last word, nor a claim): a stale card says so
+  const observed = card.querySelector(".observed");
+  if (m.observed_at) observed.dataset.observed = m.observed_at;
+  else delete observed.dataset.observed;
+  observed.textContent = m.observed_at ? `updated ${age(m.observed_at)}` : "";
   const actions = actionsOf(m, user);
   const key = actions.join(" ");
   if (card.dataset.actions !== key) {

@@ -21,6 +21,21 @@ export function ago(iso) {
   return dayAndClock(iso);
 }
 
+/** "20 s ago", "3 min ago", "2 h ago": how old a reading is (a time ahead of this device's clock counts as now). */
+export function age(iso, now = Date.now()) {
+  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (seconds < 60) return `${seconds} s ago`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  return `${Math.floor(minutes / 60)} h ago`;
+}
+
+/** "About 12 min left", to anyone, until `iso` (a machine's expected end). */
+export function timeLeft(iso) {
+  const left = minutesUntil(iso);
+  return left > 0 ? `About ${left} min left` : "Should be free any minute";
+}
+
 export function minutesSince(iso) {
   return Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000));
 }

@@ -9,7 +9,7 @@ import { clock, dayAndClock, machineName } from "./format.js";
 import { enablePush, pushSupported } from "./push.js";
 
 /** Types worth a pop-up: the wash is done (and the reminders) or was not after all, a machine is held for you. */
-const POP_UP = new Set(["cycle_finished", "cycle_continued", "collect_reminder", "reservation_offered", "reservation_expired", "cycle_interrupted"]);
+const POP_UP = new Set(["ending_soon", "cycle_finished", "cycle_continued", "collect_reminder", "reservation_offered", "reservation_expired", "cycle_interrupted"]);
 const PAGE = 20;
 const state = { items: [], unread: 0, next: null };
 

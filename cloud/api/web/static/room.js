@@ -7,6 +7,7 @@ import { $, announce, busy, say } from "./dom.js";
 import { errorText } from "./errors.js";
 import { forgetLink, linkedRoom } from "./claim_link.js";
 import { capitalise, clock, machineName } from "./format.js";
+import { summaryLine, summaryParts } from "./summary_line.js";
 
 const CHOICE_KEY = "kywash.room";
 const ACTION_PATHS = { claim: "start", cancel: "cancel", end: "end" };
@@ -108,6 +109,14 @@ function renderBanner() {
     : "";
 }
 
+/** The one line at the top: what is free, or when the next one should be. */
+export function renderSummary() {
+  const line = chosenRoom() ? summaryLine(summaryParts([...view.machines.values()])) : "";
+  const summary = $("room-summary");
+  summary.hidden = !line;
+  if (summary.textContent !== line) summary.textContent = line;
+}
+
 export function render() {
   const shown = [...view.machines.values()].sort((a, b) => a.number - b.number);
   for (const kind of ["washer", "dryer"]) {
@@ -123,6 +132,7 @@ export function render() {
   }
   for (const [id, card] of cards) if (!card.isConnected) cards.delete(id);
   renderBanner();
+  renderSummary();
   for (const listener of changeListeners) listener();
 }
 

@@ -6,6 +6,7 @@ import { $, busy, h, say } from "./dom.js";
 import { errorText } from "./errors.js";
 import { clock, machineName } from "./format.js";
 import { act, chosenRoom, freeOf, heldForMe, roomQuery, view } from "./room.js";
+import { summaryParts } from "./summary_line.js";
 
 const KINDS = ["washer", "dryer"];
 const lists = new Map(KINDS.map((kind) => [kind, { length: 0, position: null, status: null }]));
@@ -84,7 +85,7 @@ function row(kind) {
     );
   } else if (freeOf(kind).length === 0 && view.machines.size > 0) {
     parts.push(
-      h("p", {}, `No ${kind} is free right now. ${list.length ? `${list.length} waiting.` : "Nobody is waiting."}`),
+      h("p", {}, `No ${kind} is free right now. ${nextFree(kind)} ${list.length ? `${list.length} waiting.` : "Nobody is waiting."}`),
       h("button", { type: "button", onclick: (e) => change(kind, "join", e.currentTarget) }, `Join the ${kind} waitlist`),
     );
   } else if (list.length > 0) {
@@ -92,6 +93,13 @@ function row(kind) {
   }
   if (parts.length === 0) return null; // a machine of this kind is free and nobody waits: nothing to say
   return h("div", { class: "waitlist-row", "data-kind": kind }, h("h3", {}, `${plural[0].toUpperCase()}${plural.slice(1)} queue`), ...parts);
+}
+
+/** "Next washer free in about 6 min." (the soonest expected end of the kind), honest when none is known. */
+function nextFree(kind) {
+  const minutes = summaryParts([...view.machines.values()]).find((part) => part.kind === kind)?.nextInMin;
+  if (minutes === null || minutes === undefined) return "No estimate of when the next is free.";
+  return minutes > 0 ? `Next ${kind} free in about ${minutes} min.` : `Next ${kind} free any minute.`;
 }
 
 let lastKey = "";
@@ -108,6 +116,7 @@ export function render() {
     [...lists],
     heldForMe().map((m) => [m.id, m.hold_until]),
     KINDS.map((k) => freeOf(k).length),
+    KINDS.map(nextFree),
     view.machines.size,
   ]);
   if (key === lastKey) return; // keeps keyboard focus on the buttons when nothing changed

@@ -1,0 +1,28 @@
+// The room's one line at the top: "2 washers free · dryers: next in ~6 min".
+// Pure: the machine views and a time in, the parts out (table-tested in tests/e2e/test_web_time_left.py).
+
+const PLURAL = { washer: "washers", dryer: "dryers" };
+
+/** One part per kind the room has: how many are free, else when the soonest in use should be (null: no estimate). */
+export function summaryParts(machines, now = Date.now()) {
+  const parts = [];
+  for (const kind of ["washer", "dryer"]) {
+    const ofKind = machines.filter((m) => m.kind === kind);
+    if (!ofKind.length) continue;
+    const free = ofKind.filter((m) => m.usage === "free" || m.reserved_for_me).length;
+    const ends = ofKind.filter((m) => m.usage === "in_use" && m.expected_end).map((m) => Date.parse(m.expected_end));
+    const unknown = ofKind.every((m) => m.usage === "unknown");
+    const nextInMin = !free && ends.length ? Math.max(0, Math.ceil((Math.min(...ends) - now) / 60000)) : null;
+    parts.push({ kind, free, nextInMin, unknown, text: partText(kind, free, nextInMin, unknown) });
+  }
+  return parts;
+}
+
+function partText(kind, free, nextInMin, unknown) {
+  if (free) return `${free} ${free === 1 ? kind : PLURAL[kind]} free`;
+  if (unknown) return `${PLURAL[kind]}: unknown (sensors silent)`;
+  if (nextInMin === null) return `${PLURAL[kind]}: none free, no estimate`;
+  return nextInMin > 0 ? `${PLURAL[kind]}: next in ~${nextInMin} min` : `${PLURAL[kind]}: next any minute`;
+}
+
+export const summaryLine = (parts) => parts.map((part) => part.text).join(" · ");
