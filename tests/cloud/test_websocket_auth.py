@@ -7,7 +7,9 @@ if the first had leaked, it would arrive before the second.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,12 +21,15 @@ from cloud.domain.accounts import tokens
 from cloud.domain.accounts.sessions import revoke_session
 from cloud.domain.activity.record import record_activity
 from cloud.domain.notifications.send import notify
+from cloud.platform.settings import CloudSettings
 from cloud.platform.unit_of_work import Tx
-from kywash.clock import FakeClock, to_datetime
+from cloud.runtime.app import create_app
+from kywash.clock import FakeClock, ScaledClock, to_datetime
 from tests.cloud.accounts_support import Account, make_account
 
 WS = "/api/ws"
-EMPTY_SNAPSHOT = {"type": "snapshot", "rooms": [], "machines": []}
+EMPTY_SNAPSHOT = {"type": "snapshot", "rooms": [], "machines": [], "server_time": "2026-01-01T00:00:00Z", "rate": 1.0}
+"""On the fake clock, which stands still at 2026-01-01 00:00 UTC."""
 
 
 def in_tx(client: TestClient, work: Callable[[Tx], Any]) -> Any:
@@ -45,6 +50,21 @@ def test_header_auth_gets_a_snapshot(client: TestClient) -> None:
     alice = make_account(client, "111111")
     with connect(client, alice) as ws:
         assert ws.receive_json() == EMPTY_SNAPSHOT
+
+
+def test_the_snapshot_carries_the_servers_clock_and_its_rate(offline_settings: CloudSettings) -> None:
+    """Each send has its own now (the snapshot text is shared); a sped-up clock says how fast it runs."""
+    clock = ScaledClock(speed=60, start=datetime(2026, 3, 1, 12, tzinfo=UTC).timestamp())
+    with TestClient(create_app(offline_settings, clock=clock)) as client:
+        alice = make_account(client, "111112")
+        times = []
+        for _ in range(2):
+            with connect(client, alice) as ws:
+                snapshot = ws.receive_json()
+                assert snapshot["rate"] == 60.0
+                times.append(datetime.fromisoformat(snapshot["server_time"]))
+            time.sleep(0.05)
+        assert datetime(2026, 3, 1, 12, tzinfo=UTC) <= times[0] < times[1] <= to_datetime(clock.now())
 
 
 def test_first_message_auth_gets_a_snapshot(client: TestClient) -> None:

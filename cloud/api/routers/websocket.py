@@ -44,6 +44,7 @@ from cloud.domain.machines.views import MachineView
 from cloud.platform.errors import CloudError
 from cloud.platform.hub import Message, Subscriber
 from cloud.processes.live_messages import VIEW_KEY, personalise, snapshot_message
+from kywash.clock import Clock, to_datetime
 
 router = APIRouter(tags=["realtime"])
 
@@ -72,7 +73,7 @@ async def stream(websocket: WebSocket, state: StateDep, site: str | None = None,
     )
     try:
         snapshot = await _room_snapshot(state, site, room)
-        await websocket.send_text(snapshot.text_for(viewer.id))
+        await websocket.send_text(with_clock(snapshot.text_for(viewer.id), state.clock))
         forward = asyncio.create_task(_forward(websocket, subscriber, viewer.id))
         watch = asyncio.create_task(_watch(websocket))
         await asyncio.wait({forward, watch}, return_when=asyncio.FIRST_COMPLETED)
@@ -95,6 +96,14 @@ async def _authenticate(websocket: WebSocket, state: Runtime) -> Viewer:
             raise ValueError('send {"type": "auth", "token": "<access token>"} first')
         token = first["token"]
     return await authenticate(state, token)
+
+
+def with_clock(snapshot: str, clock: Clock) -> str:
+    """The snapshot's text with the server's now and its rate (a ``ScaledClock``'s speed) at
+    the end: the rest is shared and cached, these are this send's."""
+    now = to_datetime(clock.now()).isoformat().replace("+00:00", "Z")
+    rate = float(getattr(clock, "speed", 1.0))
+    return f'{snapshot[:-1]},"server_time":"{now}","rate":{rate}}}'
 
 
 def to_text(message: Message) -> str:

@@ -119,6 +119,14 @@ class SnapshotMessage(BaseModel):
     type: Literal["snapshot"] = "snapshot"
     rooms: list[RoomPublic]
     machines: list[MachinePublic]
+    server_time: datetime | None = Field(
+        default=None,
+        description="the server's now when this was sent: pages count time left and '… ago' on it, "
+        "not on the device's clock (a phone's may be minutes off)",
+    )
+    rate: float = Field(
+        default=1.0, gt=0, description="server seconds per real second: 1, except in a sped-up demo or simulation"
+    )
 
 
 class RoomMessage(BaseModel):

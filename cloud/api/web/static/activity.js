@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { $, busy, h, say } from "./dom.js";
 import { errorText } from "./errors.js";
 import { dayAndClock } from "./format.js";
+import { now as serverNow } from "./server_clock.js";
 
 const PAGE = 20;
 const state = { items: [], next: null, loaded: false };
@@ -24,7 +25,7 @@ function entry(activity) {
 /** "Today", "Yesterday" or "Tue 1 Dec": the heading over each day's entries. */
 function dayLabel(iso) {
   const day = new Date(iso).toDateString();
-  const today = new Date();
+  const today = new Date(serverNow());
   if (day === today.toDateString()) return "Today";
   if (day === new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1).toDateString()) return "Yesterday";
   return new Date(iso).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });

@@ -1,18 +1,20 @@
 // Times and durations for people: "14:05", "12 min ago", "4:59" (a countdown).
 
+import { now as serverNow } from "./server_clock.js";
+
 export function clock(iso) {
   return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
 export function dayAndClock(iso) {
   const date = new Date(iso);
-  const today = new Date().toDateString() === date.toDateString();
+  const today = new Date(serverNow()).toDateString() === date.toDateString();
   if (today) return clock(iso);
   return date.toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 }
 
 export function ago(iso) {
-  const seconds = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  const seconds = Math.round((serverNow() - Date.parse(iso)) / 1000);
   if (seconds < 45) return "just now";
   const minutes = Math.round(seconds / 60);
   if (minutes < 60) return `${minutes} min ago`;
@@ -22,7 +24,7 @@ export function ago(iso) {
 }
 
 /** "20 s ago", "3 min ago", "2 h ago": how old a reading is (a time ahead of this device's clock counts as now). */
-export function age(iso, now = Date.now()) {
+export function age(iso, now = serverNow()) {
   const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
   if (seconds < 60) return `${seconds} s ago`;
   const minutes = Math.floor(seconds / 60);
@@ -37,17 +39,17 @@ export function timeLeft(iso) {
 }
 
 export function minutesSince(iso) {
-  return Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000));
+  return Math.max(0, Math.round((serverNow() - Date.parse(iso)) / 60000));
 }
 
 /** Whole minutes from now until `iso` (0 once it has passed). */
 export function minutesUntil(iso) {
-  return Math.max(0, Math.ceil((Date.parse(iso) - Date.now()) / 60000));
+  return Math.max(0, Math.ceil((Date.parse(iso) - serverNow()) / 60000));
 }
 
 /** "4:05" left until `iso`, or "" once it has passed. */
 export function countdown(iso) {
-  const seconds = Math.floor((Date.parse(iso) - Date.now()) / 1000);
+  const seconds = Math.floor((Date.parse(iso) - serverNow()) / 1000);
   if (seconds <= 0) return "";
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }

@@ -3,6 +3,8 @@
 // by every phone at once); the snapshot it sends first replaces what was missed.
 // Close code 4401 means the token was refused: refresh once, and if that fails the session is over.
 
+import { syncClock } from "./server_clock.js";
+
 const UNAUTHORIZED = 4401;
 const BASE_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
@@ -69,6 +71,7 @@ export function startLive({ query, token, refresh, onRefused, onMessage, onStatu
         return;
       }
       if (message.type === "snapshot") {
+        syncClock(message);
         synced = true;
         refreshedSinceSnapshot = false;
         onStatus("Live", true);

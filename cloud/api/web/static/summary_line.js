@@ -1,10 +1,12 @@
 // The room's one line at the top: "2 washers free · dryers: next in ~6 min".
 // Pure: the machine views and a time in, the parts out (table-tested in tests/e2e/test_web_time_left.py).
 
+import { now as serverNow } from "./server_clock.js";
+
 const PLURAL = { washer: "washers", dryer: "dryers" };
 
 /** One part per kind the room has: how many are free, else when the soonest in use should be (null: no estimate). */
-export function summaryParts(machines, now = Date.now()) {
+export function summaryParts(machines, now = serverNow()) {
   const parts = [];
   for (const kind of ["washer", "dryer"]) {
     const ofKind = machines.filter((m) => m.kind === kind);
