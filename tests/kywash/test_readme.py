@@ -37,3 +37,11 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "KYWASH_REQUIRE_SERVICES=1" in ci
     assert "\npython3 run.py test\n" in ci
+
+
+def test_every_image_the_readme_shows_is_in_the_repository() -> None:
+    images = re.findall(r'!\[[^\]]*\]\(([^)]+)\)|<img src="([^"]+)"', README)
+    paths = [a or b for a, b in images]
+    assert {"docs/screenshots/display-1920x1080.png", "docs/screenshots/labels.png"} <= set(paths)
+    for path in paths:
+        assert (ROOT / path).is_file(), path
