@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from cloud.domain.rooms.busy_hours import (
     MAX_CYCLE,
+    QUIET_SHARE,
     BusyInterval,
     CycleMark,
     busy_intervals,
@@ -368,3 +369,23 @@ def test_the_time_zone_setting_is_checked_at_start() -> None:
     for bad in ("Mars/Olympus_Mons", "../etc/passwd", ""):
         with pytest.raises(ValueError, match="time zone"):
             CloudSettings(timezone=bad)
+
+
+def test_an_hour_half_full_is_no_quiet_time_and_an_hour_without_data_is_not_quiet() -> None:
+    """Issue 15: a 42-50 % hour was offered as 'quietest', and hours without data showed as quiet."""
+    busy = [interval("washer-1", hour, hour + 1) for hour in range(0, 24)]  # washer-1 busy all Monday: 50 %
+    table = busy_table(busy, COUNTS, UTC_ZONE, at(0), at(24))
+    assert all(table.hours[h].all >= QUIET_SHARE for h in range(24))
+    assert quietest(table, UTC_ZONE, at(0)) == []  # none of the coming hours is quiet
+    assert all(table.hours[index].covered_s == 0 for index in range(24, 168))  # Tuesday on: never covered
+
+
+def test_the_api_says_which_hours_have_no_data(
+    db_client: TestClient, db_feed: Feed, edge: FakeEdge, fake_clock: FakeClock
+) -> None:
+    db_feed(edge.info(), *cycle(edge, "washer-1", 0, 60))
+    fake_clock.advance(3 * 3600)  # the room's history is three hours long
+    body = db_client.get(f"/api/v1/rooms/{edge.room}/busy-hours", params={"site": edge.site}).json()
+    covered = [h for h in body["hours"] if h["covered"]]
+    assert len(covered) in (3, 4)  # the three hours since it began (four if they straddle hour marks)
+    assert all(h["all"] == 0 for h in body["hours"] if not h["covered"])  # no data: not shown as quiet

@@ -17,8 +17,11 @@ No I/O and no clock of its own: the caller passes the events, the time zone and 
   actually covers in that bucket: busy machine-seconds / (machines x covered seconds). A
   machine busy for the whole window therefore counts 1/N of its type in every bucket, and a
   room younger than the window is averaged over the weeks it has existed, not diluted by
-  weeks that have no data. A bucket the window never covers reads 0.
-- ``quietest`` picks the quietest of the next 24 local hours (the current one first).
+  weeks that have no data. A bucket the window never covers reads 0 with ``covered_s`` 0,
+  which callers must show as "no data", never as quiet.
+- ``quietest`` picks the quietest of the next 24 local hours (the current one first) among
+  those that are quiet at all (below ``QUIET_SHARE`` busy) and have data: an hour that is
+  usually half full is not "a quiet time", however much fuller the others are.
 
 Local hours are found per UTC quarter hour (every time zone's offset today is a multiple
 of 15 minutes, India's and Nepal's included), so hours that DST skips or repeats fall where
@@ -50,6 +53,8 @@ ENDS: Final = frozenset(
         EventType.FAULT_DETECTED.value,
     }
 )
+QUIET_SHARE: Final = 0.25
+"""Below this share of machines busy an hour is quiet (the chart's second level starts here)."""
 CONTINUES: Final = frozenset({EventType.CYCLE_CONTINUED.value})
 CYCLE_EVENTS: Final = STARTS | ENDS | CONTINUES
 """The only event types that start, end or reopen a busy interval (what the history query reads)."""
@@ -168,7 +173,8 @@ def busy_table(
 
 def quietest(table: BusyTable, tz: ZoneInfo, now: datetime, count: int = 3, horizon_hours: int = 24) -> list[QuietHour]:
     """The ``count`` quietest of the next ``horizon_hours`` local hours (the current one
-    included), quietest first, sooner first among equals; buckets without data are skipped."""
+    included), quietest first, sooner first among equals; buckets without data, and hours
+    not quiet (``QUIET_SHARE`` or busier), are skipped, so the list may be empty."""
     upcoming: dict[int, tuple[int, datetime]] = {}
     for step in range(horizon_hours):
         local = (now + timedelta(hours=step)).astimezone(tz)
@@ -178,7 +184,7 @@ def quietest(table: BusyTable, tz: ZoneInfo, now: datetime, count: int = 3, hori
     candidates = [
         (table.hours[index].all, step, index, starts_at)
         for index, (step, starts_at) in upcoming.items()
-        if table.hours[index].covered_s > 0
+        if table.hours[index].covered_s > 0 and table.hours[index].all < QUIET_SHARE
     ]
     candidates.sort(key=lambda c: (c[0], c[1]))
     return [QuietHour(table.hours[index], starts_at) for _, _, index, starts_at in candidates[:count]]

@@ -106,6 +106,7 @@ def _public(
                 washers=round(h.washers, DIGITS),
                 dryers=round(h.dryers, DIGITS),
                 all=round(h.all, DIGITS),
+                covered=h.covered_s > 0,
             )
             for h in table.hours
         ],

@@ -59,6 +59,9 @@ class HourSharePublic(BaseModel):
     washers: float = Field(ge=0, le=1)
     dryers: float = Field(ge=0, le=1)
     all: float = Field(ge=0, le=1)
+    covered: bool = Field(
+        default=True, description="the history has time in this hour; false: no data (its shares read 0, not quiet)"
+    )
 
 
 class QuietHourPublic(BaseModel):
@@ -82,7 +85,10 @@ class BusyHoursPublic(BaseModel):
     to: datetime
     cycles: int = Field(description="cycles that overlap the window")
     hours: list[HourSharePublic] = Field(description="168 entries, Monday 00:00 first")
-    quietest: list[QuietHourPublic] = Field(description="up to 3 of the next 24 hours, quietest first")
+    quietest: list[QuietHourPublic] = Field(
+        description="up to 3 of the next 24 hours that are quiet (under 25 % busy, with data), quietest first; "
+        "empty when none is"
+    )
 
 
 class RoomSequencePublic(BaseModel):
