@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from cloud.api.deps import Runtime, StateDep
+from cloud.api.routers.websocket import CLOSE_CODES, CLOSE_GOING_AWAY, watch_for_close
 from cloud.domain.rooms.display import DisplaySnapshotMessage, display_snapshot
 from cloud.platform.errors import NotFound
 from cloud.platform.hub import Subscriber
@@ -29,9 +30,7 @@ from kywash.clock import to_datetime
 
 router = APIRouter(tags=["realtime"])
 
-CLOSE_GOING_AWAY: Final = 1001
 CLOSE_NO_SUCH_ROOM: Final = 4404
-_CLOSE_CODES: Final = {"slow": 1013, "restart": 1012}
 
 display_texts = DisplayTexts()
 
@@ -48,7 +47,7 @@ async def display_stream(websocket: WebSocket, state: StateDep, site: str, room:
             return
         await websocket.send_text(to_text(snapshot))
         forward = asyncio.create_task(_forward(websocket, subscriber))
-        watch = asyncio.create_task(_watch(websocket))
+        watch = asyncio.create_task(watch_for_close(websocket))
         await asyncio.wait({forward, watch}, return_when=asyncio.FIRST_COMPLETED)
         for task in (forward, watch):
             task.cancel()
@@ -70,13 +69,5 @@ async def _forward(websocket: WebSocket, subscriber: Subscriber) -> None:
         text = display_texts.text(message)
         if text is not None:
             await websocket.send_text(text)
-    code = _CLOSE_CODES.get(subscriber.ended or "", CLOSE_GOING_AWAY)
+    code = CLOSE_CODES.get(subscriber.ended or "", CLOSE_GOING_AWAY)
     await websocket.close(code=code, reason=f"resync: {subscriber.ended}")
-
-
-async def _watch(websocket: WebSocket) -> None:
-    """Read (and ignore) what the display sends, to notice when it goes away."""
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return

@@ -53,7 +53,8 @@ CLOSE_SERVICE_RESTART: Final = 1012
 CLOSE_TRY_AGAIN_LATER: Final = 1013
 CLOSE_UNAUTHORIZED: Final = 4401
 AUTH_TIMEOUT_S: Final = 10.0
-_CLOSE_CODES: Final = {"slow": CLOSE_TRY_AGAIN_LATER, "restart": CLOSE_SERVICE_RESTART}
+CLOSE_CODES: Final = {"slow": CLOSE_TRY_AGAIN_LATER, "restart": CLOSE_SERVICE_RESTART}
+"""How a stream the hub let go of is closed, by why (the display stream closes the same way)."""
 """Why the hub let a client go -> the close code; otherwise (shutdown) 1001. All three mean: reconnect."""
 
 
@@ -75,7 +76,7 @@ async def stream(websocket: WebSocket, state: StateDep, site: str | None = None,
         snapshot = await _room_snapshot(state, site, room)
         await websocket.send_text(with_clock(snapshot.text_for(viewer.id), state.clock))
         forward = asyncio.create_task(_forward(websocket, subscriber, viewer.id))
-        watch = asyncio.create_task(_watch(websocket))
+        watch = asyncio.create_task(watch_for_close(websocket))
         await asyncio.wait({forward, watch}, return_when=asyncio.FIRST_COMPLETED)
         for task in (forward, watch):
             task.cancel()
@@ -192,11 +193,11 @@ async def _forward(websocket: WebSocket, subscriber: Subscriber, user_id: int) -
     if subscriber.ended == "session_ended":
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason="session ended")
         return
-    code = _CLOSE_CODES.get(subscriber.ended or "", CLOSE_GOING_AWAY)
+    code = CLOSE_CODES.get(subscriber.ended or "", CLOSE_GOING_AWAY)
     await websocket.close(code=code, reason=f"resync: {subscriber.ended}")
 
 
-async def _watch(websocket: WebSocket) -> None:
+async def watch_for_close(websocket: WebSocket) -> None:
     """Read (and ignore) what the client sends, to notice when it goes away."""
     while True:
         message = await websocket.receive()
