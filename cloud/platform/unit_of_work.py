@@ -8,6 +8,16 @@ and, only once the commit has succeeded, sends them — so nobody hears of a cha
 rolled back. Nothing here knows FastAPI, the hub's clients or the broker: the delivery is
 passed in (``cloud.processes.delivery.LiveDelivery`` in service, ``NO_DELIVERY`` for the CLI).
 
+Live messages carry whole objects (a machine's full view), so a page keeps the last one it
+hears of each machine: they must leave in the order their views were read. Transactions run
+on several threads at once (ingest, the timers, the routes), so rendering, committing and
+sending are done under one lock per running cloud (``Transactions.delivery_order``): without
+it, a view read before another transaction's commit (a machine still "finished", say) could
+be sent after that transaction's newer one (the machine free and held for the head of the
+waitlist), and the page would show the stale view until the machine next changed (issue 15).
+The lock is taken only once the transaction's own work is done, and what it covers never
+waits for another transaction: reads, the commit, and sends that only queue.
+
 Routes get a ``Tx`` from ``cloud.api.deps.TxDep``, scoped to the route function so the
 commit (and its live messages) happens before the response is built; ingest, the timers
 and the CLI use ``Transactions.run``. A commit that fails answers ``TryAgain`` (nothing of
@@ -17,8 +27,9 @@ it happened) or, for a constraint the database enforced, ``Conflict`` — never 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -125,15 +136,32 @@ NO_DELIVERY: Delivery = _NoDelivery()
 
 @contextmanager
 def transaction(
-    engine: Engine, clock: Clock, settings: CloudSettings, delivery: Delivery, *, now: datetime | None = None
+    engine: Engine,
+    clock: Clock,
+    settings: CloudSettings,
+    delivery: Delivery,
+    *,
+    now: datetime | None = None,
+    order: AbstractContextManager[object] | None = None,
 ) -> Iterator[Tx]:
-    """A ``Tx`` committed on success (then its changes are delivered), rolled back on error."""
-    with engine.begin() as conn:
-        tx = Tx(conn, now or to_datetime(clock.now()), settings)
-        yield tx
-        tx.finish()
-        send = delivery.prepare(conn, tx.changes, tx.now)
-    send()
+    """A ``Tx`` committed on success (then its changes are delivered), rolled back on error.
+
+    ``order`` (a lock shared by every transaction of this process) is held from rendering the
+    changes to sending them, so live messages leave in the order their views were read."""
+    with ExitStack() as sending:
+        with engine.begin() as conn:
+            tx = Tx(conn, now or to_datetime(clock.now()), settings)
+            yield tx
+            tx.finish()
+            if _renders(tx.changes):
+                sending.enter_context(order or nullcontext())
+            send = delivery.prepare(conn, tx.changes, tx.now)
+        send()
+
+
+def _renders(changes: Changes) -> bool:
+    """Whether delivering ``changes`` reads views (machines, or the summary of a room a message is for)."""
+    return bool(changes.machines or changes.rooms or changes.messages)
 
 
 @contextmanager
@@ -166,10 +194,15 @@ class Transactions:
     clock: Clock
     settings: CloudSettings
     delivery: Callable[[], Delivery] = lambda: NO_DELIVERY
+    delivery_order: AbstractContextManager[Any] = field(default_factory=threading.RLock)
+    """Held by each transaction from rendering its live messages until they are sent (see the
+    module's docstring). Re-entrant, so a thread that holds it cannot lock itself out."""
 
     @contextmanager
     def begin(self, *, now: datetime | None = None) -> Iterator[Tx]:
-        with transaction(self.engine, self.clock, self.settings, self.delivery(), now=now) as tx:
+        with transaction(
+            self.engine, self.clock, self.settings, self.delivery(), now=now, order=self.delivery_order
+        ) as tx:
             yield tx
 
     def run(self, work: Callable[[Tx], T], *, now: datetime | None = None) -> T:

@@ -20,6 +20,12 @@ export const view = {
 };
 const cards = new Map(); // machine id -> its <li>
 const changeListeners = [];
+// Live messages are newer than a REST answer read before them: count what the socket brought,
+// so an answer that was in flight meanwhile does not put an older view back (issue 15).
+let liveCount = 0;
+let snapshotAt = 0;
+const liveAt = new Map(); // machine id -> liveCount when its last live message came
+const liveSince = (id, count) => snapshotAt > count || (liveAt.get(id) ?? 0) > count;
 
 const roomKey = (r) => `${r.site}/${r.room}`;
 
@@ -66,8 +72,11 @@ export async function loadMachines() {
     render();
     return;
   }
+  const asked = liveCount;
   const data = await api(`/api/v1/machines/?${roomQuery()}`);
-  view.machines = new Map([...data.washers, ...data.dryers].map((m) => [m.id, m]));
+  if (snapshotAt > asked) return; // a snapshot came meanwhile: it is newer
+  const listed = [...data.washers, ...data.dryers].map((m) => [m.id, liveSince(m.id, asked) ? view.machines.get(m.id) ?? m : m]);
+  view.machines = new Map(listed);
   render();
 }
 
@@ -87,9 +96,11 @@ export function applyMessage(message) {
   if (message.type === "snapshot") {
     for (const r of message.rooms) view.roomStatus.set(roomKey(r), r);
     view.machines = new Map(message.machines.filter(inChosenRoom).map((m) => [m.id, m]));
+    snapshotAt = ++liveCount;
   } else if (message.type === "machine" && inChosenRoom(message.machine)) {
     tellIfMine(view.machines.get(message.machine.id), message.machine);
     view.machines.set(message.machine.id, message.machine);
+    liveAt.set(message.machine.id, ++liveCount);
   } else if (message.type === "room") {
     view.roomStatus.set(roomKey(message.room), message.room);
   } else return false;
@@ -140,8 +151,9 @@ export function render() {
 export async function act(machine, action, extra = {}, controls = []) {
   const body = { machine_type: machine.kind, machine_id: machine.number, site: machine.site, room: machine.room, ...extra };
   try {
+    const asked = liveCount;
     const result = await busy(controls, () => api(`/api/v1/machines/${ACTION_PATHS[action]}`, { method: "POST", body }));
-    view.machines.set(result.machine.id, result.machine);
+    if (!liveSince(result.machine.id, asked)) view.machines.set(result.machine.id, result.machine); // else live is as new
     say(`${capitalise(result.message)}.`);
   } catch (error) {
     say(errorText(error), true);
