@@ -73,7 +73,8 @@ def _value(value: Any, language: Language) -> str:
     if isinstance(value, Text):
         return render(value, language)
     if isinstance(value, Machine):
-        return f"{words.get('kind.' + value.kind, value.kind)} {value.number}"
+        noun = words.get(f"kind.{value.kind}", value.kind)
+        return f"{noun} {value.number}"
     if isinstance(value, Clock):
         local = value.at.astimezone(ZoneInfo(value.zone))
         return f"{local:%H:%M} {local.tzname()}"

@@ -1,7 +1,7 @@
 // The page's words: every visible text is a key of a catalog (i18n/en.json, i18n/es.json).
 // The browser's languages pick the first supported one (else English); the switch changes it at
 // once and it is remembered here (localStorage) and, logged in, on the server (profile.js).
-// `t("cards.free")`, `t("cards.faults", {count: 2})`: `{name}` is filled in, and a value that is
+// `t("usage.free")`, `t("cards.open_faults", {count: 2})`: `{name}` is filled in, and a value that is
 // an object ({"one": …, "other": …}) is a plural chosen by Intl.PluralRules on `count`.
 // HTML marks its texts: data-i18n="key" (the text) and data-i18n-attr="aria-label:key;title:key".
 
