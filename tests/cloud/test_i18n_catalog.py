@@ -97,7 +97,7 @@ def test_no_web_key_is_unused() -> None:
 SET_IN_CODE = {"KY Wash", "API", "English", "Español"}
 """Words index.html may carry unmarked: the name, a link's label, each language's own name,
 and texts that a module replaces at start (their ids are below)."""
-FILLED_BY_CODE = {"done-title", "login-title", "login-submit", "report-title", "service-title"}
+FILLED_BY_CODE = {"done-title", "login-submit", "report-title", "service-title"}
 
 
 def test_index_html_has_no_words_outside_the_catalog() -> None:

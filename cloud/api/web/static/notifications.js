@@ -13,6 +13,7 @@ import { enablePush, pushSupported } from "./push.js";
 const POP_UP = new Set(["ending_soon", "cycle_finished", "cycle_continued", "collect_reminder", "reservation_offered", "reservation_expired", "cycle_interrupted"]);
 const PAGE = 20;
 const state = { items: [], unread: 0, next: null };
+let done = null; // the last cycle_finished message, its banner redrawn in a new language
 
 function badge() {
   const count = $("unread-count");
@@ -99,7 +100,12 @@ export function applyDoneMessage(message) {
     return;
   }
   if (message.type !== "cycle_finished") return;
+  done = message;
   $("done-banner").hidden = false; // shown first, then filled, so screen readers announce it
+  fillDone(message);
+}
+
+function fillDone(message) {
   $("done-title").textContent = message.kind === "dryer" ? t("done.dryer") : t("done.washer");
   $("done-body").textContent = t("done.body", { machine: machineName(message.kind, message.number), time: clock(message.finished_at) });
 }
@@ -176,6 +182,7 @@ export function setupNotifications({ onBell }) {
   $("alerts-state").textContent = alertsState();
   onLanguageChange(() => {
     render();
+    if (done) fillDone(done);
     $("alerts-state").textContent = alertsState();
   });
   $("enable-alerts").hidden = !("Notification" in window);
