@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from cloud.domain.alarms import rules as alarm_rules
+from cloud.domain.alarms.rules import AlarmKind, Change
 from cloud.domain.notifications.texts import Clock, Day, Machine, render, text
 from cloud.platform.storage.tables import notifications
 from kywash.clock import FakeClock
@@ -136,6 +138,11 @@ WASHER_1 = Machine("washer", 1)
             ),
             "Washer 1 was taken out of service. You keep your place at the head of the washer waitlist.",
             "La lavadora 1 se puso fuera de servicio. Sigues el primero en la lista de espera de lavadoras.",
+        ),
+        (
+            alarm_rules.body_text(AlarmKind.SENSOR_FAULT, Change.OPEN, {"reason": "current sensor"}),
+            "The edge reports a sensor fault (current sensor). Check the machine's sensors.",
+            "El edge informa de un fallo de sensor (current sensor). Revisa los sensores de la máquina.",
         ),
         ("already words", "already words", "already words"),
     ],

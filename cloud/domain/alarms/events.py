@@ -66,7 +66,9 @@ def _tell_staff(tx: Tx, alarm: AlarmRecord, change: Change) -> None:
     data = {"alarm_id": alarm.id, "kind": alarm.kind.value, "site": alarm.site, "room": alarm.room}
     if alarm.machine is not None:
         data["machine"] = alarm.machine
-    body = rules.body_text(alarm.kind, change, alarm.details)  # staff's alarm titles and bodies are English
-    notify_staff(tx, rules.NOTIFICATION_TYPES[(alarm.kind, change)], shown.title, body, data)
+    body = rules.body_text(alarm.kind, change, alarm.details)
+    notify_staff(
+        tx, rules.NOTIFICATION_TYPES[(alarm.kind, change)], reads.title_text(alarm, tx.settings.timezone), body, data
+    )
     said = "opened" if change is Change.OPEN else "cleared"
     enqueue_webhooks(tx, "staff.alarm", site=alarm.site, data=data | {"change": said}, text=shown.title)
