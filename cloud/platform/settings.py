@@ -63,6 +63,9 @@ class CloudSettings(BaseSettings):
     default_room: str | None = None
     timezone: str = "UTC"
     """The campus's IANA time zone (e.g. ``Europe/London``): busy hours are in its local time."""
+    site_timezones: dict[str, str] = Field(default_factory=dict)
+    """Per-site IANA time zones as JSON (``{"north": "Europe/Madrid"}``): a site not named
+    here uses ``timezone``. Pages and notifications show times in the room's zone."""
     public_url: str | None = None
     """The address students reach the web app at (``https://wash.example.edu``): QR codes on the
     wall display link there. Unset: the address the display's own request came in on."""
@@ -233,6 +236,24 @@ class CloudSettings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/London") from None
         return value
+
+    @field_validator("site_timezones")
+    @classmethod
+    def _known_site_timezones(cls, value: dict[str, str]) -> dict[str, str]:
+        for site, zone in value.items():
+            if not _ID.match(site):
+                raise ValueError(f"site {site!r}: must be 1-63 characters of a-z, 0-9, '-' or '_'")
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"site {site!r}: unknown time zone {zone!r}: use an IANA name such as Europe/Madrid"
+                ) from None
+        return value
+
+    def timezone_of(self, site: str) -> str:
+        """The IANA zone a site's rooms keep time in: its own if set, else the campus's."""
+        return self.site_timezones.get(site, self.timezone)
 
     @field_validator("ingest_site", "ingest_room")
     @classmethod

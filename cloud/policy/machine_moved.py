@@ -23,6 +23,7 @@ from cloud.domain.laundry import claims, store, waitlist
 from cloud.domain.laundry.rules import EMPTYABLE
 from cloud.domain.laundry.store import ClaimRecord, MachineRef
 from cloud.domain.machines import end_alert
+from cloud.domain.notifications.texts import Machine, text
 from cloud.platform.unit_of_work import Tx
 from cloud.policy import machine_webhooks
 from kywash.contract import EventType
@@ -70,7 +71,7 @@ def _react_to(tx: Tx, transition: Transition) -> None:
         )
     if machine.state not in EMPTYABLE and machine.state is not None:
         if machine.state == "sensor_fault":
-            waitlist.withdraw_hold(tx, machine, f"{machine.name.capitalize()} reported a sensor fault.")
+            waitlist.withdraw_hold(tx, machine, text("hold_withdrawn.sensor_fault", machine=Machine.of(machine)))
         return
     _offer_free_machines(tx, machine.room_id, machine.kind)
 

@@ -26,6 +26,7 @@ from cloud.domain.laundry.desired import publish_desired
 from cloud.domain.laundry.store import MachineRef
 from cloud.domain.machines.schemas import MachineServiceMessage
 from cloud.domain.notifications.send import notify_staff
+from cloud.domain.notifications.texts import Machine, text
 from cloud.platform.hub import Audience, Message
 from cloud.platform.storage.tables import machines
 from cloud.platform.unit_of_work import Tx
@@ -68,7 +69,12 @@ def take_out_of_service(tx: Tx, machine_pk: int, *, reason: str, by: int | None,
         notify_staff(  # taken out by staff: not an incident, but the other staff hear of it
             tx,
             "machine_out_of_service",
-            f"{place.full_name} is out of service",
+            text(
+                "staff_out_of_service.title",
+                machine=Machine.of(place),
+                site=place.site,
+                room=place.room,
+            ),
             reason,
             {"site": place.site, "room": place.room, "machine": place.machine_id, "automatic": automatic},
         )
@@ -110,8 +116,13 @@ def put_back_in_service(tx: Tx, machine_pk: int, *, by: int | None, note: str | 
         notify_staff(  # an automatic removal's alarm tells staff it cleared instead
             tx,
             "machine_back_in_service",
-            f"{place.full_name} is back in service",
-            note or "Put back in service by staff.",
+            text(
+                "staff_back_in_service.title",
+                machine=Machine.of(place),
+                site=place.site,
+                room=place.room,
+            ),
+            note or text("staff_back_in_service.body"),
             {"site": place.site, "room": place.room, "machine": place.machine_id},
         )
     machine_webhooks.service_changed(tx, place, out_of_service=False, reason=None, automatic=False, note=note)

@@ -11,7 +11,7 @@ from cloud.platform.viewer import Viewer
 
 
 def update_profile(tx: Tx, viewer: Viewer, body: ProfileUpdate) -> ProfilePublic:
-    updated = access.update_profile(tx, viewer, body.phone_number, body.alert_before_minutes)
+    updated = access.update_profile(tx, viewer, body.phone_number, body.alert_before_minutes, body.language)
     if body.alert_before_minutes is not None:
         end_alert.schedule_for_user(tx, viewer.id)
     return updated

@@ -8,6 +8,7 @@ from __future__ import annotations
 from cloud.domain.laundry import claims, store, waitlist
 from cloud.domain.laundry.rules import ClaimStatus
 from cloud.domain.notifications.send import notify
+from cloud.domain.notifications.texts import Machine, text
 from cloud.platform.unit_of_work import Tx
 
 
@@ -25,11 +26,11 @@ def machine_unavailable(tx: Tx, machine_pk: int, reason: str) -> None:
             tx,
             claim.user_id,
             "claim_cancelled",
-            f"Your claim on {machine.name} was cancelled",
-            f"{machine.name.capitalize()} was taken out of service ({reason}). Please pick another machine.",
+            text("claim_cancelled.title", machine=Machine.of(machine)),
+            text("claim_cancelled.body", machine=Machine.of(machine), reason=reason),
             machine.data,
         )
-    waitlist.withdraw_hold(tx, machine, f"{machine.name.capitalize()} was taken out of service.")
+    waitlist.withdraw_hold(tx, machine, text("hold_withdrawn.out_of_service", machine=Machine.of(machine)))
 
 
 def machine_available(tx: Tx, machine_pk: int) -> None:

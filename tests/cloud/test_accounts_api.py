@@ -60,8 +60,10 @@ def test_register_returns_a_token_pair_and_a_profile(db_client: TestClient) -> N
         "phone_number",
         "created_at",
         "alert_before_minutes",
+        "language",
     }
     assert profile["alert_before_minutes"] == 0  # the alert before the end is off until chosen
+    assert profile["language"] is None  # not chosen yet: notifications in English
     assert profile["created_at"].startswith("2026-01-01T00:00:00")
     assert activity_types(db_client) == ["registered"]
 

@@ -22,7 +22,7 @@ def registered(feed: Feed, edge: FakeEdge) -> None:
 def test_no_rooms_yet_gives_empty_lists(client: TestClient) -> None:
     response = client.get("/api/v1/machines/")
     assert response.status_code == 200
-    assert response.json() == {"washers": [], "dryers": []}
+    assert response.json() == {"washers": [], "dryers": [], "timezone": "UTC"}
     assert client.get("/api/v1/rooms").json() == []
 
 

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cloud.domain.laundry.end_alert_rule import ALERT_LEADS, alert_due, alert_text, minutes_left
+from cloud.domain.notifications.texts import render
 
 T = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
@@ -74,6 +75,6 @@ def test_the_minutes_it_says_are_left(end: datetime, now: datetime, lead: int, l
     ],
 )
 def test_what_it_says(kind: str, number: int, minutes: int, title: str, word: str) -> None:
-    said, body = alert_text(kind, number, minutes)
+    said, body = (render(part) for part in alert_text(kind, number, minutes))
     assert said == title
     assert body.startswith(f"Your {word} in {kind} {number}")

@@ -146,5 +146,5 @@ def test_the_service_starts_and_stops_while_the_broker_is_away(tmp_path: Path) -
     with running_app(f"sqlite:///{tmp_path / 'c.db'}", nobody_listens, "anywhere") as client:
         health = client.get("/api/health").json()
         assert (health["status"], health["mqtt"]) == ("ok", "disconnected")
-        assert client.get("/api/v1/machines/").json() == {"washers": [], "dryers": []}
+        assert client.get("/api/v1/machines/").json() == {"washers": [], "dryers": [], "timezone": "UTC"}
     assert time.monotonic() - started < 5

@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 
 from cloud.domain.alarms import rules
 from cloud.domain.alarms.rules import AlarmKind, Change
+from cloud.domain.notifications.texts import render
 from cloud.platform.settings import CloudSettings
 from cloud.platform.storage.tables import notifications
 from cloud.processes.timers import Fired, fire_due
@@ -139,12 +140,14 @@ def test_how_long_an_incident_lasted(seconds: float, text: str) -> None:
     ],
 )
 def test_titles_say_where_what_and_how_long(kind: AlarmKind, machine: str | None, opened: str, cleared: str) -> None:
-    assert rules.opened_title(kind, "Hall A", "Laundry 1", machine, T, "UTC") == opened
-    assert rules.cleared_title(kind, "Hall A", "Laundry 1", machine, timedelta(minutes=12, seconds=30)) == cleared
+    assert render(rules.opened_title(kind, "Hall A", "Laundry 1", machine, T, "UTC")) == opened
+    assert (
+        render(rules.cleared_title(kind, "Hall A", "Laundry 1", machine, timedelta(minutes=12, seconds=30))) == cleared
+    )
 
 
 def test_the_silent_since_time_is_in_the_campus_time_zone() -> None:
-    title = rules.opened_title(AlarmKind.EDGE_SILENT, "s", "r", None, T, "Asia/Hong_Kong")
+    title = render(rules.opened_title(AlarmKind.EDGE_SILENT, "s", "r", None, T, "Asia/Hong_Kong"))
     assert title.endswith("since 22:05")
 
 

@@ -68,7 +68,7 @@ def room(engine: Engine, edge: FakeEdge, fake_clock: FakeClock) -> Room:
 def test_migrations_are_idempotent_and_match_the_tables(database_url: str, engine: Engine) -> None:
     upgrade_database(database_url)  # a second run changes nothing
     with engine.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0013"
+        assert current_revision(conn) == head_revision() == "0014"
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     assert set(inspect(engine).get_table_names()) >= {"rooms", "machines", "edge_events", "alembic_version"}
 

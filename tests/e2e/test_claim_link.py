@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import expect
 
-from tests.e2e.web_steps import WAIT_MS, card, wait_live
+from tests.e2e.web_steps import WAIT_MS, card, choose_create_account, wait_live
 from tests.support.browser import PageFactory
 from tests.support.web_stack import WebStack
 
@@ -47,6 +47,7 @@ def test_a_qr_link_when_logged_in_goes_straight_to_the_claim_choices(
 ) -> None:
     page = page_factory()
     page.goto(web_stack.room_url())
+    choose_create_account(page)
     page.locator("#login-form").get_by_label("Student ID").fill("600002")
     page.locator("#login-form").get_by_label("PIN").fill("1234")
     page.locator("#login-form").get_by_label("Phone number").fill("+1 202-555-0143")

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
 
 from cloud.platform.storage.tables import activities, users
-from tests.e2e.web_steps import WAIT_MS, card, claim, open_app, register
+from tests.e2e.web_steps import WAIT_MS, card, choose_create_account, claim, open_app, register
 from tests.support.browser import PageFactory
 from tests.support.web_stack import WebStack
 
@@ -60,6 +60,7 @@ def test_a_foreign_local_number_is_refused_in_words_and_a_good_one_is_read_back(
 ) -> None:
     page = page_factory()
     open_app(page, web_stack)
+    choose_create_account(page)
     form = page.locator("#login-form")
     form.get_by_label("Student ID").fill("100303")
     form.get_by_label("PIN").fill("1234")

@@ -33,9 +33,16 @@ def open_app(page: Page, stack: WebStack) -> None:
     page.locator("#student-id").wait_for(state="visible", timeout=WAIT_MS)
 
 
+def choose_create_account(page: Page) -> None:
+    """Switch the login form to "Create account" (its tab): only then has it a phone number field."""
+    page.get_by_role("tab", name="Create account").click()
+    page.locator("#phone").wait_for(state="visible", timeout=WAIT_MS)
+
+
 def register(page: Page, stack: WebStack, student_id: str, pin: str = "1234") -> None:
     """Create an account through the page's form and wait until the room is live."""
     open_app(page, stack)
+    choose_create_account(page)
     page.locator("#login-form").get_by_label("Student ID").fill(student_id)
     page.locator("#login-form").get_by_label("PIN").fill(pin)
     page.locator("#login-form").get_by_label("Phone number").fill("+1 202-555-0143")

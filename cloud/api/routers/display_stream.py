@@ -61,7 +61,7 @@ async def display_stream(websocket: WebSocket, state: StateDep, site: str, room:
 
 def _read_snapshot(state: Runtime, site: str, room: str) -> DisplaySnapshotMessage:
     with state.engine.connect().execution_options(kywash_readonly=True) as conn:
-        return display_snapshot(conn, site, room, to_datetime(state.clock.now()))
+        return display_snapshot(conn, site, room, to_datetime(state.clock.now()), state.settings.timezone_of(site))
 
 
 async def _forward(websocket: WebSocket, subscriber: Subscriber) -> None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from cloud.api.auth import OptionalUser, authenticate, bearer_token
-from cloud.api.deps import ReadConnDep, RoomChoiceDep, Runtime, StateDep
+from cloud.api.deps import ReadConnDep, RoomChoiceDep, Runtime, SettingsDep, StateDep
 from cloud.domain.machines import views
 from cloud.domain.machines.schemas import MachinePublic, MachinesPublic, RoomPublic
 from cloud.domain.machines.views import MachineView, RoomChoice
@@ -41,19 +41,21 @@ async def list_machines(request: Request, state: StateDep, choice: RoomChoiceDep
 class RoomMachines:
     views: list[MachineView]
     anonymous: bytes
+    timezone: str | None = None
 
     def json_for(self, viewer_id: int | None) -> bytes:
         """The anonymous bytes, unless the viewer holds a claim or a hold here."""
         if viewer_id is None or all(viewer_id not in (v.claim_user_id, v.hold_user_id) for v in self.views):
             return self.anonymous
-        return views.listing(self.views, viewer_id).model_dump_json().encode()
+        return views.listing(self.views, viewer_id, self.timezone).model_dump_json().encode()
 
 
 def _room_machines(state: Runtime, choice: RoomChoice) -> RoomMachines:
     with state.transactions.read() as conn:
         room = views.choose_room(conn, choice)
         found = [] if room is None else views.views_of(conn, room_ids=[room.id])
-    return RoomMachines(found, views.listing(found, None).model_dump_json().encode())
+    timezone = state.settings.timezone_of(room.site) if room is not None else state.settings.timezone
+    return RoomMachines(found, views.listing(found, None, timezone).model_dump_json().encode(), timezone)
 
 
 @router.get("/machines/{kind}/{number}", response_model=MachinePublic)
@@ -65,6 +67,7 @@ def get_machine(
 
 
 @router.get("/rooms", response_model=list[RoomPublic])
-def list_rooms(conn: ReadConnDep, site: str | None = None) -> list[RoomPublic]:
-    """Every registered room, with whether its edge is online and when it was last heard."""
-    return views.list_rooms(conn, site)
+def list_rooms(conn: ReadConnDep, settings: SettingsDep, site: str | None = None) -> list[RoomPublic]:
+    """Every registered room, with whether its edge is online, when it was last heard, and the
+    time zone its times are shown in."""
+    return [r.model_copy(update={"timezone": settings.timezone_of(r.site)}) for r in views.list_rooms(conn, site)]

@@ -27,6 +27,7 @@ from cloud.domain.accounts.sessions import TokenPair, issue_pair, revoke_session
 from cloud.domain.accounts.users import UserRecord, create_user, find_by_login, get_user
 from cloud.domain.activity.record import record_activity
 from cloud.platform.errors import CloudError, Conflict, Forbidden, InvalidInput, Throttled, Unauthorized, Unavailable
+from cloud.platform.languages import Language, language_or_none
 from cloud.platform.settings import CloudSettings
 from cloud.platform.storage.repository import insert_ignoring_duplicates
 from cloud.platform.storage.tables import login_throttle, refresh_tokens, sessions, users
@@ -78,11 +79,16 @@ def profile(conn: Connection, viewer: Viewer) -> ProfilePublic:
         phone_number=user.phone_number,
         created_at=user.created_at,
         alert_before_minutes=user.alert_before_min,
+        language=language_or_none(user.language),
     )
 
 
 def update_profile(
-    tx: Tx, viewer: Viewer, phone_number: str | None, alert_before_minutes: int | None = None
+    tx: Tx,
+    viewer: Viewer,
+    phone_number: str | None,
+    alert_before_minutes: int | None = None,
+    language: Language | None = None,
 ) -> ProfilePublic:
     """Change what was sent; a new lead time must then be followed by the viewer's active
     claims (``cloud.policy.preferences``, which calls this)."""
@@ -94,6 +100,8 @@ def update_profile(
         tx.conn.execute(update(users).where(users.c.id == viewer.id).values(alert_before_min=alert_before_minutes))
         what = f"{alert_before_minutes} minutes before the end" if alert_before_minutes else "off"
         record_activity(tx, "profile_updated", f"alert before the end: {what}", user_id=viewer.id)
+    if language is not None:
+        tx.conn.execute(update(users).where(users.c.id == viewer.id).values(language=language))
     return profile(tx.conn, viewer)
 
 

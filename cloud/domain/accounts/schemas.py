@@ -13,6 +13,7 @@ from typing import Annotated, Final, Literal, Self
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from cloud.domain.accounts.phone import MAX_INPUT_LENGTH
+from cloud.platform.languages import Language
 
 _SIX_DIGITS: Final = re.compile(r"[0-9]{6}")
 _FOUR_DIGITS: Final = re.compile(r"[0-9]{4}")
@@ -74,6 +75,9 @@ class ProfilePublic(BaseModel):
         default=0,
         description="minutes before a claimed cycle's expected end to be told it is nearly over: 0 (off), 5 or 10",
     )
+    language: Language | None = Field(
+        default=None, description="the web app's and notifications' language (en, es); null: not chosen yet"
+    )
 
 
 AlertLead = Literal[0, 5, 10]
@@ -90,9 +94,12 @@ class ProfileUpdate(BaseModel):
         description="be told this many minutes before your cycle's expected end: 0 (off), 5 or 10; "
         "besides the message when it is done",
     )
+    language: Language | None = Field(
+        default=None, examples=["es"], description="the language of the web app and of your notifications: en or es"
+    )
 
     @model_validator(mode="after")
     def _something(self) -> Self:
-        if self.phone_number is None and self.alert_before_minutes is None:
-            raise ValueError("send phone_number, alert_before_minutes or both")
+        if self.phone_number is None and self.alert_before_minutes is None and self.language is None:
+            raise ValueError("send phone_number, alert_before_minutes, language or any of them")
         return self

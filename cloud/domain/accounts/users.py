@@ -25,10 +25,13 @@ class UserRecord:
     created_at: datetime
     alert_before_min: int = 0
     """Minutes before a claimed cycle's expected end to be told it is nearly over (0: off)."""
+    language: str | None = None
+    """The chosen language code (``en``, ``es``), or None: not chosen."""
 
 
 _COLUMNS = [users.c.id, users.c.role, users.c.student_id, users.c.username, users.c.display_name]
 _COLUMNS += [users.c.phone_number, users.c.secret_hash, users.c.created_at, users.c.alert_before_min]
+_COLUMNS += [users.c.language]
 
 
 def create_user(

@@ -67,6 +67,8 @@ def _tell_staff(tx: Tx, alarm: AlarmRecord, change: Change) -> None:
     if alarm.machine is not None:
         data["machine"] = alarm.machine
     body = rules.body_text(alarm.kind, change, alarm.details)
-    notify_staff(tx, rules.NOTIFICATION_TYPES[(alarm.kind, change)], shown.title, body, data)
+    notify_staff(
+        tx, rules.NOTIFICATION_TYPES[(alarm.kind, change)], reads.title_text(alarm, tx.settings.timezone), body, data
+    )
     said = "opened" if change is Change.OPEN else "cleared"
     enqueue_webhooks(tx, "staff.alarm", site=alarm.site, data=data | {"change": said}, text=shown.title)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select
 from cloud.domain.alarms import rules
 from cloud.domain.alarms.schemas import AlarmPublic, AlarmsPage
 from cloud.domain.alarms.store import COLUMNS, AlarmRecord, record
+from cloud.domain.notifications.texts import Text, render
 from cloud.platform.pagination import AnyRow, PageRequest, fetch_page
 from cloud.platform.storage.tables import staff_alarms
 
@@ -21,6 +22,12 @@ def began_at(alarm: AlarmRecord) -> datetime:
 
 
 def title(alarm: AlarmRecord, timezone: str) -> str:
+    """The alarm's title as the API and webhooks carry it (English)."""
+    return render(title_text(alarm, timezone))
+
+
+def title_text(alarm: AlarmRecord, timezone: str) -> Text:
+    """The title as a catalog text: staff notifications are rendered in each one's language."""
     if alarm.cleared_at is None:
         return rules.opened_title(alarm.kind, alarm.site, alarm.room, alarm.machine, began_at(alarm), timezone)
     if alarm.machine is not None and alarm.machine_pk is None:  # the machine's row is gone

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cloud.domain.notifications.texts import Text, text
 from kywash.contract import MachineEvent, Payload, RoomInfo, RoomStatus, Telemetry
 
 
@@ -105,48 +106,47 @@ def machine_text(machine: str) -> str:
     return machine.replace("-", " ")
 
 
-def opened_title(kind: AlarmKind, site: str, room: str, machine: str | None, since: datetime, timezone: str) -> str:
-    """What staff are told when an incident opens; ``since``: when it began (the room's last message)."""
+def _machine(machine: str | None) -> Text | str:
+    return machine_text(machine) if machine else text("alarm.a_machine")
+
+
+def opened_title(kind: AlarmKind, site: str, room: str, machine: str | None, since: datetime, timezone: str) -> Text:
+    """What staff are told when an incident opens; ``since``: when it began (the room's last message).
+    A catalog text (``cloud.domain.notifications``): rendered in each staff member's language."""
     place = place_text(site, room)
     if kind is AlarmKind.EDGE_SILENT:
-        return f"{place}: sensors silent since {clock_text(since, timezone)}"
-    name = machine_text(machine or "a machine")
+        return text("alarm.silent_title", place=place, time=clock_text(since, timezone))
     if kind is AlarmKind.SENSOR_FAULT:
-        return f"{place}: {name} reports a sensor fault"
-    return f"{place}: {name} taken out of service automatically"
+        return text("alarm.sensor_fault_title", place=place, machine=_machine(machine))
+    return text("alarm.out_of_service_title", place=place, machine=_machine(machine))
 
 
-def cleared_title(kind: AlarmKind, site: str, room: str, machine: str | None, lasted: timedelta) -> str:
+def cleared_title(kind: AlarmKind, site: str, room: str, machine: str | None, lasted: timedelta) -> Text:
     """What staff are told when an incident clears, with how long it lasted."""
     place = place_text(site, room)
     after = duration_text(lasted)
     if kind is AlarmKind.EDGE_SILENT:
-        return f"{place}: back online after {after}"
-    name = machine_text(machine or "a machine")
+        return text("alarm.online_title", place=place, after=after)
     if kind is AlarmKind.SENSOR_FAULT:
-        return f"{place}: {name} sensors working again after {after}"
-    return f"{place}: {name} back in service after {after}"
+        return text("alarm.sensors_working_title", place=place, machine=_machine(machine), after=after)
+    return text("alarm.back_in_service_title", place=place, machine=_machine(machine), after=after)
 
 
-def removed_title(site: str, room: str, machine: str) -> str:
+def removed_title(site: str, room: str, machine: str) -> Text:
     """An incident closed because its machine is no longer in the room's info."""
-    return f"{place_text(site, room)}: {machine_text(machine)} removed from the room"
+    return text("alarm.removed_title", place=place_text(site, room), machine=machine_text(machine))
 
 
-def body_text(kind: AlarmKind, change: Change, details: dict[str, Any]) -> str:
+def body_text(kind: AlarmKind, change: Change, details: dict[str, Any]) -> Text:
     """The notification's body: what staff should do about it."""
     if change is Change.CLEAR:
-        return "Students can use it again." if kind is AlarmKind.OUT_OF_SERVICE else "Nothing more to do."
+        return text("alarm.usable_again" if kind is AlarmKind.OUT_OF_SERVICE else "alarm.nothing_to_do")
     reason = details.get("reason")
     if kind is AlarmKind.EDGE_SILENT:
-        minutes = details.get("silent_minutes", 0)
-        return (
-            f"No message from the room's edge for over {minutes:g} min: its machines show as unknown. "
-            "Check the Pi's power and network."
-        )
+        return text("alarm.silent_body", minutes=float(details.get("silent_minutes", 0)))
     if kind is AlarmKind.SENSOR_FAULT:
-        return f"The edge reports a sensor fault{f' ({reason})' if reason else ''}. Check the machine's sensors."
-    return f"Taken out automatically: {reason}. Check it, then put it back in service."
+        return text("alarm.sensor_fault_reason_body", reason=reason) if reason else text("alarm.sensor_fault_body")
+    return text("alarm.out_of_service_body", reason=reason)
 
 
 NOTIFICATION_TYPES: dict[tuple[AlarmKind, Change], str] = {

@@ -19,6 +19,7 @@ from cloud.domain.faults.reads import OPEN, fault_by_id, is_active, open_count
 from cloud.domain.faults.schemas import FaultPublic, FaultReportedMessage
 from cloud.domain.laundry.store import MachineRef, machine_place
 from cloud.domain.notifications.send import notify_staff
+from cloud.domain.notifications.texts import Machine, text
 from cloud.domain.webhooks.queue import enqueue_webhooks
 from cloud.platform.hub import Audience
 from cloud.platform.storage.repository import insert_ignoring_duplicates
@@ -101,7 +102,7 @@ def report_automatic(
     notify_staff(
         tx,
         "fault_detected",
-        f"{place.full_name}: the sensors report a fault",
+        text("fault_detected.title", machine=Machine.of(place), site=place.site, room=place.room),
         description,
         {"fault_id": fault_id, "site": place.site, "room": place.room, "machine": place.machine_id, "reason": reason},
     )

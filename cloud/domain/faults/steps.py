@@ -24,6 +24,7 @@ from cloud.domain.faults.reports import publish_alert, webhook_data
 from cloud.domain.faults.schemas import FaultPublic, FaultUpdatedMessage
 from cloud.domain.laundry.store import MachineRef, machine_place
 from cloud.domain.notifications.send import notify
+from cloud.domain.notifications.texts import Day, Machine, Text, text
 from cloud.domain.webhooks.queue import enqueue_webhooks
 from cloud.platform.errors import CloudError, Conflict, NotFound
 from cloud.platform.hub import Audience
@@ -195,13 +196,25 @@ def _tell_reporter(
         **place.data,
     }
     if status is FaultStatus.RESOLVED:  # as resolving has always told it
-        title = f"Your report on {place.full_name} was resolved"
-        notify(tx, reporter_id, "fault_resolved", title, note or "Thank you for reporting it.", data)
+        title = text("fault_resolved.title", machine=Machine.of(place), site=place.site, room=place.room)
+        notify(tx, reporter_id, "fault_resolved", title, note or text("fault_resolved.body"), data)
         return
-    title = f"{place.name.capitalize()}: {_step_text(status, eta)}"
+    title = text("fault_step.title", machine=Machine.of(place), step=_step_words(status, eta))
     default = {
-        FaultStatus.ACKNOWLEDGED: "Staff have seen your report and will look at it.",
-        FaultStatus.SCHEDULED: "A repair is planned.",
-        FaultStatus.WONT_FIX: "Staff decided not to repair it.",
+        FaultStatus.ACKNOWLEDGED: text("fault_step.acknowledged.body"),
+        FaultStatus.SCHEDULED: text("fault_step.scheduled.body"),
+        FaultStatus.WONT_FIX: text("fault_step.wont_fix.body"),
     }.get(status, "")
     notify(tx, reporter_id, f"fault_{status.value}", title, note or default, data)
+
+
+def _step_words(status: FaultStatus, eta: date | None) -> Text | str:
+    """The step as the reporter reads it, in their language: "repair scheduled for Tue 8 Dec"."""
+    if status is FaultStatus.SCHEDULED and eta is not None:
+        return text("fault_step.scheduled_for", day=Day(eta))
+    keys = {
+        FaultStatus.ACKNOWLEDGED: "fault_step.acknowledged",
+        FaultStatus.RESOLVED: "fault_step.resolved",
+        FaultStatus.WONT_FIX: "fault_step.wont_fix",
+    }
+    return text(keys[status]) if status in keys else status.value

@@ -23,6 +23,7 @@ from cloud.domain.laundry.live import CycleContinuedMessage, CycleFinishedMessag
 from cloud.domain.laundry.rules import RUNNING, Category, ClaimMove, ClaimStatus, claim_after_sensors, student_may_end
 from cloud.domain.laundry.store import ClaimRecord, MachineRef
 from cloud.domain.notifications.send import notify
+from cloud.domain.notifications.texts import Machine, Text, text
 from cloud.platform.errors import Conflict, NotFound
 from cloud.platform.hub import Audience
 from cloud.platform.unit_of_work import Tx
@@ -205,7 +206,7 @@ def follow_sensors(tx: Tx, machine: MachineRef, before: str | None, *, same_cycl
             )
         elif sensor in RUNNING and before not in RUNNING:
             _unclaimed(tx, machine, "cycle_started", f"{machine.name} started without a claim")
-            waitlist.withdraw_hold(tx, machine, f"Someone started {machine.name} without claiming it.")
+            waitlist.withdraw_hold(tx, machine, text("hold_withdrawn.started_unclaimed", machine=Machine.of(machine)))
         elif sensor == "finished" and before != "finished":
             _unclaimed(tx, machine, "cycle_finished", f"{machine.name} finished (unclaimed)")
         return
@@ -260,13 +261,12 @@ def _finish(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
         finished_at=tx.now,
     )
     tx.changes.send(finished.model_dump(mode="json"), Audience.of_user(claim.user_id))
-    wash = "wash" if machine.kind == "washer" else "drying"
     notify(
         tx,
         claim.user_id,
         "cycle_finished",
-        f"Your {wash} is done",
-        f"{machine.name.capitalize()} has finished. Please collect your laundry so the next student can use it.",
+        text(f"cycle_finished.{machine.kind}_title"),
+        text("cycle_finished.body", machine=Machine.of(machine)),
         machine.data,
     )
     _claim_activity(tx, machine, claim, "cycle_finished", f"{machine.name} finished")
@@ -295,13 +295,12 @@ def _continue(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
         continued_at=tx.now,
     )
     tx.changes.send(continued.model_dump(mode="json"), Audience.of_user(claim.user_id))
-    name = machine.name.capitalize()
     notify(
         tx,
         claim.user_id,
         "cycle_continued",
-        f"{name} started again",
-        f"{name} started again — it was not done after all. We'll tell you when it is.",
+        text("cycle_continued.title", machine=Machine.of(machine)),
+        text("cycle_continued.body", machine=Machine.of(machine)),
         machine.data,
     )
     _claim_activity(tx, machine, claim, "cycle_continued", f"{machine.name} started again: it was not done after all")
@@ -316,8 +315,8 @@ def _ended_by_sensors(tx: Tx, machine: MachineRef, claim: ClaimRecord, move: Cla
             tx,
             claim.user_id,
             "cycle_interrupted",
-            f"{machine.name.capitalize()} stopped early",
-            f"The door of {machine.name} was opened before the cycle finished.",
+            text("cycle_interrupted.title", machine=Machine.of(machine)),
+            text("cycle_interrupted.body", machine=Machine.of(machine)),
             machine.data,
         )
 
@@ -342,9 +341,8 @@ def expire(tx: Tx, claim_id: int) -> tuple[MachineRef, ClaimRecord] | None:
         tx,
         claim.user_id,
         "claim_expired",
-        f"Your claim on {machine.name} expired",
-        f"The sensors did not see {machine.name} start within {minutes:g} minutes, so it is free again. "
-        "Claim it again when you are at the machine.",
+        text("claim_expired.title", machine=Machine.of(machine)),
+        text("claim_expired.body", machine=Machine.of(machine), minutes=float(minutes)),
         machine.data,
     )
     _claim_activity(tx, machine, claim, "claim_expired", f"claim on {machine.name} expired: the machine never started")
@@ -364,19 +362,18 @@ def remind(tx: Tx, claim_id: int) -> bool:
     if not store.advance_reminder(tx.conn, claim.id, claim.next_reminder_at, sent=sent, next_at=next_at):
         return False  # another replica sent this reminder
     machine = store.machine_ref(tx.conn, claim.machine_pk)
-    name = machine.name if machine else "your machine"
+    name = Machine.of(machine) if machine else text("collect_reminder.your_machine")
     notify(
         tx,
         claim.user_id,
         "collect_reminder",
-        f"Your laundry is waiting in {name}",
-        f"{name.capitalize()} finished {_ago(claim, tx)} ago. Please collect your laundry (reminder {sent} of "
-        f"{tx.settings.reminder_max}).",
+        text("collect_reminder.title", machine=name),
+        text("collect_reminder.body", machine=name, ago=_ago(claim, tx), sent=sent, max=tx.settings.reminder_max),
         {"machine": machine.machine_id if machine else None, "reminder": sent},
     )
     return True
 
 
-def _ago(claim: ClaimRecord, tx: Tx) -> str:
+def _ago(claim: ClaimRecord, tx: Tx) -> Text:
     minutes = int((tx.now - (claim.finished_at or tx.now)).total_seconds() // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return text("minutes_one" if minutes == 1 else "minutes_other", minutes=minutes)

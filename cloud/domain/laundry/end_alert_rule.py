@@ -14,6 +14,8 @@ import math
 from datetime import datetime, timedelta
 from typing import Final
 
+from cloud.domain.notifications.texts import Machine, Text, text
+
 ALERT_LEADS: Final = (0, 5, 10)
 """The choices, in minutes before the expected end; 0 is off."""
 
@@ -32,9 +34,11 @@ def minutes_left(expected_end: datetime, now: datetime, lead_minutes: int) -> in
     return max(1, min(lead_minutes, left))
 
 
-def alert_text(kind: str, number: int, minutes: int) -> tuple[str, str]:
-    """Title and body: "5 minutes left on washer 3"."""
-    unit = "minute" if minutes == 1 else "minutes"
-    title = f"{minutes} {unit} left on {kind} {number}"
-    what = "wash" if kind == "washer" else "drying"
-    return title, f"Your {what} in {kind} {number} should be done in about {minutes} {unit}."
+def alert_text(kind: str, number: int, minutes: int) -> tuple[Text, Text]:
+    """Title and body: "5 minutes left on washer 3" (catalog keys, one and other plural forms)."""
+    machine = Machine(kind, number)
+    if minutes == 1:
+        title, body = "ending_soon.title_one", f"ending_soon.{kind}_body_one"
+    else:
+        title, body = "ending_soon.title_other", f"ending_soon.{kind}_body_other"
+    return text(title, minutes=minutes, machine=machine), text(body, minutes=minutes, machine=machine)

@@ -18,6 +18,7 @@ from cloud.domain.laundry.live import ReservationOfferedMessage, WaitlistMessage
 from cloud.domain.laundry.rules import is_free
 from cloud.domain.laundry.store import EntryRecord, MachineRef
 from cloud.domain.notifications.send import notify
+from cloud.domain.notifications.texts import Clock, Machine, Text, text
 from cloud.platform.errors import Conflict, NotFound
 from cloud.platform.hub import Audience
 from cloud.platform.storage.repository import RoomRecord
@@ -80,8 +81,12 @@ def offer_free_machines(tx: Tx, room_id: int, kind: str) -> int:
             tx,
             entry.user_id,
             "reservation_offered",
-            f"{machine.name.capitalize()} is held for you",
-            f"{machine.name.capitalize()} is free and held for you until {clock_time} UTC. Claim it before then.",
+            text("reservation_offered.title", machine=Machine.of(machine)),
+            text(
+                "reservation_offered.body",
+                machine=Machine.of(machine),
+                until=Clock(hold_until, tx.settings.timezone_of(machine.site)),
+            ),
             {
                 "machine": machine.machine_id,
                 "kind": kind,
@@ -161,7 +166,7 @@ def leave_on_claim(tx: Tx, machine: MachineRef, user_id: int) -> bool:
     return True
 
 
-def withdraw_hold(tx: Tx, machine: MachineRef, why: str) -> None:
+def withdraw_hold(tx: Tx, machine: MachineRef, why: Text | str) -> None:
     """The held machine can no longer be offered (taken without a claim, out of service): the
     student keeps their place at the head and is offered the next free machine."""
     entry = store.hold_on(tx.conn, machine.pk)
@@ -173,8 +178,8 @@ def withdraw_hold(tx: Tx, machine: MachineRef, why: str) -> None:
         tx,
         entry.user_id,
         "reservation_withdrawn",
-        f"{machine.name.capitalize()} is no longer held for you",
-        f"{why} You keep your place at the head of the {machine.kind} waitlist.",
+        text("reservation_withdrawn.title", machine=Machine.of(machine)),
+        text(f"reservation_withdrawn.{machine.kind}_body", why=why),
         machine.data,
     )
     tx.changes.machine(machine.pk)
@@ -191,13 +196,13 @@ def expire_hold(tx: Tx, entry_id: int) -> bool:
         return False  # another replica fired it, or the student claimed just now
     machine = store.machine_ref(tx.conn, entry.offered_machine_pk) if entry.offered_machine_pk else None
     name = machine.name if machine else entry.kind
+    shown = Machine.of(machine) if machine else text(f"kind.{entry.kind}")
     notify(
         tx,
         entry.user_id,
         "reservation_expired",
-        f"Your hold on {name} expired",
-        f"{name.capitalize()} was held for you but not claimed in time, so it went to the next in line. "
-        "Join the waitlist again if you still need one.",
+        text("reservation_expired.title", machine=shown),
+        text("reservation_expired.body", machine=shown),
         {"kind": entry.kind, "machine": machine.machine_id if machine else None},
     )
     record_activity(

@@ -100,6 +100,7 @@ class MachinesPublic(BaseModel):
 
     washers: list[MachinePublic]
     dryers: list[MachinePublic]
+    timezone: str | None = Field(default=None, description="the room's IANA time zone: its times are shown in it")
 
 
 class RoomPublic(BaseModel):
@@ -110,6 +111,9 @@ class RoomPublic(BaseModel):
     last_seen: datetime | None
     agent_version: str | None
     online: bool
+    timezone: str | None = Field(
+        default=None, description="the room's IANA time zone (KYWASH_SITE_TIMEZONES, else KYWASH_TIMEZONE)"
+    )
 
 
 class SnapshotMessage(BaseModel):

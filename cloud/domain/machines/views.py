@@ -148,12 +148,13 @@ def machines_in(conn: Connection, room: RoomRecord | None, viewer_id: int | None
     return listing([] if room is None else views_of(conn, room_ids=[room.id]), viewer_id)
 
 
-def listing(views: Sequence[MachineView], viewer_id: int | None) -> MachinesPublic:
+def listing(views: Sequence[MachineView], viewer_id: int | None, timezone: str | None = None) -> MachinesPublic:
     """A room's machines as ``viewer_id`` sees them, split into washers and dryers."""
     shown = [view.for_viewer(viewer_id) for view in views]
     return MachinesPublic(
         washers=[m for m in shown if m.kind is MachineKind.WASHER],
         dryers=[m for m in shown if m.kind is MachineKind.DRYER],
+        timezone=timezone,
     )
 
 

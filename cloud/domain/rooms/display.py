@@ -91,6 +91,7 @@ class DisplaySnapshotMessage(DisplayModel):
     room: DisplayRoom
     machines: list[DisplayMachine]
     waitlists: DisplayWaitlists
+    timezone: str = Field(default="UTC", description="the room's IANA time zone: the screen shows its times in it")
 
 
 class DisplayMachineMessage(DisplayModel):
@@ -112,7 +113,9 @@ class DisplayWaitlistMessage(DisplayModel):
 DisplayMessage = DisplaySnapshotMessage | DisplayMachineMessage | DisplayRoomMessage | DisplayWaitlistMessage
 
 
-def display_snapshot(conn: Connection, site: str, room: str, now: datetime) -> DisplaySnapshotMessage:
+def display_snapshot(
+    conn: Connection, site: str, room: str, now: datetime, timezone: str = "UTC"
+) -> DisplaySnapshotMessage:
     """The room as the wall shows it; ``NotFound`` for a room nobody registered."""
     record = repo.find_room(conn, site, room)
     if record is None:
@@ -125,4 +128,5 @@ def display_snapshot(conn: Connection, site: str, room: str, now: datetime) -> D
         room=DisplayRoom.of(room_public(record)),
         machines=[DisplayMachine.of(view.public) for view in machines],
         waitlists=DisplayWaitlists(**lengths),
+        timezone=timezone,
     )

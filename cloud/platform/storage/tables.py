@@ -194,6 +194,8 @@ users = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("alert_before_min", Integer, nullable=False, server_default="0"),
     # Minutes before a claimed cycle's expected end to be told it is nearly over: 0 (off), 5 or 10.
+    Column("language", String(8)),
+    # The catalog for the web app and this user's notifications (``en``, ``es``); null: not chosen.
     UniqueConstraint("student_id", name="uq_users_student_id"),
     UniqueConstraint("username", name="uq_users_username"),
 )

@@ -4,8 +4,8 @@
 import { api } from "./api.js";
 import { $, busy, h, say } from "./dom.js";
 import { errorText } from "./errors.js";
-import { dayAndClock } from "./format.js";
-import { now as serverNow } from "./server_clock.js";
+import { dayAndClock, dayLabel } from "./format.js";
+import { onLanguageChange } from "./i18n.js";
 
 const PAGE = 20;
 const state = { items: [], next: null, loaded: false };
@@ -20,15 +20,6 @@ function entry(activity) {
     h("span", { class: "activity-text" }, `${who}${activity.message}`),
     where ? h("span", { class: "muted" }, where) : null,
   );
-}
-
-/** "Today", "Yesterday" or "Tue 1 Dec": the heading over each day's entries. */
-function dayLabel(iso) {
-  const day = new Date(iso).toDateString();
-  const today = new Date(serverNow());
-  if (day === today.toDateString()) return "Today";
-  if (day === new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1).toDateString()) return "Yesterday";
-  return new Date(iso).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
 }
 
 /** The entries, newest first, with a day heading wherever the day changes. */
@@ -70,6 +61,7 @@ export function applyActivityMessage(message) {
 }
 
 export function setupActivity() {
+  onLanguageChange(render);
   $("activity-more").addEventListener("click", async (event) => {
     try {
       const page = await busy([event.currentTarget], () => api(`/api/v1/activities/?limit=${PAGE}&before=${state.next}`));

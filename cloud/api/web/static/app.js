@@ -11,9 +11,10 @@ import { $, say } from "./dom.js";
 import { errorText } from "./errors.js";
 import { openReport, setupFaults } from "./faults.js";
 import { countdown } from "./format.js";
+import { applyTranslations, language, onLanguageChange, setLanguage, t } from "./i18n.js";
 import { startLive } from "./live.js";
 import { applyDoneMessage, applyNotificationMessage, clearNotifications, loadNotifications, renewPush, setupNotifications } from "./notifications.js";
-import { loadProfile, setupProfile } from "./profile.js";
+import { loadProfile, saveLanguage, setupProfile, syncLanguage } from "./profile.js";
 import { disablePush, registerWorker } from "./push.js";
 import {
   applyMessage,
@@ -36,10 +37,17 @@ import { applyWaitlistMessage, loadWaitlists, render as renderWaitlist } from ".
 const POLL_MS = 20_000;
 let live = null; // the WebSocket follower while logged in
 let poll = null; // the polling timer while logged out
+let connection = { key: "page.connecting", ok: false, params: {} }; // kept as a key: redrawn in a new language
 
-function setConnection(text, ok) {
-  $("connection").textContent = text;
-  $("connection").classList.toggle("offline", !ok);
+function showConnection() {
+  $("connection").textContent = t(connection.key, connection.params);
+  $("connection").classList.toggle("offline", !connection.ok);
+}
+
+/** The connection line, as a catalog key (live.js reports keys too). */
+function setConnection(key, ok, params = {}) {
+  connection = { key, ok, params };
+  showConnection();
 }
 
 const loaders = {
@@ -83,7 +91,7 @@ function followRoom() {
     query: roomQuery(),
     token: () => session.access,
     refresh: refreshSession,
-    onRefused: () => goAnonymous("Your session has ended; log in again."),
+    onRefused: () => goAnonymous(t("app.session_ended")),
     onMessage,
     onStatus: setConnection,
   });
@@ -93,9 +101,9 @@ async function pollOnce() {
   if (document.hidden) return;
   try {
     await loadMachines();
-    setConnection("Log in for live updates", true);
+    setConnection("app.log_in_for_live", true);
   } catch {
-    setConnection("Cannot reach the server; retrying…", false);
+    setConnection("app.unreachable", false);
   }
 }
 
@@ -125,9 +133,10 @@ async function goLive() {
   allowViews(session.isStaff ? ["room", "alerts", "activity", "profile", "staff"] : ["room", "alerts", "activity", "profile"]);
   await loadRooms().catch(() => {});
   loadView(currentView());
-  await loadMachines().catch(() => setConnection("Cannot reach the server; retrying…", false));
+  await loadMachines().catch(() => setConnection("app.unreachable", false));
   if (!session.active) return; // the session ended while loading
   followRoom();
+  syncLanguage().catch(() => {});
   loadNotifications().catch(() => {});
   renewPush();
 }
@@ -154,12 +163,34 @@ function tick() {
   renderSummary();
   for (const el of document.querySelectorAll("[data-until]")) {
     const left = countdown(el.dataset.until);
-    el.textContent = left || "0:00 — the hold has expired";
+    el.textContent = left || t("app.hold_expired");
     el.closest(".held, .card")?.classList.toggle("expired", !left);
   }
 }
 
+/** The language switch: the page changes at once; a logged-in user's choice is kept on the server too. */
+function setupLanguage() {
+  const select = $("language-select");
+  select.value = language();
+  select.addEventListener("change", () => {
+    setLanguage(select.value);
+    if (session.active) saveLanguage(select.value).catch((error) => say(errorText(error), true));
+  });
+  onLanguageChange((code) => {
+    select.value = code;
+    showConnection();
+    render();
+    renderWaitlist();
+    loadRooms().catch(() => {});
+    if (currentView() !== "room") loadView(currentView());
+    else loadBusyHours(chosenRoom());
+    tick();
+  });
+  applyTranslations(document);
+}
+
 function main() {
+  setupLanguage();
   setupRouter(loadView);
   setupAccount({
     onLoggedIn: async (message) => {
@@ -171,7 +202,7 @@ function main() {
       await disablePush();
     },
     onLoggedOut: async () => {
-      say("You are logged out.");
+      say(t("app.logged_out"));
       await goAnonymous();
     },
   });
@@ -185,7 +216,7 @@ function main() {
   onMachinesChanged(renderWaitlist);
   onMachinesChanged(tick);
   onMachinesChanged(() => showLinkedMachine(view.machines, view.user));
-  onSessionEnded(() => goAnonymous("Your session has ended; log in again."));
+  onSessionEnded(() => goAnonymous(t("app.session_ended")));
   window.addEventListener("storage", (event) => {
     if (event.key !== "kywash.refresh_token") return; // another tab logged in or out
     if (session.active && !live) goLive();

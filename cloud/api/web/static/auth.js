@@ -1,34 +1,59 @@
-// Logging in and out: the student form (log in or create an account), the staff form, and the
-// "Log out" button. Fields are checked here first so the message can point at the field.
+// Logging in and out: the student form in two modes ("Log in", "Create account": the phone
+// number only when creating one), the staff form, and the "Log out" button. Fields are checked
+// here first so the message can point at the field.
 
 import { login, logout, register, session, staffLogin } from "./api.js";
 import { $, busy } from "./dom.js";
 import { errorText } from "./errors.js";
+import { onLanguageChange, t } from "./i18n.js";
 
 const STUDENT_RULES = [
-  ["student_id", /^[0-9]{6}$/, "Student ID: enter your 6 digits."],
-  ["pin", /^[0-9]{4}$/, "PIN: enter 4 digits."],
-  ["phone_number", /\S/, "Phone number: needed to create an account."],
+  ["student_id", /^[0-9]{6}$/, "login.bad_student_id"],
+  ["pin", /^[0-9]{4}$/, "login.bad_pin"],
+  ["phone_number", /\S/, "login.bad_phone"],
 ];
+
+const mode = () => $("login-form").dataset.mode;
+
+function accountName() {
+  if (!session.active) return "";
+  return session.isStaff ? t("auth.staff_name", { login: session.login }) : t("auth.student_name", { login: session.login ?? "" });
+}
 
 /** Show the login view or the account bar, whichever fits the session. */
 export function showAccount(loginError = "") {
   const loggedIn = session.active;
   $("view-login").hidden = loggedIn;
   $("account-bar").hidden = !loggedIn;
-  $("account-name").textContent = loggedIn ? (session.isStaff ? `Staff: ${session.login}` : `Student ${session.login ?? ""}`) : "";
+  $("account-name").textContent = accountName();
   $("login-error").textContent = loginError;
 }
 
+/** "Log in" or "Create account": the tab, the phone field (creating only) and the button's words. */
+function showMode(wanted) {
+  const form = $("login-form");
+  form.dataset.mode = wanted;
+  for (const tab of document.querySelectorAll(".auth-modes [role=tab]")) {
+    const selected = tab.dataset.mode === wanted;
+    tab.setAttribute("aria-selected", String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+  }
+  form.setAttribute("aria-labelledby", wanted === "register" ? "mode-register" : "mode-login");
+  $("phone-field").hidden = wanted !== "register";
+  $("pin").autocomplete = wanted === "register" ? "new-password" : "current-password";
+  $("login-submit").textContent = wanted === "register" ? t("login.create") : t("login.log_in");
+  $("login-error").textContent = "";
+}
+
 /** The first problem with the student form (and focus on its field), or "". */
-function checkStudentForm(form, mode) {
-  for (const [name, pattern, message] of STUDENT_RULES) {
+function checkStudentForm(form, wanted) {
+  for (const [name, pattern, key] of STUDENT_RULES) {
     const input = form.elements[name];
-    const bad = (name !== "phone_number" || mode === "register") && !pattern.test(input.value.trim());
+    const bad = (name !== "phone_number" || wanted === "register") && !pattern.test(input.value.trim());
     input.setAttribute("aria-invalid", String(bad));
     if (bad) {
       input.focus();
-      return message;
+      return t(key);
     }
   }
   return "";
@@ -37,17 +62,17 @@ function checkStudentForm(form, mode) {
 async function submitStudent(event, onLoggedIn) {
   event.preventDefault();
   const form = event.currentTarget;
-  const mode = event.submitter?.value === "register" ? "register" : "login";
-  const invalid = checkStudentForm(form, mode);
+  const wanted = mode();
+  const invalid = checkStudentForm(form, wanted);
   $("login-error").textContent = invalid;
   if (invalid) return;
   const [studentId, pin, phone] = ["student_id", "pin", "phone_number"].map((n) => form.elements[n].value.trim());
   try {
-    const me = await busy(form.querySelectorAll("button"), () => (mode === "register" ? register(studentId, pin, phone) : login(studentId, pin)));
+    const me = await busy(form.querySelectorAll("button"), () => (wanted === "register" ? register(studentId, pin, phone) : login(studentId, pin)));
     form.reset();
     // The number as stored, so a local number read in the wrong country is seen at once, not at the first text.
-    const texts = me?.phone_number ? ` Messages go to ${me.phone_number}; if that is not your number, fix it under Profile.` : "";
-    await onLoggedIn(mode === "register" ? `Account created: you are logged in.${texts}` : "You are logged in.");
+    const texts = me?.phone_number ? ` ${t("auth.messages_go_to", { phone: me.phone_number })}` : "";
+    await onLoggedIn(wanted === "register" ? `${t("auth.account_created")}${texts}` : t("auth.logged_in"));
   } catch (error) {
     $("login-error").textContent = errorText(error);
     form.elements.pin.select();
@@ -59,17 +84,35 @@ async function submitStaff(event, onLoggedIn) {
   const form = event.currentTarget;
   const [username, password] = [form.elements.username.value.trim(), form.elements.password.value];
   if (!username || !password) {
-    $("staff-error").textContent = "Enter your username and password.";
+    $("staff-error").textContent = t("auth.staff_missing");
     return;
   }
   try {
     await busy(form.querySelectorAll("button"), () => staffLogin(username, password));
     form.reset();
-    await onLoggedIn("You are logged in as staff.");
+    await onLoggedIn(t("auth.logged_in_staff"));
   } catch (error) {
-    $("staff-error").textContent =
-      error.code === "invalid_credentials" ? "Wrong username or password." : errorText(error);
+    $("staff-error").textContent = error.code === "invalid_credentials" ? t("auth.staff_wrong") : errorText(error);
   }
+}
+
+/** The tabs as a tablist: a click or the arrow keys switch the mode. */
+function setupModes() {
+  const tabs = [...document.querySelectorAll(".auth-modes [role=tab]")];
+  for (const tab of tabs) {
+    tab.addEventListener("click", () => showMode(tab.dataset.mode));
+    tab.addEventListener("keydown", (event) => {
+      if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+      const next = tabs[(tabs.indexOf(tab) + 1) % tabs.length];
+      showMode(next.dataset.mode);
+      next.focus();
+    });
+  }
+  showMode("login");
+  onLanguageChange(() => {
+    $("login-submit").textContent = mode() === "register" ? t("login.create") : t("login.log_in");
+    $("account-name").textContent = accountName();
+  });
 }
 
 /**
@@ -78,6 +121,7 @@ async function submitStaff(event, onLoggedIn) {
  * @param {() => Promise<void>} onLoggedOut
  */
 export function setupAccount({ onLoggedIn, beforeLogout, onLoggedOut }) {
+  setupModes();
   $("login-form").addEventListener("submit", (event) => submitStudent(event, onLoggedIn));
   $("staff-form").addEventListener("submit", (event) => submitStaff(event, onLoggedIn));
   $("logout").addEventListener("click", async (event) => {

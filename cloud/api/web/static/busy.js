@@ -5,8 +5,14 @@ import { api } from "./api.js";
 import { $, h, srOnly } from "./dom.js";
 import { errorText } from "./errors.js";
 import { dayAndClock } from "./format.js";
+import { language, onLanguageChange, t } from "./i18n.js";
 
-const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+/** The weekday names (Monday first) in the page's language: long and short. */
+function dayNames(style) {
+  const monday = Date.UTC(2026, 0, 5); // a Monday
+  const format = new Intl.DateTimeFormat(language(), { weekday: style, timeZone: "UTC" });
+  return Array.from({ length: 7 }, (_, i) => format.format(new Date(monday + i * 86_400_000)));
+}
 const LEVELS = [0.05, 0.25, 0.5, 0.75]; // level 0..4 by share of machines busy
 
 const level = (share) => LEVELS.filter((edge) => share >= edge).length;
@@ -15,19 +21,21 @@ const percent = (share) => `${Math.round(share * 100)}%`;
 
 function table(data, kind) {
   const byCell = new Map(data.hours.map((c) => [`${c.weekday}/${c.hour}`, c]));
-  const head = h("tr", {}, h("th", { scope: "col" }, srOnly("Day")), ...Array.from({ length: 24 }, (_, hour) =>
+  const [days, short] = [dayNames("long"), dayNames("short")];
+  const head = h("tr", {}, h("th", { scope: "col" }, srOnly(t("busy.day"))), ...Array.from({ length: 24 }, (_, hour) =>
     h("th", { scope: "col", class: hour % 3 === 0 ? "hour" : "hour minor" }, h("span", { "aria-hidden": "true" }, hour % 3 === 0 ? String(hour) : ""), srOnly(hourText(hour))),
   ));
-  const rows = DAYS.map((day, weekday) =>
-    h("tr", {}, h("th", { scope: "row" }, h("span", { "aria-hidden": "true" }, day.slice(0, 3)), srOnly(day)), ...Array.from({ length: 24 }, (_, hour) => {
+  const rows = days.map((day, weekday) =>
+    h("tr", {}, h("th", { scope: "row" }, h("span", { "aria-hidden": "true" }, short[weekday]), srOnly(day)), ...Array.from({ length: 24 }, (_, hour) => {
       const share = byCell.get(`${weekday}/${hour}`)?.[kind] ?? 0;
-      return h("td", { class: `heat l${level(share)}`, title: `${day} ${hourText(hour)}: ${percent(share)} busy` }, srOnly(`${percent(share)} busy`));
+      const busy = t("busy.cell", { percent: percent(share) });
+      return h("td", { class: `heat l${level(share)}`, title: `${day} ${hourText(hour)}: ${busy}` }, srOnly(busy));
     })),
   );
   return h(
     "table",
     { class: "heatmap" },
-    h("caption", { class: "sr-only" }, `Share of ${kind === "all" ? "machines" : kind} in use by weekday and hour, ${data.timezone} time`),
+    h("caption", { class: "sr-only" }, t(`busy.caption_${kind === "all" ? "all" : kind}`, { zone: data.timezone })),
     h("thead", {}, head),
     h("tbody", {}, ...rows),
   );
@@ -35,8 +43,8 @@ function table(data, kind) {
 
 function quietest(data) {
   return data.quietest.slice(0, 5).map((q) => {
-    const when = q.starts_at ? dayAndClock(q.starts_at) : `${DAYS[q.weekday]} ${hourText(q.hour)}`;
-    return h("li", {}, `${when} (usually ${percent(q.all)} busy)`);
+    const when = q.starts_at ? dayAndClock(q.starts_at) : `${dayNames("long")[q.weekday]} ${hourText(q.hour)}`;
+    return h("li", {}, t("busy.usually", { when, percent: percent(q.all) }));
   });
 }
 
@@ -45,6 +53,10 @@ let last = null;
 function draw() {
   if (!last) return;
   $("busy-chart").replaceChildren(table(last, $("busy-kind").value));
+  $("busy-summary").textContent = last.cycles
+    ? t("busy.summary", { cycles: last.cycles, weeks: last.weeks, zone: last.timezone })
+    : t("busy.no_cycles");
+  $("busy-quiet").replaceChildren(...quietest(last));
 }
 
 /** Load the chart for the room (on opening the Room tab or choosing another room). */
@@ -58,19 +70,16 @@ export async function loadBusyHours(choice) {
     last = await api(`/api/v1/rooms/${encodeURIComponent(choice.room)}/busy-hours?site=${encodeURIComponent(choice.site)}&weeks=8`);
   } catch (error) {
     last = null;
-    $("busy-chart").replaceChildren(h("p", { class: "muted" }, `Busy hours are not available: ${errorText(error)}`));
+    $("busy-chart").replaceChildren(h("p", { class: "muted" }, t("busy.unavailable", { error: errorText(error) })));
     $("busy-quiet-panel").hidden = true;
     $("busy-summary").textContent = "";
     return;
   }
-  $("busy-summary").textContent = last.cycles
-    ? `From ${last.cycles} cycles over the last ${last.weeks} weeks (${last.timezone} time).`
-    : "No cycles recorded yet: the chart fills in as the room is used.";
   $("busy-quiet-panel").hidden = !last.cycles || last.quietest.length === 0;
-  $("busy-quiet").replaceChildren(...quietest(last));
   draw();
 }
 
 export function setupBusyHours() {
   $("busy-kind").addEventListener("change", draw);
+  onLanguageChange(draw);
 }

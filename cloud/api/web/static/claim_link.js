@@ -7,6 +7,7 @@ import { $, say } from "./dom.js";
 import { machineName } from "./format.js";
 import { claimLink } from "./router.js";
 import { usageLabel } from "./cards.js";
+import { t } from "./i18n.js";
 
 let target = claimLink();
 
@@ -33,7 +34,7 @@ export function showLinkedMachine(machines, user) {
   if (!target) return;
   const machine = machines.get(target.machine);
   if (!user) {
-    $("login-title").textContent = `Log in to claim ${nameOf(machine)}`;
+    $("login-title").textContent = t("link.log_in_to_claim", { machine: nameOf(machine) });
     return;
   }
   if (!machine && machines.size === 0) return; // not loaded yet
@@ -42,10 +43,10 @@ export function showLinkedMachine(machines, user) {
   const { site, room } = target;
   const missing = target.machine;
   target = null;
-  $("login-title").textContent = "Log in to claim a machine";
+  $("login-title").textContent = t("link.log_in");
   window.history.replaceState(null, "", `/?${new URLSearchParams({ site, room })}#room`);
   if (!machine) {
-    say(`There is no machine ${missing} in ${room}: choose one below.`, true);
+    say(t("link.no_machine", { machine: missing, room }), true);
     return;
   }
   card.classList.add("linked");
@@ -53,10 +54,10 @@ export function showLinkedMachine(machines, user) {
   const choice = card.querySelector("form.claim select");
   if (choice) {
     choice.focus({ preventScroll: true });
-    say(`${nameOf(machine)}: choose a cycle, then Claim.`);
+    say(t("link.choose_cycle", { machine: nameOf(machine) }));
   } else {
     card.querySelector(".card-title").setAttribute("tabindex", "-1");
     card.querySelector(".card-title").focus({ preventScroll: true });
-    say(`${nameOf(machine)} cannot be claimed now: ${usageLabel(machine).toLowerCase()}.`);
+    say(t("link.cannot_claim", { machine: nameOf(machine), usage: usageLabel(machine).toLowerCase() }));
   }
 }

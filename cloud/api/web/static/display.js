@@ -5,20 +5,21 @@
 // DOM APIs (textContent), never as HTML.
 
 import { h } from "./dom.js";
-import { clock, machineName } from "./format.js";
+import { clock, machineName, setTimeZone } from "./format.js";
+import { applyTranslations, t } from "./i18n.js";
 
 const BASE_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
 const NO_SUCH_ROOM = 4404;
 const USAGE_TEXT = {
-  free: "Free",
-  reserved: "Held",
-  claimed: "Claimed",
-  in_use: "In use",
-  finished: "Finished",
-  out_of_service: "Out of service",
-  unavailable: "Sensor fault",
-  unknown: "Unknown",
+  free: "usage.free",
+  reserved: "display.held",
+  claimed: "usage.claimed",
+  in_use: "usage.in_use",
+  finished: "display.finished",
+  out_of_service: "usage.out_of_service",
+  unavailable: "usage.sensor_fault",
+  unknown: "usage.unknown",
 };
 
 const [site, room] = window.location.pathname.split("/").slice(2, 4).map(decodeURIComponent);
@@ -34,17 +35,17 @@ function minutesLeft(iso) {
 
 /** The line under the state: time left, why it is out, since when the sensors are silent. */
 function detailOf(m) {
-  if (m.usage === "in_use" && m.state === "ending") return "Finishing";
+  if (m.usage === "in_use" && m.state === "ending") return t("usage.finishing");
   if (m.usage === "in_use" && m.expected_end) {
     const left = minutesLeft(m.expected_end);
-    return left > 0 ? `about ${left} min left` : "done any minute";
+    return left > 0 ? t("display.min_left", { minutes: left }) : t("display.done_any_minute");
   }
-  if (m.usage === "in_use") return m.since ? `since ${clock(m.since)}` : "";
-  if (m.usage === "out_of_service") return m.service_reason || "being repaired";
-  if (m.usage === "unknown") return m.unknown_since ? `sensors silent since ${clock(m.unknown_since)}` : "no report yet";
-  if (m.usage === "finished") return "waiting to be unloaded";
-  if (m.usage === "free") return "scan to claim";
-  if (m.usage === "reserved") return "for the next on the waitlist";
+  if (m.usage === "in_use") return m.since ? t("staff.since", { time: clock(m.since) }) : "";
+  if (m.usage === "out_of_service") return m.service_reason || t("display.being_repaired");
+  if (m.usage === "unknown") return m.unknown_since ? t("display.silent_since", { time: clock(m.unknown_since) }) : t("display.no_report");
+  if (m.usage === "finished") return t("display.waiting_unload");
+  if (m.usage === "free") return t("display.scan");
+  if (m.usage === "reserved") return t("display.for_next");
   return "";
 }
 
@@ -53,7 +54,7 @@ function newTile(m) {
   const qr = h("img", {
     class: "qr",
     src: `/display/${encodeURIComponent(site)}/${encodeURIComponent(room)}/qr/${encodeURIComponent(m.id)}.svg`,
-    alt: `QR code: scan to claim ${name}`,
+    alt: t("display.qr_alt", { machine: name }),
     width: 200,
     height: 200,
   });
@@ -76,10 +77,10 @@ function updateTile(tile, m) {
   tile.dataset.usage = m.usage;
   tile.dataset.state = m.state;
   tile.querySelector(".tile-name").textContent = machineName(m.kind, m.number) + (m.label ? ` · ${m.label}` : "");
-  tile.querySelector(".tile-state").textContent = USAGE_TEXT[m.usage] ?? "Unknown";
+  tile.querySelector(".tile-state").textContent = t(USAGE_TEXT[m.usage] ?? "usage.unknown");
   tile.querySelector(".tile-detail").textContent = detailOf(m);
   const faults = tile.querySelector(".tile-faults");
-  faults.textContent = m.open_faults ? `${m.open_faults} problem${m.open_faults === 1 ? "" : "s"} reported` : "";
+  faults.textContent = m.open_faults ? t("display.problems", { count: m.open_faults }) : "";
   faults.hidden = !m.open_faults;
   return tile;
 }
@@ -104,7 +105,7 @@ function renderStats(shown, silent) {
     const ofKind = shown.filter((m) => m.kind === kind);
     const free = ofKind.filter((m) => m.usage === "free").length;
     $(`${kind}s-free`).textContent = silent ? "?" : String(free);
-    $(`${kind}s-free-text`).textContent = silent ? `${kind}s free: unknown` : `of ${ofKind.length} ${kind}s free`;
+    $(`${kind}s-free-text`).textContent = silent ? t(`display.${kind}s_unknown`) : t(`display.of_${kind}s_free`, { count: ofKind.length });
     $(`${kind}s-waiting`).textContent = String(state.waitlists[kind] ?? 0);
   }
 }
@@ -115,8 +116,8 @@ function renderRepairs(shown) {
   $("d-repairs").replaceChildren(
     ...broken.map((m) => {
       const why = m.out_of_service
-        ? `out of service: ${m.service_reason || "being repaired"}`
-        : `${m.open_faults} problem${m.open_faults === 1 ? "" : "s"} reported`;
+        ? t("display.out_because", { reason: m.service_reason || t("display.being_repaired") })
+        : t("display.problems", { count: m.open_faults });
       return h("li", { "data-machine": m.id }, h("strong", {}, machineName(m.kind, m.number)), ` — ${why}`);
     }),
   );
@@ -141,7 +142,7 @@ function render() {
   const since = silentSince();
   const banner = $("d-silent");
   banner.hidden = !since;
-  banner.textContent = since ? `Sensors silent since ${clock(since)}: machine states are unknown until they report again.` : "";
+  banner.textContent = since ? t("display.silent_banner", { time: clock(since) }) : "";
   document.body.classList.toggle("silent", Boolean(since));
   renderStats(shown, Boolean(since));
   renderRepairs(shown);
@@ -151,6 +152,7 @@ function render() {
 function apply(message) {
   if (message.type === "snapshot") {
     state.offsetMs = Date.parse(message.now) - Date.now();
+    setTimeZone(message.timezone);
     state.room = message.room;
     state.machines = new Map(message.machines.map((m) => [m.id, m]));
     state.waitlists = { ...message.waitlists };
@@ -165,7 +167,7 @@ function apply(message) {
 }
 
 function setConnection(text, ok) {
-  $("d-connection").textContent = text;
+  $("d-connection").textContent = text; // already in the page's language
   $("d-connection").classList.toggle("offline", !ok);
   document.body.dataset.connection = ok ? "live" : "reconnecting";
 }
@@ -184,15 +186,15 @@ function connect(attempt = 0) {
     }
     if (message.type === "snapshot") {
       synced = true;
-      setConnection("Live", true);
+      setConnection(t("app.live"), true);
     }
     apply(message);
   });
   ws.addEventListener("close", (event) => {
     const next = synced ? 0 : attempt + 1;
     const delay = event.code === NO_SUCH_ROOM ? MAX_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** next) * (0.5 + Math.random() / 2);
-    const what = event.code === NO_SUCH_ROOM ? `No room ${site}/${room} yet.` : "Connection lost.";
-    setConnection(`${what} Reconnecting in ${Math.ceil(delay / 1000)} s…`, false);
+    const seconds = Math.ceil(delay / 1000);
+    setConnection(event.code === NO_SUCH_ROOM ? t("display.no_room", { site, room, seconds }) : t("app.reconnecting", { seconds }), false);
     window.setTimeout(() => connect(next), delay);
   });
 }
@@ -203,7 +205,8 @@ function tick() {
 
 function main() {
   $("d-room").textContent = room ? `· ${room}` : "";
-  document.title = `KY Wash — ${room} display`;
+  applyTranslations(document);
+  document.title = t("display.title", { room });
   tick();
   window.setInterval(tick, 5000);
   window.setInterval(render, 20_000); // keeps "about N min left" counting down between messages

@@ -5,6 +5,7 @@ import { upload } from "./api.js";
 import { $, busy, say } from "./dom.js";
 import { errorText } from "./errors.js";
 import { machineName } from "./format.js";
+import { t } from "./i18n.js";
 
 const SHRINK_ABOVE_BYTES = 1_500_000;
 const MAX_SIDE_PX = 1600;
@@ -33,7 +34,7 @@ export function openReport(machine, button) {
   opener = button;
   $("report-form").reset();
   $("report-error").textContent = "";
-  $("report-machine").textContent = machineName(machine.kind, machine.number);
+  $("report-title").textContent = t("report.title", { machine: machineName(machine.kind, machine.number) });
   $("report-dialog").showModal();
   $("report-description").focus();
 }
@@ -48,7 +49,7 @@ async function send(event) {
   const form = event.currentTarget;
   const description = form.elements.description.value.trim();
   if (!description) {
-    $("report-error").textContent = "Say what is wrong in a few words.";
+    $("report-error").textContent = t("report.say_what");
     form.elements.description.focus();
     return;
   }
@@ -65,7 +66,7 @@ async function send(event) {
       await upload("/api/v1/faults/report", data);
     });
     close();
-    say(`Thank you: your report on ${machineName(reporting.kind, reporting.number).toLowerCase()} was sent to the staff.`);
+    say(t("report.thanks", { machine: machineName(reporting.kind, reporting.number).toLowerCase() }));
   } catch (error) {
     $("report-error").textContent = errorText(error);
   }

@@ -16,7 +16,7 @@ const MAX_BACKOFF_MS = 30_000;
  * @param {() => Promise<boolean>} options.refresh  refresh the session; false: it has ended
  * @param {() => void} options.onRefused  even a freshly refreshed token was refused: log in again
  * @param {(message: object) => void} options.onMessage
- * @param {(text: string, ok: boolean) => void} options.onStatus
+ * @param {(key: string, ok: boolean, params?: object) => void} options.onStatus  a catalog key (i18n.js)
  * @returns {{stop: () => void}}
  */
 export function startLive({ query, token, refresh, onRefused, onMessage, onStatus }) {
@@ -27,7 +27,7 @@ export function startLive({ query, token, refresh, onRefused, onMessage, onStatu
 
   function retry(attempt) {
     const delay = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
-    onStatus(`Connection lost. Reconnecting in ${Math.ceil(delay / 1000)} s…`, false);
+    onStatus("app.reconnecting", false, { seconds: Math.ceil(delay / 1000) });
     timer = window.setTimeout(() => open(attempt), delay);
   }
 
@@ -43,7 +43,7 @@ export function startLive({ query, token, refresh, onRefused, onMessage, onStatu
       onRefused();
       return;
     }
-    onStatus("Renewing your session…", false);
+    onStatus("app.renewing", false);
     try {
       if (!(await refresh())) return; // the session is over: the page shows the login panel
       refreshedSinceSnapshot = true;
@@ -74,7 +74,7 @@ export function startLive({ query, token, refresh, onRefused, onMessage, onStatu
         syncClock(message);
         synced = true;
         refreshedSinceSnapshot = false;
-        onStatus("Live", true);
+        onStatus("app.live", true);
       }
       onMessage(message);
     });

@@ -6,18 +6,20 @@ import { api } from "./api.js";
 import { $, busy, h, say } from "./dom.js";
 import { errorText } from "./errors.js";
 import { clock, dayAndClock, machineName } from "./format.js";
+import { onLanguageChange, t } from "./i18n.js";
 import { enablePush, pushSupported } from "./push.js";
 
 /** Types worth a pop-up: the wash is done (and the reminders) or was not after all, a machine is held for you. */
 const POP_UP = new Set(["ending_soon", "cycle_finished", "cycle_continued", "collect_reminder", "reservation_offered", "reservation_expired", "cycle_interrupted"]);
 const PAGE = 20;
 const state = { items: [], unread: 0, next: null };
+let done = null; // the last cycle_finished message, its banner redrawn in a new language
 
 function badge() {
   const count = $("unread-count");
   count.textContent = state.unread > 99 ? "99+" : String(state.unread);
   count.hidden = state.unread === 0;
-  $("bell").setAttribute("aria-label", state.unread ? `Alerts, ${state.unread} unread` : "Alerts, none unread");
+  $("bell").setAttribute("aria-label", state.unread ? t("alerts.bell_unread", { count: state.unread }) : t("alerts.bell_none"));
 }
 
 function item(note) {
@@ -30,8 +32,8 @@ function item(note) {
     h(
       "div",
       { class: "note-actions" },
-      note.read ? null : h("button", { type: "button", class: "secondary small", "data-act": "read", "aria-label": `Mark read: ${name}` }, "Mark read"),
-      h("button", { type: "button", class: "secondary small", "data-act": "delete", "aria-label": `Delete: ${name}` }, "Delete"),
+      note.read ? null : h("button", { type: "button", class: "secondary small", "data-act": "read", "aria-label": `${t("alerts.mark_read")}: ${name}` }, t("alerts.mark_read")),
+      h("button", { type: "button", class: "secondary small", "data-act": "delete", "aria-label": `${t("alerts.delete")}: ${name}` }, t("alerts.delete")),
     ),
   );
 }
@@ -98,9 +100,14 @@ export function applyDoneMessage(message) {
     return;
   }
   if (message.type !== "cycle_finished") return;
+  done = message;
   $("done-banner").hidden = false; // shown first, then filled, so screen readers announce it
-  $("done-title").textContent = message.kind === "dryer" ? "Your drying is done" : "Your wash is done";
-  $("done-body").textContent = `${machineName(message.kind, message.number)} finished at ${clock(message.finished_at)}. Please collect your laundry.`;
+  fillDone(message);
+}
+
+function fillDone(message) {
+  $("done-title").textContent = message.kind === "dryer" ? t("done.dryer") : t("done.washer");
+  $("done-body").textContent = t("done.body", { machine: machineName(message.kind, message.number), time: clock(message.finished_at) });
 }
 
 async function onListClick(event) {
@@ -117,7 +124,7 @@ async function onListClick(event) {
       const gone = state.items.find((n) => n.id === id);
       state.items = state.items.filter((n) => n.id !== id);
       if (gone && !gone.read) state.unread = Math.max(0, state.unread - 1);
-      say("Notification deleted.");
+      say(t("alerts.deleted"));
     }
     render();
     $("notes-title").focus();
@@ -127,10 +134,10 @@ async function onListClick(event) {
 }
 
 function alertsState() {
-  if (!("Notification" in window)) return "This browser cannot show notifications.";
-  if (Notification.permission === "denied") return "Notifications are blocked for this site in your browser settings.";
-  if (Notification.permission === "granted") return "Alerts are on for this device.";
-  return "Get a notification when your wash is done or a machine is held for you.";
+  if (!("Notification" in window)) return t("alerts.cannot");
+  if (Notification.permission === "denied") return t("alerts.blocked");
+  if (Notification.permission === "granted") return t("alerts.on");
+  return t("alerts.offer");
 }
 
 /** Ask for permission (only ever on a tap) and subscribe to Web Push for when the page is closed. */
@@ -141,16 +148,16 @@ async function enableAlerts(button) {
     $("alerts-state").textContent = alertsState();
     return;
   }
-  $("alerts-state").textContent = "Alerts are on while this page is open…";
+  $("alerts-state").textContent = t("alerts.while_open");
   const result = await busy([button], () => enablePush().catch(() => "failed"));
   const text = {
-    on: "Alerts are on for this device, also when the page is closed.",
-    unsupported: "Alerts are on while this page is open (this browser has no Web Push; add the app to your home screen).",
-    unavailable: "Alerts are on while this page is open (the server does not send push notifications).",
-    denied: "Alerts are on while this page is open; the browser refused push notifications.",
-    failed: "Alerts are on while this page is open; push could not be set up (try again later).",
+    on: "alerts.push_on",
+    unsupported: "alerts.push_unsupported",
+    unavailable: "alerts.push_unavailable",
+    denied: "alerts.push_denied",
+    failed: "alerts.push_failed",
   };
-  $("alerts-state").textContent = text[result];
+  $("alerts-state").textContent = t(text[result]);
 }
 
 /** After login: when permission was given before, renew the push subscription for this user. */
@@ -166,13 +173,18 @@ export function setupNotifications({ onBell }) {
   $("read-all").addEventListener("click", async (event) => {
     try {
       const result = await busy([event.currentTarget], () => api("/api/v1/notifications/read-all", { method: "POST" }));
-      say(result.updated ? `Marked ${result.updated} as read.` : "Nothing was unread.");
+      say(result.updated ? t("alerts.marked", { count: result.updated }) : t("alerts.nothing_unread"));
       await loadNotifications();
     } catch (error) {
       say(errorText(error), true);
     }
   });
   $("alerts-state").textContent = alertsState();
+  onLanguageChange(() => {
+    render();
+    if (done) fillDone(done);
+    $("alerts-state").textContent = alertsState();
+  });
   $("enable-alerts").hidden = !("Notification" in window);
   $("enable-alerts").addEventListener("click", (event) => enableAlerts(event.currentTarget));
 }

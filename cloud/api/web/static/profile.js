@@ -1,17 +1,31 @@
-// The profile: who is logged in, the phone number, and the alert before the end (off, 5 or 10 minutes).
+// The profile: who is logged in, the phone number, the alert before the end (off, 5 or 10
+// minutes), and the language kept on the server (notifications are written in it).
 
 import { api } from "./api.js";
 import { $, busy, say } from "./dom.js";
 import { errorText } from "./errors.js";
 import { dayAndClock } from "./format.js";
+import { language, setLanguage, t } from "./i18n.js";
 
 export async function loadProfile() {
   const me = await api("/api/v1/profile/me");
-  $("profile-who").textContent = me.role === "staff" ? `Staff: ${me.username}` : `Student ID ${me.student_id}`;
-  $("profile-since").textContent = `Account created ${dayAndClock(me.created_at)}`;
+  $("profile-who").textContent = me.role === "staff" ? t("auth.staff_name", { login: me.username }) : t("profile.student_id", { id: me.student_id });
+  $("profile-since").textContent = t("profile.since", { time: dayAndClock(me.created_at) });
   $("profile-phone").value = me.phone_number ?? "";
   $("alert-before").value = String(me.alert_before_minutes ?? 0);
   return me;
+}
+
+/** Keep the user's language on the server: the page's choice is sent there. */
+export async function saveLanguage(code) {
+  await api("/api/v1/profile/update", { method: "PUT", body: { language: code } });
+}
+
+/** After login: a language chosen on the account wins; none yet, this page's is kept for it. */
+export async function syncLanguage() {
+  const me = await api("/api/v1/profile/me");
+  if (me.language) setLanguage(me.language);
+  else await saveLanguage(language());
 }
 
 function setupAlertBefore() {
@@ -25,7 +39,7 @@ function setupAlertBefore() {
         api("/api/v1/profile/update", { method: "PUT", body: { alert_before_minutes: minutes } }),
       );
       $("alert-before").value = String(me.alert_before_minutes);
-      say(me.alert_before_minutes ? `You will be told ${me.alert_before_minutes} minutes before the end.` : "Alert before the end is off.");
+      say(me.alert_before_minutes ? t("profile.told_before", { minutes: me.alert_before_minutes }) : t("profile.alert_off"));
     } catch (error) {
       $("alert-error").textContent = errorText(error);
     }
@@ -43,7 +57,7 @@ export function setupProfile() {
         api("/api/v1/profile/update", { method: "PUT", body: { phone_number: form.elements.phone_number.value.trim() } }),
       );
       $("profile-phone").value = me.phone_number ?? "";
-      say("Phone number saved.");
+      say(t("profile.phone_saved"));
     } catch (error) {
       $("profile-error").textContent = errorText(error);
     }

@@ -6,6 +6,7 @@
 import { api } from "./api.js";
 import { $, h } from "./dom.js";
 import { dayAndClock, machineName, repairStatusText } from "./format.js";
+import { t } from "./i18n.js";
 import { chosenRoom } from "./room.js";
 
 const RELOAD_MS = 300;
@@ -13,15 +14,20 @@ let reloadTimer = null;
 let loading = null;
 
 function repairItem(repair) {
-  const why = repair.automatic ? `The sensors: ${repair.reason ?? "automatic report"}` : repair.description;
+  const why = repair.automatic ? t("repairs.sensors", { reason: repair.reason ?? t("repairs.automatic") }) : repair.description;
   return h(
     "li",
     { class: "repair", "data-fault-id": repair.fault_id, "data-status": repair.status, "data-machine": repair.machine },
     h("h3", {}, machineName(repair.kind, repair.number)),
     h("p", { class: "repair-status" }, repairStatusText(repair.status, repair.eta)),
-    repair.note ? h("p", { class: "repair-note" }, `Staff: ${repair.note}`) : null,
-    why ? h("p", { class: "muted" }, repair.mine ? `Your report: ${why}` : why) : null,
-    h("p", { class: "muted" }, `Reported ${dayAndClock(repair.reported_at)}${repair.updated_at ? ` · updated ${dayAndClock(repair.updated_at)}` : ""}`),
+    repair.note ? h("p", { class: "repair-note" }, t("repairs.staff_note", { note: repair.note })) : null,
+    why ? h("p", { class: "muted" }, repair.mine ? t("repairs.your_report", { why }) : why) : null,
+    h(
+      "p",
+      { class: "muted" },
+      t("repairs.reported", { time: dayAndClock(repair.reported_at) }) +
+        (repair.updated_at ? ` · ${t("repairs.updated", { time: dayAndClock(repair.updated_at) })}` : ""),
+    ),
   );
 }
 

@@ -6,7 +6,8 @@ import { newCard, updateCard, usageLabel } from "./cards.js";
 import { $, announce, busy, say } from "./dom.js";
 import { errorText } from "./errors.js";
 import { forgetLink, linkedRoom } from "./claim_link.js";
-import { capitalise, clock, machineName } from "./format.js";
+import { capitalise, clock, machineName, setTimeZone } from "./format.js";
+import { t } from "./i18n.js";
 import { summaryLine, summaryParts } from "./summary_line.js";
 
 const CHOICE_KEY = "kywash.room";
@@ -59,11 +60,13 @@ export async function loadRooms() {
   const select = $("room-select");
   const choice = chosenRoom();
   const options = view.rooms.map((r) => new Option(`${r.site} · ${r.room}`, roomKey(r)));
-  if (!choice) options.unshift(new Option("Choose your laundry room…", ""));
+  if (!choice) options.unshift(new Option(t("room.choose"), ""));
   select.replaceChildren(...options);
   select.value = choice ? roomKey(choice) : "";
   $("room-choose-hint").hidden = Boolean(choice);
   $("room-name").textContent = choice ? `${choice.room}` : "";
+  const chosen = choice && view.rooms.find((r) => r.site === choice.site && r.room === choice.room);
+  setTimeZone(chosen?.timezone);
 }
 
 export async function loadMachines() {
@@ -75,6 +78,7 @@ export async function loadMachines() {
   const asked = liveCount;
   const data = await api(`/api/v1/machines/?${roomQuery()}`);
   if (snapshotAt > asked) return; // a snapshot came meanwhile: it is newer
+  setTimeZone(data.timezone);
   const listed = [...data.washers, ...data.dryers].map((m) => [m.id, liveSince(m.id, asked) ? view.machines.get(m.id) ?? m : m]);
   view.machines = new Map(listed);
   render();
@@ -115,8 +119,7 @@ function renderBanner() {
   const offline = status && status.status === "offline";
   banner.hidden = !offline;
   banner.textContent = offline
-    ? `The sensors in ${status.room} have been silent since ${clock(status.status_since ?? status.last_seen)}: ` +
-      "machine states are unknown until they are back."
+    ? t("room.silent_banner", { room: status.room, time: clock(status.status_since ?? status.last_seen) })
     : "";
 }
 

@@ -7,6 +7,7 @@ import { api, fetchBlob } from "./api.js";
 import { $, busy, h, say } from "./dom.js";
 import { errorText } from "./errors.js";
 import { ago, dayAndClock, machineName, repairStatusText } from "./format.js";
+import { t } from "./i18n.js";
 
 let photoUrls = []; // object URLs of the shown photos, revoked on every redraw
 let target = null; // {site, room, kind, number} of the service dialog
@@ -15,46 +16,48 @@ let reloadTimer = null;
 
 const where = (site, room) => new URLSearchParams({ site, room });
 const STEPS = [
-  ["acknowledged", "Acknowledged"],
-  ["scheduled", "Repair scheduled"],
-  ["resolved", "Resolved"],
-  ["wont_fix", "Won't fix"],
+  ["acknowledged", "staff.step_acknowledged"],
+  ["scheduled", "repair.scheduled"],
+  ["resolved", "repair.resolved"],
+  ["wont_fix", "staff.step_wont_fix"],
 ];
 
 function photo(fault) {
   if (!fault.photo_url) return null;
-  const img = h("img", { class: "fault-photo", alt: `Photo of ${machineName(fault.kind, fault.number)} from the report` });
+  const img = h("img", { class: "fault-photo", alt: t("staff.photo_alt", { machine: machineName(fault.kind, fault.number) }) });
   fetchBlob(fault.photo_url)
     .then((blob) => {
       const url = URL.createObjectURL(blob);
       photoUrls.push(url);
       img.src = url;
     })
-    .catch(() => img.replaceWith(h("p", { class: "muted" }, "The photo could not be loaded.")));
+    .catch(() => img.replaceWith(h("p", { class: "muted" }, t("staff.photo_failed"))));
   return img;
 }
 
 function faultItem(fault) {
   const name = machineName(fault.kind, fault.number);
   const noteId = `resolve-note-${fault.id}`;
-  const by = fault.automatic ? `the sensors (${fault.reason ?? "automatic"})` : `student ${fault.reporter ?? "unknown"}`;
+  const by = fault.automatic
+    ? t("staff.by_sensors", { reason: fault.reason ?? t("staff.automatic") })
+    : t("staff.by_student", { student: fault.reporter ?? t("staff.unknown") });
   return h(
     "li",
     { class: "fault", "data-fault-id": fault.id },
     h("h3", {}, `${name} · ${fault.site}/${fault.room}`),
     h("p", {}, fault.description),
-    h("p", { class: "muted" }, `Reported by ${by}, ${dayAndClock(fault.created_at)}`),
+    h("p", { class: "muted" }, t("staff.reported_by", { by, time: dayAndClock(fault.created_at) })),
     h("p", { class: "fault-status" }, repairStatusText(fault.status, fault.eta), fault.note ? ` — ${fault.note}` : ""),
     photo(fault),
     stepForm(fault),
     h(
       "form",
       { class: "resolve", "data-fault-id": fault.id },
-      h("label", { htmlFor: noteId }, "What was done (optional)"),
+      h("label", { htmlFor: noteId }, t("staff.what_done")),
       h("input", { id: noteId, name: "note", maxLength: 1000, autocomplete: "off" }),
       h("div", { class: "buttons" },
-        h("button", { type: "submit" }, "Resolve"),
-        h("button", { type: "button", class: "secondary", "data-service": JSON.stringify({ site: fault.site, room: fault.room, kind: fault.kind, number: fault.number }) }, `Take ${name.toLowerCase()} out of service`),
+        h("button", { type: "submit" }, t("staff.resolve")),
+        h("button", { type: "button", class: "secondary", "data-service": JSON.stringify({ site: fault.site, room: fault.room, kind: fault.kind, number: fault.number }) }, t("staff.take_out", { machine: name.toLowerCase() })),
       ),
     ),
   );
@@ -64,15 +67,15 @@ function faultItem(fault) {
 function stepForm(fault) {
   const ids = { status: `step-status-${fault.id}`, eta: `step-eta-${fault.id}`, note: `step-note-${fault.id}` };
   const select = h("select", { id: ids.status, name: "status" });
-  for (const [value, text] of STEPS) select.append(new Option(text, value, false, value === (fault.status === "open" ? "acknowledged" : fault.status)));
+  for (const [value, key] of STEPS) select.append(new Option(t(key), value, false, value === (fault.status === "open" ? "acknowledged" : fault.status)));
   return h(
     "form",
     { class: "step", "data-fault-id": fault.id },
-    h("div", { class: "field inline" }, h("label", { htmlFor: ids.status }, "Next step"), select),
-    h("div", { class: "field inline" }, h("label", { htmlFor: ids.eta }, "Repair date"), h("input", { id: ids.eta, name: "eta", type: "date", value: fault.eta ?? "" })),
-    h("div", { class: "field" }, h("label", { htmlFor: ids.note }, "Note for the reporter and the room"), h("input", { id: ids.note, name: "note", maxLength: 1000, autocomplete: "off" })),
+    h("div", { class: "field inline" }, h("label", { htmlFor: ids.status }, t("staff.next_step")), select),
+    h("div", { class: "field inline" }, h("label", { htmlFor: ids.eta }, t("staff.repair_date")), h("input", { id: ids.eta, name: "eta", type: "date", value: fault.eta ?? "" })),
+    h("div", { class: "field" }, h("label", { htmlFor: ids.note }, t("staff.step_note")), h("input", { id: ids.note, name: "note", maxLength: 1000, autocomplete: "off" })),
     h("p", { class: "form-error", role: "alert" }),
-    h("div", { class: "buttons" }, h("button", { type: "submit" }, "Update repair")),
+    h("div", { class: "buttons" }, h("button", { type: "submit" }, t("staff.update_repair"))),
   );
 }
 
@@ -84,14 +87,14 @@ export async function loadFaults() {
   $("faults-empty").hidden = page.items.length > 0;
 }
 
-const ALARM_KINDS = { edge_silent: "Edge silent", sensor_fault: "Sensor fault", out_of_service: "Out of service" };
+const ALARM_KINDS = { edge_silent: "staff.alarm_edge_silent", sensor_fault: "usage.sensor_fault", out_of_service: "usage.out_of_service" };
 
 function alarmItem(alarm) {
   return h(
     "li",
     { class: "alarm", "data-alarm-id": alarm.id, "data-kind": alarm.kind },
     h("p", {}, h("strong", {}, alarm.title)),
-    h("p", { class: "muted" }, `${ALARM_KINDS[alarm.kind] ?? alarm.kind} · opened ${dayAndClock(alarm.opened_at)}`),
+    h("p", { class: "muted" }, `${ALARM_KINDS[alarm.kind] ? t(ALARM_KINDS[alarm.kind]) : alarm.kind} · ${t("staff.opened", { time: dayAndClock(alarm.opened_at) })}`),
   );
 }
 
@@ -105,7 +108,7 @@ export async function loadAlarms() {
     $("alarms-list").replaceChildren(...page.items.map(alarmItem));
     $("alarms-error").textContent = "";
   } catch (error) {
-    $("alarms-error").textContent = `Alarms are not available: ${errorText(error)}`;
+    $("alarms-error").textContent = t("staff.alarms_unavailable", { error: errorText(error) });
   }
   showAlarmsEmpty();
 }
@@ -120,8 +123,8 @@ function applyAlarm(message) {
 
 function sequenceText(seq, gaps) {
   const parts = [`${seq.contiguous_seq}/${seq.max_seq}`];
-  if (gaps) parts.push(`gaps ${gaps}${seq.gap_since ? ` since ${dayAndClock(seq.gap_since)}` : ""}`);
-  if (seq.replay_requests) parts.push(`${seq.replay_requests} replay request${seq.replay_requests === 1 ? "" : "s"}`);
+  if (gaps) parts.push(t("staff.gaps", { gaps }) + (seq.gap_since ? ` ${t("staff.since", { time: dayAndClock(seq.gap_since) })}` : ""));
+  if (seq.replay_requests) parts.push(t("staff.replays", { count: seq.replay_requests }));
   return parts.join(" · ");
 }
 
@@ -132,9 +135,9 @@ function edgeRow(r) {
     "tr",
     { "data-room": `${r.site}/${r.room}` },
     h("th", { scope: "row" }, `${r.site}/${r.room}`),
-    h("td", { class: `edge-${r.status}` }, r.status, r.status_since ? h("span", { class: "muted" }, ` since ${dayAndClock(r.status_since)}`) : null),
-    h("td", {}, r.last_seen ? ago(r.last_seen) : "never"),
-    h("td", {}, `${r.machines ?? "–"} (${r.out_of_service ?? 0} out of service)`),
+    h("td", { class: `edge-${r.status}` }, r.status, r.status_since ? h("span", { class: "muted" }, ` ${t("staff.since", { time: dayAndClock(r.status_since) })}`) : null),
+    h("td", {}, r.last_seen ? ago(r.last_seen) : t("staff.never")),
+    h("td", {}, t("staff.machines", { machines: r.machines ?? "–", out: r.out_of_service ?? 0 })),
     h("td", {}, String(r.open_faults ?? 0)),
     h("td", {}, seq.max_seq === undefined ? "–" : sequenceText(seq, gaps)),
     h("td", {}, r.agent_version ?? "–"),
@@ -144,19 +147,19 @@ function edgeRow(r) {
 
 /** The edge's own figures from its retained `health` message: what a technician checks first. */
 function healthText(health, at) {
-  if (!health) return "not reported";
+  if (!health) return t("staff.not_reported");
   const parts = [
-    `outbox ${health.outbox_depth}`,
-    health.board_connected ? "board connected" : "board NOT connected",
-    `serial errors ${health.serial_errors}`,
-    `bad frames ${health.bad_frames}`,
-    `reconnects: board ${health.board_reconnects}, MQTT ${health.mqtt_reconnects}`,
+    t("staff.outbox", { depth: health.outbox_depth }),
+    health.board_connected ? t("staff.board_connected") : t("staff.board_not_connected"),
+    t("staff.serial_errors", { count: health.serial_errors }),
+    t("staff.bad_frames", { count: health.bad_frames }),
+    t("staff.reconnects", { board: health.board_reconnects, mqtt: health.mqtt_reconnects }),
   ];
-  if (health.unsaved_events) parts.push(`${health.unsaved_events} events held in memory (disk refusing writes)`);
-  if (health.telemetry_dropped) parts.push(`telemetry dropped ${health.telemetry_dropped}`);
+  if (health.unsaved_events) parts.push(t("staff.unsaved", { count: health.unsaved_events }));
+  if (health.telemetry_dropped) parts.push(t("staff.telemetry_dropped", { count: health.telemetry_dropped }));
   const faulty = (health.sensors ?? []).filter((sensor) => !sensor.ok).map((sensor) => sensor.machine);
-  if (faulty.length) parts.push(`sensor faults: ${faulty.join(", ")}`);
-  return `${parts.join(" · ")}${at ? ` (as of ${ago(at)})` : ""}`;
+  if (faulty.length) parts.push(t("staff.sensor_faults", { machines: faulty.join(", ") }));
+  return `${parts.join(" · ")}${at ? ` ${t("staff.as_of", { ago: ago(at) })}` : ""}`;
 }
 
 export async function loadEdges() {
@@ -165,7 +168,7 @@ export async function loadEdges() {
     $("edges-body").replaceChildren(...rooms.map(edgeRow));
     $("edges-error").textContent = "";
   } catch (error) {
-    $("edges-error").textContent = `Room status is not available: ${errorText(error)}`;
+    $("edges-error").textContent = t("staff.status_unavailable", { error: errorText(error) });
   }
 }
 
@@ -187,7 +190,7 @@ export function askOutOfService(machine, button) {
   opener = button;
   $("service-form").reset();
   $("service-error").textContent = "";
-  $("service-machine").textContent = `${machineName(machine.kind, machine.number)} (${machine.site}/${machine.room})`;
+  $("service-title").textContent = t("service.title", { machine: `${machineName(machine.kind, machine.number)} (${machine.site}/${machine.room})` });
   $("service-dialog").showModal();
   $("service-reason").focus();
 }
@@ -196,7 +199,7 @@ export async function backInService(machine, button) {
   const path = `/api/v1/machines/${machine.kind}/${machine.number}/back-in-service?${where(machine.site, machine.room)}`;
   try {
     await busy([button], () => api(path, { method: "POST", body: {} }));
-    say(`${machineName(machine.kind, machine.number)} is back in service.`);
+    say(t("service.back", { machine: machineName(machine.kind, machine.number) }));
   } catch (error) {
     say(errorText(error), true);
   }
@@ -207,7 +210,7 @@ async function takeOut(event) {
   const form = event.currentTarget;
   const reason = form.elements.reason.value.trim();
   if (!reason) {
-    $("service-error").textContent = "Give a reason: students see it on the machine's card.";
+    $("service-error").textContent = t("service.give_reason");
     return;
   }
   const path = `/api/v1/machines/${target.kind}/${target.number}/out-of-service?${where(target.site, target.room)}`;
@@ -215,7 +218,7 @@ async function takeOut(event) {
     await busy(form.querySelectorAll("button"), () => api(path, { method: "POST", body: { reason } }));
     $("service-dialog").close();
     opener?.focus();
-    say(`${machineName(target.kind, target.number)} is out of service.`);
+    say(t("service.out", { machine: machineName(target.kind, target.number) }));
   } catch (error) {
     $("service-error").textContent = errorText(error);
   }
@@ -232,7 +235,7 @@ async function takeStep(form) {
       api(`/api/v1/faults/${form.dataset.faultId}/status`, { method: "POST", body }),
     );
     error.textContent = "";
-    say(status === "scheduled" ? "Repair scheduled." : "Repair updated.");
+    say(status === "scheduled" ? t("staff.scheduled") : t("staff.updated"));
     await loadFaults();
     $("faults-title").focus();
   } catch (failure) {
@@ -252,7 +255,7 @@ async function resolve(event) {
     await busy(form.querySelectorAll("button"), () =>
       api(`/api/v1/faults/${form.dataset.faultId}/resolve`, { method: "POST", body: note ? { note } : {} }),
     );
-    say("Fault report resolved.");
+    say(t("staff.resolved"));
     await loadFaults();
     $("faults-title").focus();
   } catch (error) {

@@ -2,8 +2,7 @@
 // Pure: the machine views and a time in, the parts out (table-tested in tests/e2e/test_web_time_left.py).
 
 import { now as serverNow } from "./server_clock.js";
-
-const PLURAL = { washer: "washers", dryer: "dryers" };
+import { t } from "./i18n.js";
 
 /** One part per kind the room has: how many are free, else when the soonest in use should be (null: no estimate). */
 export function summaryParts(machines, now = serverNow()) {
@@ -21,10 +20,11 @@ export function summaryParts(machines, now = serverNow()) {
 }
 
 function partText(kind, free, nextInMin, unknown) {
-  if (free) return `${free} ${free === 1 ? kind : PLURAL[kind]} free`;
-  if (unknown) return `${PLURAL[kind]}: unknown (sensors silent)`;
-  if (nextInMin === null) return `${PLURAL[kind]}: none free, no estimate`;
-  return nextInMin > 0 ? `${PLURAL[kind]}: next in ~${nextInMin} min` : `${PLURAL[kind]}: next any minute`;
+  const plural = t(kind === "dryer" ? "summary.dryers" : "summary.washers");
+  if (free) return t(kind === "dryer" ? "summary.dryers_free" : "summary.washers_free", { count: free });
+  if (unknown) return t("summary.unknown", { kinds: plural });
+  if (nextInMin === null) return t("summary.no_estimate", { kinds: plural });
+  return nextInMin > 0 ? t("summary.next_in", { kinds: plural, minutes: nextInMin }) : t("summary.next_any_minute", { kinds: plural });
 }
 
 export const summaryLine = (parts) => parts.map((part) => part.text).join(" · ");

@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { $, busy, h, say } from "./dom.js";
 import { errorText } from "./errors.js";
 import { clock, machineName } from "./format.js";
+import { t } from "./i18n.js";
 import { act, chosenRoom, freeOf, heldForMe, roomQuery, view } from "./room.js";
 import { summaryParts } from "./summary_line.js";
 
@@ -53,7 +54,7 @@ async function change(kind, action, button) {
   try {
     const data = await busy([button], () => api(`/api/v1/waitlist/${action}`, { method: "POST", body }));
     fromPublic(data);
-    say(action === "join" ? `You joined the ${kind} waitlist: number ${data.my_position}.` : `You left the ${kind} waitlist.`);
+    say(action === "join" ? t(`waitlist.${kind}_joined`, { position: data.my_position }) : t(`waitlist.${kind}_left`));
   } catch (error) {
     say(errorText(error), true);
     fetchList(kind).catch(() => {});
@@ -66,9 +67,9 @@ function heldCallout(machine) {
   return h(
     "div",
     { class: "held", "data-held": machine.id },
-    h("p", { class: "held-title" }, `${name} is held for you`),
-    h("p", {}, "Claim it within ", h("span", { class: "countdown", "data-until": machine.hold_until }), ` (until ${clock(machine.hold_until)}).`),
-    h("button", { type: "button", class: "claim-held", onclick: (e) => act(machine, "claim", { category: "normal" }, [e.currentTarget]) }, `Claim ${name.toLowerCase()} now`),
+    h("p", { class: "held-title" }, t("waitlist.held_for_you", { machine: name })),
+    h("p", {}, `${t("cards.claim_within")} `, h("span", { class: "countdown", "data-until": machine.hold_until }), ` ${t("cards.until", { time: clock(machine.hold_until) })}.`),
+    h("button", { type: "button", class: "claim-held", onclick: (e) => act(machine, "claim", { category: "normal" }, [e.currentTarget]) }, t("waitlist.claim_now", { machine: name.toLowerCase() })),
   );
 }
 
@@ -78,28 +79,28 @@ function row(kind) {
   const parts = held.map(heldCallout);
   const plural = `${kind}s`;
   if (list.position) {
-    const text = list.status === "offered" ? `You are at the head of the ${kind} waitlist.` : `You are number ${list.position} of ${list.length} on the ${kind} waitlist.`;
+    const text = list.status === "offered" ? t(`waitlist.${kind}_head`) : t(`waitlist.${kind}_number`, { position: list.position, length: list.length });
     parts.push(
       h("p", { class: "position", "data-position": list.position }, text),
-      h("button", { type: "button", class: "secondary", onclick: (e) => change(kind, "leave", e.currentTarget) }, `Leave the ${kind} waitlist`),
+      h("button", { type: "button", class: "secondary", onclick: (e) => change(kind, "leave", e.currentTarget) }, t(`waitlist.${kind}_leave`)),
     );
   } else if (freeOf(kind).length === 0 && view.machines.size > 0) {
     parts.push(
-      h("p", {}, `No ${kind} is free right now. ${nextFree(kind)} ${list.length ? `${list.length} waiting.` : "Nobody is waiting."}`),
-      h("button", { type: "button", onclick: (e) => change(kind, "join", e.currentTarget) }, `Join the ${kind} waitlist`),
+      h("p", {}, `${t(`waitlist.${kind}_none_free`)} ${nextFree(kind)} ${list.length ? t("waitlist.waiting", { count: list.length }) : t("waitlist.nobody")}`),
+      h("button", { type: "button", onclick: (e) => change(kind, "join", e.currentTarget) }, t(`waitlist.${kind}_join`)),
     );
   } else if (list.length > 0) {
-    parts.push(h("p", { class: "muted" }, `${list.length} waiting for a ${kind}.`));
+    parts.push(h("p", { class: "muted" }, t(`waitlist.${kind}_waiting_for`, { count: list.length })));
   }
   if (parts.length === 0) return null; // a machine of this kind is free and nobody waits: nothing to say
-  return h("div", { class: "waitlist-row", "data-kind": kind }, h("h3", {}, `${plural[0].toUpperCase()}${plural.slice(1)} queue`), ...parts);
+  return h("div", { class: "waitlist-row", "data-kind": kind }, h("h3", {}, t(`waitlist.${kind}_queue`)), ...parts);
 }
 
 /** "Next washer free in about 6 min." (the soonest expected end of the kind), honest when none is known. */
 function nextFree(kind) {
   const minutes = summaryParts([...view.machines.values()]).find((part) => part.kind === kind)?.nextInMin;
-  if (minutes === null || minutes === undefined) return "No estimate of when the next is free.";
-  return minutes > 0 ? `Next ${kind} free in about ${minutes} min.` : `Next ${kind} free any minute.`;
+  if (minutes === null || minutes === undefined) return t("waitlist.no_estimate");
+  return minutes > 0 ? t(`waitlist.${kind}_next_in`, { minutes }) : t(`waitlist.${kind}_next_any_minute`);
 }
 
 let lastKey = "";
