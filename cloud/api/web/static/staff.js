@@ -22,17 +22,33 @@ const STEPS = [
   ["wont_fix", "staff.step_wont_fix"],
 ];
 
+/** The report's thumbnail, a button that opens it large (fetched with the staff's token: no plain link can). */
 function photo(fault) {
   if (!fault.photo_url) return null;
-  const img = h("img", { class: "fault-photo", alt: t("staff.photo_alt", { machine: machineName(fault.kind, fault.number) }) });
+  const name = machineName(fault.kind, fault.number);
+  const img = h("img", { class: "fault-photo", alt: t("staff.photo_alt", { machine: name }) });
+  const button = h("button", { type: "button", class: "photo-open", "data-photo-title": t("staff.photo_alt", { machine: name }) }, img);
+  button.setAttribute("aria-label", t("staff.photo_open", { machine: name }));
   fetchBlob(fault.photo_url)
     .then((blob) => {
       const url = URL.createObjectURL(blob);
       photoUrls.push(url);
       img.src = url;
     })
-    .catch(() => img.replaceWith(h("p", { class: "muted" }, t("staff.photo_failed"))));
-  return img;
+    .catch(() => button.replaceWith(h("p", { class: "muted" }, t("staff.photo_failed"))));
+  return button;
+}
+
+/** Show a thumbnail's image full size in the photo dialog (Esc or Close shut it). */
+function openPhoto(button) {
+  const img = button.querySelector("img");
+  if (!img?.src) return;
+  opener = button;
+  $("photo-title").textContent = button.dataset.photoTitle;
+  $("photo-large").src = img.src;
+  $("photo-large").alt = img.alt;
+  $("photo-dialog").showModal();
+  $("photo-close").focus();
 }
 
 function faultItem(fault) {
@@ -44,7 +60,7 @@ function faultItem(fault) {
   return h(
     "li",
     { class: "fault", "data-fault-id": fault.id },
-    h("h3", {}, `${name} · ${fault.site}/${fault.room}`),
+    h("h4", {}, `${name} · ${fault.site}/${fault.room}`),
     h("p", {}, fault.description),
     h("p", { class: "muted" }, t("staff.reported_by", { by, time: dayAndClock(fault.created_at) })),
     h("p", { class: "fault-status" }, repairStatusText(fault.status, fault.eta), fault.note ? ` — ${fault.note}` : ""),
@@ -79,11 +95,39 @@ function stepForm(fault) {
   );
 }
 
+/** Reports grouped by machine: groups by their newest report, newest first, and so are the reports in each. */
+export function groupByMachine(faults) {
+  const groups = new Map();
+  const newest = [...faults].sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+  for (const fault of newest) {
+    const key = `${fault.site}/${fault.room}/${fault.kind}-${fault.number}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(fault);
+  }
+  return [...groups.entries()].map(([key, items]) => ({ key, items }));
+}
+
+function faultGroup({ key, items }) {
+  const first = items[0];
+  const headingId = `fault-group-${key.replace(/[^A-Za-z0-9_-]/g, "-")}`;
+  return h(
+    "li",
+    { class: "fault-group", "data-machine": key },
+    h(
+      "h3",
+      { id: headingId },
+      `${machineName(first.kind, first.number)} · ${first.site}/${first.room} `,
+      h("span", { class: "fault-count" }, t("staff.group_count", { count: items.length })),
+    ),
+    h("ul", { class: "faults-list", "aria-labelledby": headingId }, ...items.map(faultItem)),
+  );
+}
+
 export async function loadFaults() {
   const page = await api("/api/v1/faults/?status=active&limit=50");
   for (const url of photoUrls) URL.revokeObjectURL(url);
   photoUrls = [];
-  $("faults-list").replaceChildren(...page.items.map(faultItem));
+  $("faults-list").replaceChildren(...groupByMachine(page.items).map(faultGroup));
   $("faults-empty").hidden = page.items.length > 0;
 }
 
@@ -134,14 +178,14 @@ function edgeRow(r) {
   return h(
     "tr",
     { "data-room": `${r.site}/${r.room}` },
-    h("th", { scope: "row" }, `${r.site}/${r.room}`),
-    h("td", { class: `edge-${r.status}` }, r.status, r.status_since ? h("span", { class: "muted" }, ` ${t("staff.since", { time: dayAndClock(r.status_since) })}`) : null),
-    h("td", {}, r.last_seen ? ago(r.last_seen) : t("staff.never")),
-    h("td", {}, t("staff.machines", { machines: r.machines ?? "–", out: r.out_of_service ?? 0 })),
-    h("td", {}, String(r.open_faults ?? 0)),
-    h("td", {}, seq.max_seq === undefined ? "–" : sequenceText(seq, gaps)),
-    h("td", {}, r.agent_version ?? "–"),
-    h("td", { class: "edge-health" }, healthText(r.health, r.health_at)),
+    h("th", { scope: "row", "data-label": t("staff.col_room") }, `${r.site}/${r.room}`),
+    h("td", { class: `edge-${r.status}`, "data-label": t("staff.col_edge") }, r.status, r.status_since ? h("span", { class: "muted" }, ` ${t("staff.since", { time: dayAndClock(r.status_since) })}`) : null),
+    h("td", { "data-label": t("staff.col_heard") }, r.last_seen ? ago(r.last_seen) : t("staff.never")),
+    h("td", { "data-label": t("staff.col_machines") }, t("staff.machines", { machines: r.machines ?? "–", out: r.out_of_service ?? 0 })),
+    h("td", { class: "edge-faults", "data-label": t("staff.col_faults") }, String(r.open_faults ?? 0)),
+    h("td", { "data-label": t("staff.col_events") }, seq.max_seq === undefined ? "–" : sequenceText(seq, gaps)),
+    h("td", { "data-label": t("staff.col_agent") }, r.agent_version ?? "–"),
+    h("td", { class: "edge-health", "data-label": t("staff.col_health") }, healthText(r.health, r.health_at)),
   );
 }
 
@@ -236,7 +280,7 @@ async function takeStep(form) {
     );
     error.textContent = "";
     say(status === "scheduled" ? t("staff.scheduled") : t("staff.updated"));
-    await loadFaults();
+    await Promise.all([loadFaults(), loadEdges()]); // the rooms' open-fault counts change too
     $("faults-title").focus();
   } catch (failure) {
     error.textContent = errorText(failure);
@@ -256,7 +300,7 @@ async function resolve(event) {
       api(`/api/v1/faults/${form.dataset.faultId}/resolve`, { method: "POST", body: note ? { note } : {} }),
     );
     say(t("staff.resolved"));
-    await loadFaults();
+    await Promise.all([loadFaults(), loadEdges()]); // the rooms' open-fault counts change too
     $("faults-title").focus();
   } catch (error) {
     say(errorText(error), true);
@@ -273,6 +317,13 @@ export function setupStaff() {
   $("faults-list").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-service]");
     if (button) askOutOfService(JSON.parse(button.dataset.service), button);
+    const thumbnail = event.target.closest("button.photo-open");
+    if (thumbnail) openPhoto(thumbnail);
+  });
+  $("photo-close").addEventListener("click", () => $("photo-dialog").close());
+  $("photo-dialog").addEventListener("close", () => {
+    $("photo-large").removeAttribute("src");
+    opener?.focus();
   });
   $("staff-refresh").addEventListener("click", () => loadStaff());
 }
