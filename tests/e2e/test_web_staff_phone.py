@@ -58,12 +58,13 @@ def open_staff_tab(page: Page) -> None:
 
 def test_every_tab_is_inside_a_phone_screen_and_clickable(web_stack: WebStack, page_factory: PageFactory) -> None:
     page = staff_phone(web_stack, page_factory)
-    width = page.evaluate("() => window.innerWidth")
-    for name in TABS:
-        tab = page.locator("#tabs").get_by_role("link", name=name, exact=True)
-        box = tab.bounding_box()
-        assert box is not None, name
-        assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"{name} tab is cut off: {box}, viewport {width}"
+    for width in (360, 320):
+        page.set_viewport_size({"width": width, "height": PHONE[1]})
+        for name in TABS:
+            tab = page.locator("#tabs").get_by_role("link", name=name, exact=True)
+            box = tab.bounding_box()
+            assert box is not None, name
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"{name} tab is cut off: {box}, viewport {width}"
     open_staff_tab(page)
     expect(page.locator("#tab-staff")).to_have_attribute("aria-current", "page")
 
@@ -87,7 +88,9 @@ def test_the_staff_view_has_no_sideways_scroll_on_a_phone(
     save_screenshot(page, "web-staff-360x740")
 
 
-def test_a_reports_photo_opens_large_and_closes_with_escape(web_stack: WebStack, page_factory: PageFactory) -> None:
+def test_a_reports_photo_opens_large_and_closes_with_escape(
+    web_stack: WebStack, page_factory: PageFactory, assert_no_serious_violations: Callable[..., Any]
+) -> None:
     report(web_stack, "310002", "dryer-1", "Door handle came off", PHOTO)
     page = staff_phone(web_stack, page_factory)
     open_staff_tab(page)
@@ -103,6 +106,7 @@ def test_a_reports_photo_opens_large_and_closes_with_escape(web_stack: WebStack,
     page.wait_for_function(LOADED, arg=large.element_handle(), timeout=WAIT_MS)
     big = large.bounding_box()
     assert small is not None and big is not None and big["width"] > small["width"]
+    assert_no_serious_violations(page)
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(thumbnail).to_be_focused()

@@ -27,8 +27,11 @@ function photo(fault) {
   if (!fault.photo_url) return null;
   const name = machineName(fault.kind, fault.number);
   const img = h("img", { class: "fault-photo", alt: t("staff.photo_alt", { machine: name }) });
-  const button = h("button", { type: "button", class: "photo-open", "data-photo-title": t("staff.photo_alt", { machine: name }) }, img);
-  button.setAttribute("aria-label", t("staff.photo_open", { machine: name }));
+  const button = h(
+    "button",
+    { type: "button", class: "photo-open", "aria-label": t("staff.photo_open", { machine: name }), "data-photo-title": img.alt },
+    img,
+  );
   fetchBlob(fault.photo_url)
     .then((blob) => {
       const url = URL.createObjectURL(blob);
