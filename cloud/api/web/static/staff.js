@@ -8,6 +8,7 @@ import { $, busy, h, say } from "./dom.js";
 import { errorText } from "./errors.js";
 import { ago, dayAndClock, machineName, repairStatusText } from "./format.js";
 import { t } from "./i18n.js";
+import { applyAlarm, loadAlarms } from "./staff_alarms.js";
 
 let photoUrls = []; // object URLs of the shown photos, revoked on every redraw
 let target = null; // {site, room, kind, number} of the service dialog
@@ -132,40 +133,6 @@ export async function loadFaults() {
   photoUrls = [];
   $("faults-list").replaceChildren(...groupByMachine(page.items).map(faultGroup));
   $("faults-empty").hidden = page.items.length > 0;
-}
-
-const ALARM_KINDS = { edge_silent: "staff.alarm_edge_silent", sensor_fault: "usage.sensor_fault", out_of_service: "usage.out_of_service" };
-
-function alarmItem(alarm) {
-  return h(
-    "li",
-    { class: "alarm", "data-alarm-id": alarm.id, "data-kind": alarm.kind },
-    h("p", {}, h("strong", {}, alarm.title)),
-    h("p", { class: "muted" }, `${ALARM_KINDS[alarm.kind] ? t(ALARM_KINDS[alarm.kind]) : alarm.kind} · ${t("staff.opened", { time: dayAndClock(alarm.opened_at) })}`),
-  );
-}
-
-function showAlarmsEmpty() {
-  $("alarms-empty").hidden = $("alarms-list").children.length > 0;
-}
-
-export async function loadAlarms() {
-  try {
-    const page = await api("/api/v1/alarms?open=true&limit=100");
-    $("alarms-list").replaceChildren(...page.items.map(alarmItem));
-    $("alarms-error").textContent = "";
-  } catch (error) {
-    $("alarms-error").textContent = t("staff.alarms_unavailable", { error: errorText(error) });
-  }
-  showAlarmsEmpty();
-}
-
-/** A live `alarm` message: an opened alarm goes to the top of the list, a cleared one leaves it. */
-function applyAlarm(message) {
-  const list = $("alarms-list");
-  list.querySelector(`[data-alarm-id="${message.alarm.id}"]`)?.remove();
-  if (message.change === "opened") list.prepend(alarmItem(message.alarm));
-  showAlarmsEmpty();
 }
 
 function sequenceText(seq, gaps) {
