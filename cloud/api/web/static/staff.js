@@ -149,7 +149,7 @@ function edgeRow(r) {
     "tr",
     { "data-room": `${r.site}/${r.room}` },
     h("th", { scope: "row", "data-label": t("staff.col_room") }, `${r.site}/${r.room}`),
-    h("td", { class: `edge-${r.status}`, "data-label": t("staff.col_edge") }, r.status, r.status_since ? h("span", { class: "muted" }, ` ${t("staff.since", { time: dayAndClock(r.status_since) })}`) : null),
+    h("td", { class: `edge-${r.status}`, "data-label": t("staff.col_edge") }, t({ online: "staff.edge_status_online", offline: "staff.edge_status_offline" }[r.status] ?? "staff.edge_status_unknown"), r.status_since ? h("span", { class: "muted" }, ` ${t("staff.since", { time: dayAndClock(r.status_since) })}`) : null),
     h("td", { "data-label": t("staff.col_heard") }, r.last_seen ? ago(r.last_seen) : t("staff.never")),
     h("td", { "data-label": t("staff.col_machines") }, t("staff.machines", { machines: r.machines ?? "–", out: r.out_of_service ?? 0 })),
     h("td", { class: "edge-faults", "data-label": t("staff.col_faults") }, String(r.open_faults ?? 0)),
