@@ -56,7 +56,9 @@ def _load_viewer(state: Runtime, claims: tokens.TokenClaims) -> Viewer:
 
 async def optional_user(connection: HTTPConnection, state: StateDep) -> Viewer | None:
     token = bearer_token(connection)
-    return None if token is None else await authenticate(state, token)
+    viewer = None if token is None else await authenticate(state, token)
+    connection.state.viewer = viewer  # errors of this request are written in its language
+    return viewer
 
 
 async def current_user(viewer: Annotated[Viewer | None, Depends(optional_user)]) -> Viewer:

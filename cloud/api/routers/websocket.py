@@ -70,7 +70,7 @@ async def stream(websocket: WebSocket, state: StateDep, site: str | None = None,
     except WebSocketDisconnect:
         return
     subscriber = state.hub.subscribe(
-        site, room, user_id=viewer.id, is_staff=viewer.is_staff, session_id=viewer.session_id
+        site, room, user_id=viewer.id, is_staff=viewer.is_staff, session_id=viewer.session_id, language=viewer.language
     )
     try:
         snapshot = await _room_snapshot(state, site, room)

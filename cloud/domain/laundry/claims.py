@@ -59,14 +59,14 @@ def start(tx: Tx, machine: MachineRef, viewer: Viewer, category: Category) -> Cl
                 confirm_by=tx.now + timedelta(minutes=tx.settings.claim_confirm_minutes),
             )
     except IntegrityError:  # a racing claim on another replica won
-        raise Conflict(f"{machine.name} was just claimed by someone else", code="machine_taken") from None
+        raise Conflict(text("error.claim.just_taken", machine=Machine.of(machine)), code="machine_taken") from None
     waitlist.leave_on_claim(tx, machine, viewer.id)
     republish_desired(tx, machine.pk)  # the edge's detector gets the claim's category as a prior
     minutes = tx.settings.claim_confirm_minutes
     record_activity(
         tx,
         "claim_created",
-        f"claimed {machine.name} ({category.label}); waiting for the sensors to see it start",
+        text("activity.claim_created", machine=Machine.of(machine), category=_category(category)),
         room_id=machine.room_id,
         user_id=viewer.id,
         machine_pk=machine.pk,
@@ -76,27 +76,35 @@ def start(tx: Tx, machine: MachineRef, viewer: Viewer, category: Category) -> Cl
     return claim
 
 
+def _category(category: Category) -> Text:
+    """ "normal cycle" / "10 extra minutes", in the reader's language."""
+    if category is Category.NORMAL:
+        return text("category.normal")
+    return text("category.extra", minutes=category.extra_minutes)
+
+
 def _check_claimable(tx: Tx, machine: MachineRef, viewer: Viewer) -> None:
     name = machine.name.capitalize()
+    shown = Machine.of(machine)
     if machine.out_of_service:
-        raise Conflict(f"{name} is out of service", code="out_of_service")
+        raise Conflict(text("error.claim.out_of_service", machine=shown), code="out_of_service")
     if not machine.room_online or machine.state is None:
-        raise Conflict(f"{name}'s sensors are offline; try again when the room is back", code="machine_unknown")
+        raise Conflict(text("error.claim.offline", machine=shown), code="machine_unknown")
     if machine.state in _REFUSALS:
         code, what = _REFUSALS[machine.state]
         raise Conflict(f"{name} {what}", code=code)
     if store.live_claim(tx.conn, machine.pk) is not None:
-        raise Conflict(f"{name} is already claimed", code="machine_taken")
+        raise Conflict(text("error.claim.taken", machine=shown), code="machine_taken")
     hold = store.hold_on(tx.conn, machine.pk)
     if hold is not None and hold.user_id != viewer.id:
         until = iso(hold.hold_until) if hold.hold_until else None
         if store.hold_lapsed(tx.conn, machine.pk, viewer.id, since=tx.now - LAPSED_HOLD_NOTICE):
             raise Conflict(
-                f"Your hold on {machine.name} ran out, so it went to the next student on the waitlist",
+                text("error.claim.hold_expired", machine=shown),
                 code="hold_expired",
                 until=until,
             )
-        raise Conflict(f"{name} is held for the next student on the waitlist", code="machine_reserved", until=until)
+        raise Conflict(text("error.claim.held", machine=shown), code="machine_reserved", until=until)
     mine = store.live_claims_of(tx.conn, viewer.id, machine.kind)
     if len(mine) >= tx.settings.claims_per_student:
         raise Conflict(
