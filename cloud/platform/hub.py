@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +25,9 @@ IN_LANGUAGE: str = "in_language"
 dict, so it crosses replicas as JSON): each client gets the one in its language, without the key."""
 
 
-def localized(default: Message, variants: dict[str, Message]) -> Message:
+def localized(default: Message, variants: Mapping[str, Message]) -> Message:
     """``default`` (English) that each client whose language has a variant gets in that language."""
-    return {**default, IN_LANGUAGE: variants}
+    return {**default, IN_LANGUAGE: dict(variants)}
 
 
 def for_language(message: Message, language: str | None) -> Message:

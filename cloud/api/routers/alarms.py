@@ -30,4 +30,4 @@ def list_alarms(
     kind: Annotated[Literal["edge_silent", "sensor_fault", "out_of_service"] | None, Query()] = None,
 ) -> AlarmsPage:
     """Newest first, paginated like the other lists (``?before=&limit=``)."""
-    return reads.list_alarms(conn, page, AlarmFilter(open, site, room, kind), settings.timezone)
+    return reads.list_alarms(conn, page, AlarmFilter(open, site, room, kind), settings.timezone, staff.language)

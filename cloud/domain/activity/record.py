@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloud.domain.activity.schemas import ActivityMessage, LiveActivity
-from cloud.platform.hub import Audience, localized
+from cloud.platform.hub import Audience, Message, localized
 from cloud.platform.languages import DEFAULT
 from cloud.platform.storage.tables import activities
 from cloud.platform.texts import Text, in_every_language, to_data
@@ -45,7 +45,7 @@ def record_activity(
         "created_at": tx.now,
     }
     activity_id = int(tx.conn.execute(activities.insert().values(**values).returning(activities.c.id)).scalar_one())
-    variants = {
+    variants: dict[str, Message] = {
         language: ActivityMessage(
             activity=LiveActivity(
                 id=activity_id, type=type, message=words, user_id=user_id, data=data or {}, created_at=tx.now
