@@ -164,7 +164,8 @@ def test_a_bad_phone_number_at_registration_answers_in_the_requests_language(roo
     )
     assert english["fields"] == [{"field": "phone_number", "message": english["message"].split(": ", 1)[1]}]
     assert spanish["message"] == (
-        "phone_number: no es un número de teléfono posible: revisa los dígitos, y empieza con + un número de fuera de US"
+        "phone_number: no es un número de teléfono posible: "
+        "revisa los dígitos, y empieza con + un número de fuera de US"
     )
     assert spanish["fields"] == [{"field": "phone_number", "message": spanish["message"].split(": ", 1)[1]}]
 
