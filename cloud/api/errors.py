@@ -29,7 +29,7 @@ from cloud.platform.errors import (
     Unavailable,
     UnsupportedMedia,
 )
-from cloud.platform.languages import Language, from_accept_language, language_or_none
+from cloud.platform.languages import Language, reader_language
 from cloud.platform.texts import render
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,7 @@ def request_language(request: Request) -> Language:
     """Whose words an error is in: the logged-in user's language, else the first supported one
     of ``Accept-Language`` (the web app sends its page's), else English."""
     viewer = getattr(request.state, "viewer", None)
-    chosen = language_or_none(getattr(viewer, "language", None))
-    return chosen or from_accept_language(request.headers.get("accept-language")) or "en"
+    return reader_language(getattr(viewer, "language", None), request.headers.get("accept-language"))
 
 
 def _in_language(exc: CloudError, language: Language) -> tuple[str, dict[str, Any]]:

@@ -42,3 +42,9 @@ def from_accept_language(header: str | None) -> Language | None:
         if quality < 0 and code in SUPPORTED:
             return language_or_default(code)
     return None
+
+
+def reader_language(stored: str | None, accept_language: str | None) -> Language:
+    """Whose words the server writes in for one reader: their stored choice, else the first
+    supported language their request names (``Accept-Language``), else the default."""
+    return language_or_none(stored) or from_accept_language(accept_language) or DEFAULT
