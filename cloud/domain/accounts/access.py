@@ -99,8 +99,12 @@ def update_profile(
         record_activity(tx, "profile_updated", text("activity.phone_changed"), user_id=viewer.id)
     if alert_before_minutes is not None:
         tx.conn.execute(update(users).where(users.c.id == viewer.id).values(alert_before_min=alert_before_minutes))
-        what = f"{alert_before_minutes} minutes before the end" if alert_before_minutes else "off"
-        record_activity(tx, "profile_updated", f"alert before the end: {what}", user_id=viewer.id)
+        what = (
+            text("activity.alert_minutes", minutes=alert_before_minutes)
+            if alert_before_minutes
+            else text("activity.alert_off")
+        )
+        record_activity(tx, "profile_updated", text("activity.alert_changed", what=what), user_id=viewer.id)
     if language is not None:
         tx.conn.execute(update(users).where(users.c.id == viewer.id).values(language=language))
     return profile(tx.conn, viewer)

@@ -195,9 +195,9 @@ def close(tx: Tx, machine: MachineRef, claim: ClaimRecord, to: ClaimStatus, reas
 # --- the sensors' word -------------------------------------------------------------------
 
 
-def _unclaimed(tx: Tx, machine: MachineRef, kind: str, text: str) -> None:
+def _unclaimed(tx: Tx, machine: MachineRef, kind: str, line: Text) -> None:
     """The activity log's line for a machine that moved with nobody's claim on it."""
-    record_activity(tx, kind, text, room_id=machine.room_id, machine_pk=machine.pk, data={"claimed": False})
+    record_activity(tx, kind, line, room_id=machine.room_id, machine_pk=machine.pk, data={"claimed": False})
 
 
 def follow_sensors(tx: Tx, machine: MachineRef, before: str | None, *, same_cycle: bool = False) -> None:
@@ -210,13 +210,17 @@ def follow_sensors(tx: Tx, machine: MachineRef, before: str | None, *, same_cycl
     if claim is None:
         if sensor in RUNNING and before == "finished" and same_cycle:
             _unclaimed(
-                tx, machine, "cycle_continued", f"{machine.name} started again: it was not done after all (unclaimed)"
+                tx, machine, "cycle_continued", text("activity.cycle_continued_unclaimed", machine=Machine.of(machine))
             )
         elif sensor in RUNNING and before not in RUNNING:
-            _unclaimed(tx, machine, "cycle_started", f"{machine.name} started without a claim")
+            _unclaimed(
+                tx, machine, "cycle_started", text("activity.cycle_started_unclaimed", machine=Machine.of(machine))
+            )
             waitlist.withdraw_hold(tx, machine, text("hold_withdrawn.started_unclaimed", machine=Machine.of(machine)))
         elif sensor == "finished" and before != "finished":
-            _unclaimed(tx, machine, "cycle_finished", f"{machine.name} finished (unclaimed)")
+            _unclaimed(
+                tx, machine, "cycle_finished", text("activity.cycle_finished_unclaimed", machine=Machine.of(machine))
+            )
         return
     if sensor is None:
         return
@@ -238,7 +242,7 @@ def _activate(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
         record_activity(
             tx,
             "cycle_started",
-            f"{machine.name} started (claimed)",
+            text("activity.cycle_started_claimed", machine=Machine.of(machine)),
             room_id=machine.room_id,
             user_id=claim.user_id,
             machine_pk=machine.pk,
