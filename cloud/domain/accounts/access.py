@@ -60,7 +60,7 @@ def register(tx: Tx, body: StudentCreate, pin_hash: str) -> TokenPair:
     ``pin_hash`` is computed by the caller before the transaction (see ``create_user``)."""
     phone = normalise_phone(body.phone_number, tx.settings.phone_region)
     if find_by_login(tx.conn, student_id=body.student_id) is not None:  # answer before spending a hash
-        raise Conflict("this student ID is already registered; log in instead", code="already_registered")
+        raise Conflict(text("error.already_registered"), code="already_registered")
     user = create_user(
         tx.conn, role=STUDENT, secret_hash=pin_hash, now=tx.now, student_id=body.student_id, phone_number=phone
     )

@@ -155,7 +155,7 @@ def _others(claim: ClaimRecord, viewer: Viewer) -> bool:
 def _live_claim_for(tx: Tx, machine: MachineRef, viewer: Viewer) -> ClaimRecord:
     claim = store.live_claim(tx.conn, machine.pk)
     if claim is None or (claim.user_id != viewer.id and not viewer.is_staff):
-        raise NotFound(f"you have no claim on {machine.name}", code="no_claim")
+        raise NotFound(text("error.claim.none", machine=Machine.of(machine)), code="no_claim")
     return claim
 
 
