@@ -10,6 +10,7 @@ need the same session at the same moment share one query.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from cloud.api.deps import Runtime, StateDep
 from cloud.domain.accounts import tokens
 from cloud.domain.accounts.sessions import session_viewer
 from cloud.platform.errors import Forbidden, Unauthorized
+from cloud.platform.languages import reader_language
 from cloud.platform.viewer import STAFF, STUDENT, Viewer
 from kywash.clock import to_datetime
 
@@ -56,7 +58,9 @@ def _load_viewer(state: Runtime, claims: tokens.TokenClaims) -> Viewer:
 
 async def optional_user(connection: HTTPConnection, state: StateDep) -> Viewer | None:
     token = bearer_token(connection)
-    return None if token is None else await authenticate(state, token)
+    viewer = None if token is None else await authenticate(state, token)
+    connection.state.viewer = viewer  # errors of this request are written in its language
+    return viewer
 
 
 async def current_user(viewer: Annotated[Viewer | None, Depends(optional_user)]) -> Viewer:
@@ -73,6 +77,16 @@ async def staff_user(viewer: Annotated[Viewer, Depends(current_user)]) -> Viewer
 
 __all__ = ["STAFF", "STUDENT", "CurrentUser", "OptionalUser", "StaffUser", "Viewer", "authenticate", "bearer_token"]
 
+
+async def current_reader(connection: HTTPConnection, viewer: Annotated[Viewer, Depends(current_user)]) -> Viewer:
+    """The viewer, their ``language`` settled: their stored choice, else the request's
+    ``Accept-Language`` (what the server writes for them is in it)."""
+    language = reader_language(viewer.language, connection.headers.get("accept-language"))
+    return viewer if viewer.language == language else dataclasses.replace(viewer, language=language)
+
+
 OptionalUser = Annotated[Viewer | None, Depends(optional_user)]
 CurrentUser = Annotated[Viewer, Depends(current_user)]
 StaffUser = Annotated[Viewer, Depends(staff_user)]
+Reader = Annotated[Viewer, Depends(current_reader)]
+"""``CurrentUser`` with ``language`` always set (lists of server-written texts)."""

@@ -29,6 +29,8 @@ from cloud.platform.errors import (
     Unavailable,
     UnsupportedMedia,
 )
+from cloud.platform.languages import Language, reader_language
+from cloud.platform.texts import render
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +73,35 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
+def request_language(request: Request) -> Language:
+    """Whose words an error is in: the logged-in user's language, else the first supported one
+    of ``Accept-Language`` (the web app sends its page's), else English."""
+    viewer = getattr(request.state, "viewer", None)
+    return reader_language(getattr(viewer, "language", None), request.headers.get("accept-language"))
+
+
+def _in_language(exc: CloudError, language: Language) -> tuple[str, dict[str, Any]]:
+    """The error's message and extra fields as a reader of ``language`` reads them."""
+    message = render(exc.text, language) if exc.text is not None else str(exc)
+    extra = dict(exc.extra)
+    if exc.field_texts:
+        extra["fields"] = [
+            {**shown, "message": render(text, language)} if text is not None else shown
+            for shown, text in zip(extra["fields"], exc.field_texts, strict=False)
+        ]
+    return message, extra
+
+
 async def _cloud_error_response(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CloudError)
     status = status_for(exc)
+    message, extra = _in_language(exc, request_language(request))
     headers: dict[str, str] = {}
     if isinstance(exc, Throttled | TryAgain):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(error_body(exc.code, str(exc), **exc.extra), status_code=status, headers=headers)
+    return JSONResponse(error_body(exc.code, message, **extra), status_code=status, headers=headers)
 
 
 async def _validation_response(request: Request, exc: Exception) -> JSONResponse:

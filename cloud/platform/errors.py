@@ -20,6 +20,11 @@ request validation, Starlette's 404/405, and any bug — leaves as the same body
      │                                        failure): nothing of it happened; ``Retry-After``
      └── IngestRejected                  never reaches HTTP: an MQTT message refused by ingest
 
+A message may be a catalog ``Text`` (``cloud.platform.texts``): the error then carries it
+besides its English words (``str(exc)``, what logs and most tests read), and the body's
+``message`` (and each ``fields[].message`` given as a ``Text``) is rendered in the request's
+language.
+
 A 500 carries only a generic message and an incident id that is also in the log line with
 the traceback: no stack trace ever reaches a client.
 """
@@ -28,6 +33,8 @@ from __future__ import annotations
 
 import math
 from typing import Any
+
+from cloud.platform.texts import Text, render
 
 
 class CloudError(Exception):
@@ -38,11 +45,21 @@ class CloudError(Exception):
     """
 
     code: str = "error"
+    text: Text | None = None
+    """The message as a catalog text (None: plain English words only)."""
+    field_texts: tuple[Text | None, ...] = ()
+    """Each of ``extra["fields"]``'s messages as a catalog text, in order."""
 
-    def __init__(self, message: str, *, code: str | None = None, **extra: Any) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Text, *, code: str | None = None, **extra: Any) -> None:
+        super().__init__(render(message))
+        if isinstance(message, Text):
+            self.text = message
         if code is not None:
             self.code = code
+        fields = extra.get("fields")
+        if isinstance(fields, list) and any(isinstance(f.get("message"), Text) for f in fields):
+            self.field_texts = tuple(f["message"] if isinstance(f["message"], Text) else None for f in fields)
+            extra["fields"] = [{**f, "message": render(f["message"])} for f in fields]
         self.extra = extra
 
 
@@ -79,7 +96,7 @@ class Throttled(CloudError):  # noqa: N818
 
     code = "throttled"
 
-    def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
+    def __init__(self, message: str | Text, *, retry_after: float, code: str | None = None) -> None:
         super().__init__(message, code=code, retry_after=max(1, math.ceil(retry_after)))
 
     @property
@@ -98,7 +115,7 @@ class TryAgain(Unavailable):
 
     code = "try_again"
 
-    def __init__(self, message: str, *, retry_after: float = 1) -> None:
+    def __init__(self, message: str | Text, *, retry_after: float = 1) -> None:
         super().__init__(message, retry_after=max(1, math.ceil(retry_after)))
 
     @property

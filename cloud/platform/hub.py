@@ -12,12 +12,33 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
+
+IN_LANGUAGE: str = "in_language"
+"""A message may carry its variants for readers of other languages under this key (a plain
+dict, so it crosses replicas as JSON): each client gets the one in its language, without the key."""
+
+
+def localized(default: Message, variants: Mapping[str, Message]) -> Message:
+    """``default`` (English) that each client whose language has a variant gets in that language."""
+    return {**default, IN_LANGUAGE: dict(variants)}
+
+
+def for_language(message: Message, language: str | None) -> Message:
+    """What a reader of ``language`` gets of ``message``."""
+    variants = message.get(IN_LANGUAGE)
+    if not isinstance(variants, dict):
+        return message
+    chosen = variants.get(language) if language is not None else None
+    if isinstance(chosen, dict):
+        return chosen
+    return {name: value for name, value in message.items() if name != IN_LANGUAGE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +74,8 @@ class Subscriber:
     user_id: int | None = None
     is_staff: bool = False
     session_id: str | None = None
+    language: str | None = None
+    """The reader's language: messages with variants (``localized``) arrive in it."""
     ended: str | None = field(default=None)
     """Why the hub let go: ``slow`` (fell too far behind), ``session_ended``, ``restart`` or ``shutdown``."""
 
@@ -92,6 +115,7 @@ class Hub:
         user_id: int | None = None,
         is_staff: bool = False,
         session_id: str | None = None,
+        language: str | None = None,
     ) -> Subscriber:
         """A new client; call from the event loop that will read its messages."""
         subscriber = Subscriber(
@@ -102,6 +126,7 @@ class Hub:
             user_id=user_id,
             is_staff=is_staff,
             session_id=session_id,
+            language=language,
         )
         with self._lock:
             self._subscribers.add(subscriber)
@@ -126,8 +151,15 @@ class Hub:
             self._on_loop(targets[0], self._deliver_all, targets, message)
 
     def _deliver_all(self, subscribers: list[Subscriber], message: Message) -> None:
+        if IN_LANGUAGE not in message:
+            for subscriber in subscribers:
+                self._deliver(subscriber, message)
+            return
+        shown: dict[str | None, Message] = {}  # picked once per language, not per client
         for subscriber in subscribers:
-            self._deliver(subscriber, message)
+            if subscriber.language not in shown:
+                shown[subscriber.language] = for_language(message, subscriber.language)
+            self._deliver(subscriber, shown[subscriber.language])
 
     def end_sessions(self, session_ids: list[str]) -> None:
         """Let go of the clients of sessions that ended (logout): their sockets close with 4401."""

@@ -17,6 +17,8 @@ class Viewer:
     student_id: str | None
     username: str | None
     session_id: str
+    language: str | None = None
+    """``users.language`` (None: not chosen): server-written texts are rendered in it."""
 
     @property
     def is_staff(self) -> bool:

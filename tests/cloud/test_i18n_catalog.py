@@ -16,7 +16,7 @@ from cloud.platform.languages import SUPPORTED
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "cloud" / "api" / "web" / "static"
-SERVER = ROOT / "cloud" / "domain" / "notifications" / "catalog"
+SERVER = ROOT / "cloud" / "platform" / "texts" / "catalog"
 PARAM = re.compile(r"\{(\w+)\}")
 
 
@@ -134,7 +134,10 @@ def text_calls() -> list[tuple[str, ast.expr]]:
     calls = []
     for path in (ROOT / "cloud").rglob("*.py"):
         source = path.read_text(encoding="utf-8")
-        if "from cloud.domain.notifications.texts import" not in source:
+        if (
+            "from cloud.domain.notifications.texts import" not in source
+            and "from cloud.platform.texts import" not in source
+        ):
             continue  # another text() (SQLAlchemy's)
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "text" and node.args:

@@ -101,7 +101,9 @@ def me(viewer: CurrentUser, conn: ReadConnDep) -> ProfilePublic:
 
 
 @router.put("/profile/update", response_model=ProfilePublic, responses={422: {}})
-def update_profile(body: ProfileUpdate, viewer: CurrentUser, tx: TxDep) -> ProfilePublic:
+def update_profile(body: ProfileUpdate, viewer: CurrentUser, tx: TxDep, state: StateDep) -> ProfilePublic:
     """Change the phone number, the alert before the end (``alert_before_minutes``: 0 off, 5 or
     10; anything else is a 422), or both; what is left out stays."""
-    return preferences.update_profile(tx, viewer, body)
+    updated = preferences.update_profile(tx, viewer, body)
+    state.sessions.forget(viewer.session_id)  # its cached viewer carries the language texts are in
+    return updated

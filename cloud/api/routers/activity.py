@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from cloud.api.auth import CurrentUser
+from cloud.api.auth import CurrentUser, Reader
 from cloud.api.deps import PageDep, ReadConnDep
 from cloud.domain.accounts.users import get_user
 from cloud.domain.activity import feed
@@ -32,7 +32,7 @@ def visible_user_id(viewer: CurrentUser, conn: ReadConnDep, user_id: Annotated[i
 
 @router.get("/activities/", response_model=ActivitiesPage)
 def list_activities(
-    viewer: CurrentUser,
+    viewer: Reader,
     conn: ReadConnDep,
     page: PageDep,
     activity_type: TypeQuery = None,
@@ -45,7 +45,7 @@ def list_activities(
 
 @router.get("/activities/user/{user_id}", response_model=ActivitiesPage)
 def list_user_activities(
-    viewer: CurrentUser,
+    viewer: Reader,
     conn: ReadConnDep,
     page: PageDep,
     user_id: Annotated[int, Depends(visible_user_id)],

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from cloud.api.auth import StaffUser
 from cloud.api.deps import PageDep, ReadConnDep, SettingsDep
 from cloud.domain.alarms import reads
 from cloud.domain.alarms.reads import AlarmFilter
 from cloud.domain.alarms.schemas import AlarmsPage
+from cloud.platform.languages import reader_language
 
 router = APIRouter(prefix="/api/v1", tags=["alarms"])
 
@@ -21,6 +22,7 @@ Name = Annotated[str | None, Query(min_length=1, max_length=63)]
 @router.get("/alarms", response_model=AlarmsPage)
 def list_alarms(
     staff: StaffUser,
+    request: Request,
     conn: ReadConnDep,
     settings: SettingsDep,
     page: PageDep,
@@ -30,4 +32,10 @@ def list_alarms(
     kind: Annotated[Literal["edge_silent", "sensor_fault", "out_of_service"] | None, Query()] = None,
 ) -> AlarmsPage:
     """Newest first, paginated like the other lists (``?before=&limit=``)."""
-    return reads.list_alarms(conn, page, AlarmFilter(open, site, room, kind), settings.timezone)
+    return reads.list_alarms(
+        conn,
+        page,
+        AlarmFilter(open, site, room, kind),
+        settings.timezone,
+        reader_language(staff.language, request.headers.get("accept-language")),
+    )

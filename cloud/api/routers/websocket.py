@@ -43,6 +43,7 @@ from cloud.domain.machines.schemas import RoomPublic
 from cloud.domain.machines.views import MachineView
 from cloud.platform.errors import CloudError
 from cloud.platform.hub import Message, Subscriber
+from cloud.platform.languages import reader_language
 from cloud.processes.live_messages import VIEW_KEY, personalise, snapshot_message
 from kywash.clock import Clock, to_datetime
 
@@ -70,7 +71,12 @@ async def stream(websocket: WebSocket, state: StateDep, site: str | None = None,
     except WebSocketDisconnect:
         return
     subscriber = state.hub.subscribe(
-        site, room, user_id=viewer.id, is_staff=viewer.is_staff, session_id=viewer.session_id
+        site,
+        room,
+        user_id=viewer.id,
+        is_staff=viewer.is_staff,
+        session_id=viewer.session_id,
+        language=reader_language(viewer.language, websocket.headers.get("accept-language")),
     )
     try:
         snapshot = await _room_snapshot(state, site, room)

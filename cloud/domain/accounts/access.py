@@ -31,6 +31,7 @@ from cloud.platform.languages import Language, language_or_none
 from cloud.platform.settings import CloudSettings
 from cloud.platform.storage.repository import insert_ignoring_duplicates
 from cloud.platform.storage.tables import login_throttle, refresh_tokens, sessions, users
+from cloud.platform.texts import text
 from cloud.platform.unit_of_work import Transactions, Tx, committed_or_refused
 from cloud.platform.viewer import STAFF, STUDENT, Viewer
 
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 STAFF_USERNAME: Final = re.compile(r"[a-z][a-z0-9._-]{2,63}")
 """A letter first, so a username never reads as a student ID (they share the throttle's key space)."""
 _CAS_TRIES: Final = 8
-_WRONG: Final = {STUDENT: "student ID or PIN is incorrect", STAFF: "username or password is incorrect"}
+_WRONG: Final = {STUDENT: text("error.login.wrong_pin"), STAFF: text("error.login.wrong_password")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +60,11 @@ def register(tx: Tx, body: StudentCreate, pin_hash: str) -> TokenPair:
     ``pin_hash`` is computed by the caller before the transaction (see ``create_user``)."""
     phone = normalise_phone(body.phone_number, tx.settings.phone_region)
     if find_by_login(tx.conn, student_id=body.student_id) is not None:  # answer before spending a hash
-        raise Conflict("this student ID is already registered; log in instead", code="already_registered")
+        raise Conflict(text("error.already_registered"), code="already_registered")
     user = create_user(
         tx.conn, role=STUDENT, secret_hash=pin_hash, now=tx.now, student_id=body.student_id, phone_number=phone
     )
-    record_activity(tx, "registered", f"student {body.student_id} registered", user_id=user.id)
+    record_activity(tx, "registered", text("activity.registered", student_id=body.student_id), user_id=user.id)
     return start_session(tx.conn, tx.settings, user.id, tx.now)
 
 
@@ -95,11 +96,15 @@ def update_profile(
     if phone_number is not None:
         phone = normalise_phone(phone_number, tx.settings.phone_region)
         tx.conn.execute(update(users).where(users.c.id == viewer.id).values(phone_number=phone))
-        record_activity(tx, "profile_updated", "phone number changed", user_id=viewer.id)
+        record_activity(tx, "profile_updated", text("activity.phone_changed"), user_id=viewer.id)
     if alert_before_minutes is not None:
         tx.conn.execute(update(users).where(users.c.id == viewer.id).values(alert_before_min=alert_before_minutes))
-        what = f"{alert_before_minutes} minutes before the end" if alert_before_minutes else "off"
-        record_activity(tx, "profile_updated", f"alert before the end: {what}", user_id=viewer.id)
+        what = (
+            text("activity.alert_minutes", minutes=alert_before_minutes)
+            if alert_before_minutes
+            else text("activity.alert_off")
+        )
+        record_activity(tx, "profile_updated", text("activity.alert_changed", what=what), user_id=viewer.id)
     if language is not None:
         tx.conn.execute(update(users).where(users.c.id == viewer.id).values(language=language))
     return profile(tx.conn, viewer)
@@ -157,7 +162,7 @@ def _find(conn: Connection, attempt: LoginAttempt) -> UserRecord | None:
 def _start(tx: Tx, user: UserRecord, new_hash: str | None) -> TokenPair:
     if new_hash is not None:
         tx.conn.execute(update(users).where(users.c.id == user.id).values(secret_hash=new_hash))
-    record_activity(tx, "login", f"{user.student_id or user.username} logged in", user_id=user.id)
+    record_activity(tx, "login", text("activity.logged_in", who=user.student_id or user.username), user_id=user.id)
     return start_session(tx.conn, tx.settings, user.id, tx.now)
 
 
@@ -293,4 +298,4 @@ def log_out(tx: Tx, viewer: Viewer, refresh_token: str) -> None:
         raise Forbidden("this refresh token belongs to another session", code="wrong_session")
     revoke_session(tx.conn, viewer.session_id, tx.now, "logout")
     tx.changes.end_session(viewer.session_id)
-    record_activity(tx, "logout", "logged out", user_id=viewer.id)
+    record_activity(tx, "logout", text("activity.logged_out"), user_id=viewer.id)

@@ -6,6 +6,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from cloud.platform.errors import InvalidInput
+from cloud.platform.texts import Text, text
 
 MAX_INPUT_LENGTH = 32
 
@@ -21,14 +22,13 @@ def normalise_phone(raw: str, region: str, *, field: str = "phone_number") -> st
     try:
         number = phonenumbers.parse(raw, region)
     except NumberParseException:
-        raise _invalid(field, "is not a phone number") from None
+        raise _invalid(field, text("error.phone.not_a_number")) from None
     if number.extension:
-        raise _invalid(field, "must not include an extension")
+        raise _invalid(field, text("error.phone.extension"))
     if not phonenumbers.is_possible_number(number):
-        hint = f"check the digits, and start a number from outside {region} with +"
-        raise _invalid(field, f"is not a possible phone number: {hint}")
+        raise _invalid(field, text("error.phone.impossible", region=region))
     if _foreign_trunk_prefix(raw, number):
-        raise _invalid(field, f"looks like a local number from outside {region}: write it with + and the country code")
+        raise _invalid(field, text("error.phone.foreign_local", region=region))
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
@@ -42,6 +42,8 @@ def _foreign_trunk_prefix(raw: str, number: phonenumbers.PhoneNumber) -> bool:
     )
 
 
-def _invalid(field: str, message: str) -> InvalidInput:
+def _invalid(field: str, message: Text) -> InvalidInput:
     """The same body shape as a request that failed validation, so clients read one format."""
-    return InvalidInput(f"{field}: {message}", fields=[{"field": field, "message": message}])
+    return InvalidInput(
+        text("error.field", field=field, message=message), fields=[{"field": field, "message": message}]
+    )

@@ -78,10 +78,10 @@ def revoke_session(conn: Connection, session_id: str, now: datetime, reason: str
 def session_viewer(conn: Connection, claims: tokens.TokenClaims) -> Viewer:
     """The user of a decoded token, if its session is live (one indexed query)."""
     row = conn.execute(
-        select(users.c.id, users.c.role, users.c.student_id, users.c.username)
+        select(users.c.id, users.c.role, users.c.student_id, users.c.username, users.c.language)
         .select_from(users.join(sessions, sessions.c.user_id == users.c.id))
         .where(sessions.c.id == claims.session_id, users.c.id == claims.user_id, sessions.c.revoked_at.is_(None))
     ).first()
     if row is None:
         raise Unauthorized("this session has ended; log in again", code="session_ended")
-    return Viewer(row.id, row.role, row.student_id, row.username, claims.session_id)
+    return Viewer(row.id, row.role, row.student_id, row.username, claims.session_id, row.language)

@@ -10,9 +10,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from cloud.domain.activity.record import TEXT_KEY
 from cloud.domain.activity.schemas import ActivitiesPage, ActivityPublic
+from cloud.platform.languages import language_or_default
 from cloud.platform.pagination import AnyRow, AnySelect, PageRequest, fetch_page
 from cloud.platform.storage.tables import activities, machines, rooms, users
+from cloud.platform.texts import from_data, render
 from cloud.platform.viewer import Viewer
 
 
@@ -33,7 +36,7 @@ def list_activities(conn: Connection, viewer: Viewer, page: PageRequest, where: 
     query = _filtered(_base_query(), where)
 
     def to_item(row: AnyRow) -> ActivityPublic:
-        return _public(row, show_user=viewer.is_staff)
+        return _public(row, show_user=viewer.is_staff, language=viewer.language)
 
     found = fetch_page(conn, query, activities.c.id, page, to_item)
     return ActivitiesPage(items=found.items, next_before=found.next_before)
@@ -72,15 +75,20 @@ def _filtered(query: AnySelect, where: ActivityFilter) -> AnySelect:
     return query
 
 
-def _public(row: AnyRow, *, show_user: bool) -> ActivityPublic:
+def _public(row: AnyRow, *, show_user: bool, language: str | None) -> ActivityPublic:
+    """The entry as ``language``'s reader sees it: its text rendered in it (an old row without
+    one keeps the sentence it was stored with)."""
+    data = dict(row.data or {})
+    stored = from_data(data.pop(TEXT_KEY, None))
+    message = render(stored, language_or_default(language)) if stored is not None else row.message
     return ActivityPublic(
         id=row.id,
         type=row.type,
-        message=row.message,
+        message=message,
         user_id=row.user_id,
         user=(row.student_id or row.username) if show_user else None,
         room=f"{row.site}/{row.room}" if row.site is not None else None,
         machine=row.machine_id,
-        data=row.data or {},
+        data=data,
         created_at=row.created_at,
     )

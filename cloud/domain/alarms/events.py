@@ -13,7 +13,6 @@ import logging
 
 from cloud.domain.alarms import reads, rules
 from cloud.domain.alarms.rules import Change
-from cloud.domain.alarms.schemas import AlarmMessage
 from cloud.domain.alarms.store import AlarmRecord
 from cloud.domain.notifications.send import notify_staff
 from cloud.domain.webhooks.queue import enqueue_webhooks
@@ -36,8 +35,7 @@ def alarm_cleared(tx: Tx, alarm: AlarmRecord) -> None:
 def alarm_withdrawn(tx: Tx, alarm: AlarmRecord) -> None:
     """An incident closed because its machine was removed from the room: staff clients drop it;
     nobody is notified."""
-    live = AlarmMessage(change="cleared", alarm=reads.alarm_public(alarm, tx.settings.timezone))
-    tx.changes.send(live.model_dump(mode="json"), Audience.of_staff())
+    tx.changes.send(reads.alarm_message(alarm, tx.settings.timezone, "cleared"), Audience.of_staff())
 
 
 def room_went_offline(tx: Tx, alarm: AlarmRecord) -> None:
@@ -61,8 +59,8 @@ def _room_webhook(tx: Tx, alarm: AlarmRecord, event: str, text: str) -> None:
 def _tell_staff(tx: Tx, alarm: AlarmRecord, change: Change) -> None:
     shown = reads.alarm_public(alarm, tx.settings.timezone)
     log.info("staff alarm %d (%s) %s: %s", alarm.id, alarm.kind.value, change.value, shown.title)
-    live = AlarmMessage(change="opened" if change is Change.OPEN else "cleared", alarm=shown)
-    tx.changes.send(live.model_dump(mode="json"), Audience.of_staff())
+    live = reads.alarm_message(alarm, tx.settings.timezone, "opened" if change is Change.OPEN else "cleared")
+    tx.changes.send(live, Audience.of_staff())
     data = {"alarm_id": alarm.id, "kind": alarm.kind.value, "site": alarm.site, "room": alarm.room}
     if alarm.machine is not None:
         data["machine"] = alarm.machine

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Final
 
 from cloud.platform.errors import Conflict, InvalidInput
+from cloud.platform.texts import text
 
 
 class FaultStatus(StrEnum):
@@ -51,15 +52,15 @@ def check_step(current: FaultStatus, target: FaultStatus, *, eta: date | None, n
         raise InvalidInput(f"a report cannot be set back to {target.value}", code="illegal_transition")
     if target is FaultStatus.SCHEDULED:
         if eta is None:
-            raise InvalidInput("a scheduled repair needs its expected date (eta)", code="eta_required")
+            raise InvalidInput(text("error.fault.eta_required"), code="eta_required")
         if eta < today:
-            raise InvalidInput(f"the expected repair date {eta.isoformat()} is in the past", code="bad_eta")
+            raise InvalidInput(text("error.fault.eta_past", eta=eta.isoformat()), code="bad_eta")
         if eta > today + MAX_ETA_AHEAD:
-            raise InvalidInput(f"the expected repair date {eta.isoformat()} is more than a year away", code="bad_eta")
+            raise InvalidInput(text("error.fault.eta_far", eta=eta.isoformat()), code="bad_eta")
     elif eta is not None:
-        raise InvalidInput("only a scheduled repair has an expected date (eta)", code="bad_eta")
+        raise InvalidInput(text("error.fault.eta_unscheduled"), code="bad_eta")
     if target is FaultStatus.WONT_FIX and not (note and note.strip()):
-        raise InvalidInput("say why it will not be fixed: the reporter reads the note", code="note_required")
+        raise InvalidInput(text("error.fault.note_required"), code="note_required")
 
 
 def _said(status: FaultStatus) -> str:

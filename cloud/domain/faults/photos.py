@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from cloud.platform.errors import NotFound, PayloadTooLarge, UnsupportedMedia
+from cloud.platform.texts import text
 
 CHUNK_BYTES: Final = 64 * 1024
 EXTENSION_BY_TYPE: Final = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
@@ -114,7 +115,7 @@ def photo_path(photo_dir: Path, name: str) -> Path:
         raise NotFound("no such photo")
     path = photo_dir / name
     if not path.is_file():
-        raise NotFound("the photo of this report is no longer on the server", code="photo_missing")
+        raise NotFound(text("error.fault.photo_missing"), code="photo_missing")
     return path
 
 

@@ -27,6 +27,7 @@ from cloud.platform.errors import NotFound
 from cloud.platform.pagination import PageRequest, fetch_page
 from cloud.platform.storage.repository import RoomRecord
 from cloud.platform.storage.tables import fault_updates, faults, machines, rooms, users
+from cloud.platform.texts import text
 from cloud.platform.viewer import STUDENT, Viewer
 from kywash.contract import MachineKind
 
@@ -237,7 +238,7 @@ def photo_of(conn: Connection, fault_id: int, viewer: Viewer) -> tuple[str, str]
     ).first()
     allowed = row is not None and (viewer.is_staff or row.reporter_id == viewer.id)
     if row is None or not allowed or not row.photo_file or not row.photo_type:
-        raise NotFound(f"no photo for fault report {fault_id}", code="no_such_photo")
+        raise NotFound(text("error.fault.no_such_photo", fault_id=fault_id), code="no_such_photo")
     return str(row.photo_file), str(row.photo_type)
 
 
@@ -252,6 +253,6 @@ def _in_room(query: Select[Any], site: str | None, room: str | None) -> Select[A
 def fault_by_id(conn: Connection, fault_id: int, viewer: Viewer) -> FaultPublic:
     row = conn.execute(fault_query().where(faults.c.id == fault_id)).first()
     if row is None:
-        raise NotFound(f"no fault report {fault_id}", code="no_such_fault")
+        raise NotFound(text("error.fault.no_such_fault", fault_id=fault_id), code="no_such_fault")
     (shown,) = with_history(conn, [fault_public(row, viewer)], viewer)
     return shown

@@ -47,7 +47,7 @@ def change_status(
         )
     ).first()
     if row is None:
-        raise NotFound(f"no fault report {fault_id}", code="no_such_fault")
+        raise NotFound(text("error.fault.no_such_fault", fault_id=fault_id), code="no_such_fault")
     current = FaultStatus(row.status)
     try:
         check_step(current, target, eta=eta, note=note, today=_today(tx))
@@ -61,7 +61,7 @@ def change_status(
         update(faults).where(faults.c.id == fault_id, faults.c.status == current.value).values(**values)
     ).rowcount
     if not changed:
-        raise Conflict(f"fault report {fault_id} was changed meanwhile; look again", code="fault_changed")
+        raise Conflict(text("error.fault.changed", fault_id=fault_id), code="fault_changed")
     tx.conn.execute(
         fault_updates.insert().values(
             fault_id=fault_id, status=target.value, note=note, eta=eta, by_id=by.id, created_at=tx.now

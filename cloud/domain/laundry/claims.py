@@ -59,14 +59,14 @@ def start(tx: Tx, machine: MachineRef, viewer: Viewer, category: Category) -> Cl
                 confirm_by=tx.now + timedelta(minutes=tx.settings.claim_confirm_minutes),
             )
     except IntegrityError:  # a racing claim on another replica won
-        raise Conflict(f"{machine.name} was just claimed by someone else", code="machine_taken") from None
+        raise Conflict(text("error.claim.just_taken", machine=Machine.of(machine)), code="machine_taken") from None
     waitlist.leave_on_claim(tx, machine, viewer.id)
     republish_desired(tx, machine.pk)  # the edge's detector gets the claim's category as a prior
     minutes = tx.settings.claim_confirm_minutes
     record_activity(
         tx,
         "claim_created",
-        f"claimed {machine.name} ({category.label}); waiting for the sensors to see it start",
+        text("activity.claim_created", machine=Machine.of(machine), category=_category(category)),
         room_id=machine.room_id,
         user_id=viewer.id,
         machine_pk=machine.pk,
@@ -76,27 +76,35 @@ def start(tx: Tx, machine: MachineRef, viewer: Viewer, category: Category) -> Cl
     return claim
 
 
+def _category(category: Category) -> Text:
+    """ "normal cycle" / "10 extra minutes", in the reader's language."""
+    if category is Category.NORMAL:
+        return text("category.normal")
+    return text("category.extra", minutes=category.extra_minutes)
+
+
 def _check_claimable(tx: Tx, machine: MachineRef, viewer: Viewer) -> None:
     name = machine.name.capitalize()
+    shown = Machine.of(machine)
     if machine.out_of_service:
-        raise Conflict(f"{name} is out of service", code="out_of_service")
+        raise Conflict(text("error.claim.out_of_service", machine=shown), code="out_of_service")
     if not machine.room_online or machine.state is None:
-        raise Conflict(f"{name}'s sensors are offline; try again when the room is back", code="machine_unknown")
+        raise Conflict(text("error.claim.offline", machine=shown), code="machine_unknown")
     if machine.state in _REFUSALS:
         code, what = _REFUSALS[machine.state]
         raise Conflict(f"{name} {what}", code=code)
     if store.live_claim(tx.conn, machine.pk) is not None:
-        raise Conflict(f"{name} is already claimed", code="machine_taken")
+        raise Conflict(text("error.claim.taken", machine=shown), code="machine_taken")
     hold = store.hold_on(tx.conn, machine.pk)
     if hold is not None and hold.user_id != viewer.id:
         until = iso(hold.hold_until) if hold.hold_until else None
         if store.hold_lapsed(tx.conn, machine.pk, viewer.id, since=tx.now - LAPSED_HOLD_NOTICE):
             raise Conflict(
-                f"Your hold on {machine.name} ran out, so it went to the next student on the waitlist",
+                text("error.claim.hold_expired", machine=shown),
                 code="hold_expired",
                 until=until,
             )
-        raise Conflict(f"{name} is held for the next student on the waitlist", code="machine_reserved", until=until)
+        raise Conflict(text("error.claim.held", machine=shown), code="machine_reserved", until=until)
     mine = store.live_claims_of(tx.conn, viewer.id, machine.kind)
     if len(mine) >= tx.settings.claims_per_student:
         raise Conflict(
@@ -147,7 +155,7 @@ def _others(claim: ClaimRecord, viewer: Viewer) -> bool:
 def _live_claim_for(tx: Tx, machine: MachineRef, viewer: Viewer) -> ClaimRecord:
     claim = store.live_claim(tx.conn, machine.pk)
     if claim is None or (claim.user_id != viewer.id and not viewer.is_staff):
-        raise NotFound(f"you have no claim on {machine.name}", code="no_claim")
+        raise NotFound(text("error.claim.none", machine=Machine.of(machine)), code="no_claim")
     return claim
 
 
@@ -187,9 +195,9 @@ def close(tx: Tx, machine: MachineRef, claim: ClaimRecord, to: ClaimStatus, reas
 # --- the sensors' word -------------------------------------------------------------------
 
 
-def _unclaimed(tx: Tx, machine: MachineRef, kind: str, text: str) -> None:
+def _unclaimed(tx: Tx, machine: MachineRef, kind: str, line: Text) -> None:
     """The activity log's line for a machine that moved with nobody's claim on it."""
-    record_activity(tx, kind, text, room_id=machine.room_id, machine_pk=machine.pk, data={"claimed": False})
+    record_activity(tx, kind, line, room_id=machine.room_id, machine_pk=machine.pk, data={"claimed": False})
 
 
 def follow_sensors(tx: Tx, machine: MachineRef, before: str | None, *, same_cycle: bool = False) -> None:
@@ -202,13 +210,17 @@ def follow_sensors(tx: Tx, machine: MachineRef, before: str | None, *, same_cycl
     if claim is None:
         if sensor in RUNNING and before == "finished" and same_cycle:
             _unclaimed(
-                tx, machine, "cycle_continued", f"{machine.name} started again: it was not done after all (unclaimed)"
+                tx, machine, "cycle_continued", text("activity.cycle_continued_unclaimed", machine=Machine.of(machine))
             )
         elif sensor in RUNNING and before not in RUNNING:
-            _unclaimed(tx, machine, "cycle_started", f"{machine.name} started without a claim")
+            _unclaimed(
+                tx, machine, "cycle_started", text("activity.cycle_started_unclaimed", machine=Machine.of(machine))
+            )
             waitlist.withdraw_hold(tx, machine, text("hold_withdrawn.started_unclaimed", machine=Machine.of(machine)))
         elif sensor == "finished" and before != "finished":
-            _unclaimed(tx, machine, "cycle_finished", f"{machine.name} finished (unclaimed)")
+            _unclaimed(
+                tx, machine, "cycle_finished", text("activity.cycle_finished_unclaimed", machine=Machine.of(machine))
+            )
         return
     if sensor is None:
         return
@@ -230,7 +242,7 @@ def _activate(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
         record_activity(
             tx,
             "cycle_started",
-            f"{machine.name} started (claimed)",
+            text("activity.cycle_started_claimed", machine=Machine.of(machine)),
             room_id=machine.room_id,
             user_id=claim.user_id,
             machine_pk=machine.pk,

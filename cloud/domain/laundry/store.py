@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from cloud.domain.laundry.rules import LIVE, ClaimStatus
 from cloud.platform.errors import NotFound
 from cloud.platform.storage.tables import claims, edge_events, machines, rooms, users, waitlist_entries
+from cloud.platform.texts import text
 
 LIVE_ENTRY = ("waiting", "offered")
 
@@ -156,7 +157,7 @@ def machine_place(conn: Connection, machine_pk: int, *, lock: bool = False) -> M
         lock_machine(conn, machine_pk)
     place = machine_ref(conn, machine_pk)
     if place is None:
-        raise NotFound("that machine is no longer registered", code="no_such_machine")
+        raise NotFound(text("error.no_such_machine"), code="no_such_machine")
     return place
 
 

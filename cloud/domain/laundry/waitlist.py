@@ -125,13 +125,13 @@ def announce(tx: Tx, room_id: int, kind: str) -> None:
 
 def join(tx: Tx, room: RoomRecord, kind: str, user_id: int) -> EntryRecord:
     if store.live_entry_of(tx.conn, room.id, kind, user_id) is not None:
-        raise Conflict(f"you are already on the {kind} waitlist", code="already_waiting")
+        raise Conflict(text(f"error.waitlist.already_waiting.{kind}"), code="already_waiting")
     try:
         with tx.conn.begin_nested():
             entry_id = store.insert_entry(tx.conn, room_id=room.id, kind=kind, user_id=user_id, now=tx.now)
     except IntegrityError:
-        raise Conflict(f"you are already on the {kind} waitlist", code="already_waiting") from None
-    record_activity(tx, "waitlist_joined", f"joined the {kind} waitlist", room_id=room.id, user_id=user_id)
+        raise Conflict(text(f"error.waitlist.already_waiting.{kind}"), code="already_waiting") from None
+    record_activity(tx, "waitlist_joined", text(f"activity.waitlist_joined.{kind}"), room_id=room.id, user_id=user_id)
     announce(tx, room.id, kind)
     offer_free_machines(tx, room.id, kind)
     entry = store.get_entry(tx.conn, entry_id)
@@ -142,10 +142,10 @@ def join(tx: Tx, room: RoomRecord, kind: str, user_id: int) -> EntryRecord:
 def leave(tx: Tx, room: RoomRecord, kind: str, user_id: int) -> None:
     entry = store.live_entry_of(tx.conn, room.id, kind, user_id)
     if entry is None:
-        raise NotFound(f"you are not on the {kind} waitlist", code="not_waiting")
+        raise NotFound(text(f"error.waitlist.not_waiting.{kind}"), code="not_waiting")
     if not store.move_entry(tx.conn, entry.id, entry.status, "left", closed_at=tx.now):
-        raise Conflict("your waitlist entry changed meanwhile; try again", code="retry")
-    record_activity(tx, "waitlist_left", f"left the {kind} waitlist", room_id=room.id, user_id=user_id)
+        raise Conflict(text("error.waitlist.retry"), code="retry")
+    record_activity(tx, "waitlist_left", text(f"activity.waitlist_left.{kind}"), room_id=room.id, user_id=user_id)
     if entry.offered_machine_pk is not None:
         tx.changes.machine(entry.offered_machine_pk)
     announce(tx, room.id, kind)

@@ -1,6 +1,10 @@
 // The REST API and the session: tokens live in localStorage so a reload stays logged in.
 // A 401 gets one refresh, shared by every caller in this tab and serialised across tabs with a
 // Web Lock, since a refresh token works only once (a second use ends the session).
+// Every request names the page's language, so the server's words (errors, the activity feed)
+// come back in it even before login.
+
+import { language } from "./i18n.js";
 
 const KEYS = {
   access: "kywash.access_token",
@@ -57,7 +61,7 @@ export function onSessionEnded(callback) {
 }
 
 function send(path, { method = "GET", body, token, form, accept = "application/json" } = {}) {
-  const headers = { Accept: accept };
+  const headers = { Accept: accept, "Accept-Language": language() };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   const payload = form ?? (body === undefined ? undefined : JSON.stringify(body));
