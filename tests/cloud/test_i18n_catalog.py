@@ -70,6 +70,8 @@ def web_keys_used() -> tuple[set[str], list[re.Pattern[str]]]:
         for template in TEMPLATE_KEY.findall(source):
             parts = re.split(r"\$\{[^}]*\}", template)
             patterns.append(re.compile("^" + "[a-z0-9_]+".join(map(re.escape, parts)) + "$"))
+    router = (STATIC.parent / "router.py").read_text(encoding="utf-8")  # the manifest's words
+    literal |= {s for s in STRING.findall(router) if shaped.match(s)}
     for page in PAGES:
         html = page.read_text(encoding="utf-8")
         literal |= set(re.findall(r'data-i18n="([^"]+)"', html))

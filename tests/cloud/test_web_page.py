@@ -209,3 +209,12 @@ def test_every_script_is_small_and_says_what_it_is_for(path: Path) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("//"), f"{path.name}: start with a comment saying what the module is for"
     assert len(lines) <= 300, f"{path.name}: {len(lines)} lines; split it"
+
+
+def test_the_manifest_speaks_the_phones_language(client: TestClient) -> None:
+    spanish = client.get("/manifest.webmanifest", headers={"Accept-Language": "es-ES,es;q=0.9"}).json()
+    english = client.get("/manifest.webmanifest", headers={"Accept-Language": "fr-FR"}).json()
+    assert (spanish["lang"], english["lang"]) == ("es", "en")
+    assert spanish["name"] == "KY Wash — lavandería" and "lavadoras" in spanish["description"].lower()
+    assert english["name"] == "KY Wash — laundry room" and "washers" in english["description"]
+    assert spanish["icons"] == english["icons"] and spanish["start_url"] == "/"

@@ -3,12 +3,17 @@ the API docs at ``/api/docs``, and the scripts, styles and icons under ``/static
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
+import functools
+import json
+from typing import Annotated, Final
+
+from fastapi import APIRouter, FastAPI, Header
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from cloud.api.web import STATIC_DIR
 from cloud.api.web.docs import router as docs_router
+from cloud.platform.languages import DEFAULT, from_accept_language
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,10 +33,25 @@ def service_worker() -> FileResponse:
     return FileResponse(STATIC_DIR / "sw.js", media_type="text/javascript", headers=headers)
 
 
+MANIFEST_TEXTS: Final = {"name": "install.name", "description": "install.description"}
+"""The manifest's words, from the page's catalog (``static/i18n``) in the browser's language."""
+
+
 @router.get("/manifest.webmanifest")
-def manifest() -> FileResponse:
-    """What a phone needs to install the app on its home screen."""
-    return FileResponse(STATIC_DIR / "manifest.webmanifest", media_type="application/manifest+json", headers=NO_CACHE)
+def manifest(accept_language: Annotated[str | None, Header()] = None) -> JSONResponse:
+    """What a phone needs to install the app on its home screen, named in the phone's language."""
+    body = json.loads((STATIC_DIR / "manifest.webmanifest").read_text(encoding="utf-8"))
+    language = from_accept_language(accept_language) or DEFAULT
+    catalog = _page_catalog(language)
+    body |= {field: catalog[key] for field, key in MANIFEST_TEXTS.items()} | {"lang": language}
+    headers = {**NO_CACHE, "Vary": "Accept-Language"}
+    return JSONResponse(body, media_type="application/manifest+json", headers=headers)
+
+
+@functools.cache
+def _page_catalog(language: str) -> dict[str, str]:
+    catalog: dict[str, str] = json.loads((STATIC_DIR / "i18n" / f"{language}.json").read_text(encoding="utf-8"))
+    return catalog
 
 
 def install_web(app: FastAPI) -> None:
