@@ -16,7 +16,7 @@ from tests.support.web_stack import WebStack
 
 
 def assert_first_screen_shows_the_room(page: Page) -> None:
-    """The summary line and the whole first washer card lie within the first 360×740 viewport."""
+    """The summary line and the whole first washer card lie within the first 360x740 viewport."""
     page.evaluate("() => window.scrollTo(0, 0)")
     expect(page.locator("#room-summary")).to_be_in_viewport(ratio=1, timeout=WAIT_MS)
     expect(page.locator("#washers li.card").first).to_be_in_viewport(ratio=1, timeout=WAIT_MS)
@@ -91,9 +91,7 @@ def test_an_error_goes_once_its_field_is_fixed(web_stack: WebStack, page_factory
     expect(description).to_have_attribute("aria-invalid", "false")
 
 
-def test_busy_hours_show_no_data_and_say_when_no_hour_is_quiet(
-    web_stack: WebStack, page_factory: PageFactory
-) -> None:
+def test_busy_hours_show_no_data_and_say_when_no_hour_is_quiet(web_stack: WebStack, page_factory: PageFactory) -> None:
     page = page_factory(viewport=PHONE)
     open_app(page, web_stack)  # a fresh room: its history covers minutes, not weeks
     chart = page.locator("#busy-chart table")
