@@ -5,6 +5,7 @@
 import { login, logout, register, session, staffLogin } from "./api.js";
 import { $, busy } from "./dom.js";
 import { errorText } from "./errors.js";
+import { clearErrors, clearWhenFixed, showError } from "./form_errors.js";
 import { onLanguageChange, t } from "./i18n.js";
 
 const STUDENT_RULES = [
@@ -26,6 +27,8 @@ export function showAccount(loginError = "") {
   $("view-login").hidden = loggedIn;
   $("account-bar").hidden = !loggedIn;
   $("account-name").textContent = accountName();
+  $("login-cta").hidden = loggedIn;
+  clearErrors($("login-error"), $("login-form"));
   $("login-error").textContent = loginError;
 }
 
@@ -42,30 +45,36 @@ function showMode(wanted) {
   $("phone-field").hidden = wanted !== "register";
   $("pin").autocomplete = wanted === "register" ? "new-password" : "current-password";
   $("login-submit").textContent = wanted === "register" ? t("login.create") : t("login.log_in");
-  $("login-error").textContent = "";
+  clearErrors($("login-error"), form);
 }
 
-/** The first problem with the student form (and focus on its field), or "". */
+/** Whether a student field's value passes its rule (a field without a rule always does). */
+function fieldValid(input) {
+  const rule = STUDENT_RULES.find(([name]) => name === input.name);
+  return !rule || rule[1].test(input.value.trim());
+}
+
+/** The first field that breaks its rule (focused, marked invalid, with its message shown), or null. */
 function checkStudentForm(form, wanted) {
-  for (const [name, pattern, key] of STUDENT_RULES) {
+  clearErrors($("login-error"), form);
+  for (const [name, , key] of STUDENT_RULES) {
     const input = form.elements[name];
-    const bad = (name !== "phone_number" || wanted === "register") && !pattern.test(input.value.trim());
-    input.setAttribute("aria-invalid", String(bad));
-    if (bad) {
+    if (name === "phone_number" && wanted !== "register") continue;
+    input.setAttribute("aria-invalid", "false");
+    if (!fieldValid(input)) {
+      showError($("login-error"), t(key), input);
       input.focus();
-      return t(key);
+      return input;
     }
   }
-  return "";
+  return null;
 }
 
 async function submitStudent(event, onLoggedIn) {
   event.preventDefault();
   const form = event.currentTarget;
   const wanted = mode();
-  const invalid = checkStudentForm(form, wanted);
-  $("login-error").textContent = invalid;
-  if (invalid) return;
+  if (checkStudentForm(form, wanted)) return;
   const [studentId, pin, phone] = ["student_id", "pin", "phone_number"].map((n) => form.elements[n].value.trim());
   try {
     const me = await busy(form.querySelectorAll("button"), () => (wanted === "register" ? register(studentId, pin, phone) : login(studentId, pin)));
@@ -74,7 +83,7 @@ async function submitStudent(event, onLoggedIn) {
     const texts = me?.phone_number ? ` ${t("auth.messages_go_to", { phone: me.phone_number })}` : "";
     await onLoggedIn(wanted === "register" ? `${t("auth.account_created")}${texts}` : t("auth.logged_in"));
   } catch (error) {
-    $("login-error").textContent = errorText(error);
+    showError($("login-error"), errorText(error));
     form.elements.pin.select();
   }
 }
@@ -84,15 +93,16 @@ async function submitStaff(event, onLoggedIn) {
   const form = event.currentTarget;
   const [username, password] = [form.elements.username.value.trim(), form.elements.password.value];
   if (!username || !password) {
-    $("staff-error").textContent = t("auth.staff_missing");
+    showError($("staff-error"), t("auth.staff_missing"));
     return;
   }
+  clearErrors($("staff-error"), form);
   try {
     await busy(form.querySelectorAll("button"), () => staffLogin(username, password));
     form.reset();
     await onLoggedIn(t("auth.logged_in_staff"));
   } catch (error) {
-    $("staff-error").textContent = error.code === "invalid_credentials" ? t("auth.staff_wrong") : errorText(error);
+    showError($("staff-error"), error.code === "invalid_credentials" ? t("auth.staff_wrong") : errorText(error));
   }
 }
 
@@ -122,6 +132,13 @@ function setupModes() {
  */
 export function setupAccount({ onLoggedIn, beforeLogout, onLoggedOut }) {
   setupModes();
+  clearWhenFixed($("login-form"), $("login-error"), fieldValid);
+  clearWhenFixed($("staff-form"), $("staff-error"), (input) => input.value.trim() !== "");
+  $("login-cta-link").addEventListener("click", (event) => {
+    event.preventDefault(); // a jump, not a view: the hash names views only
+    $("view-login").scrollIntoView({ block: "start" });
+    $("student-id").focus({ preventScroll: true });
+  });
   $("login-form").addEventListener("submit", (event) => submitStudent(event, onLoggedIn));
   $("staff-form").addEventListener("submit", (event) => submitStaff(event, onLoggedIn));
   $("logout").addEventListener("click", async (event) => {

@@ -1,5 +1,7 @@
 // Busy hours: how full the room usually is by weekday and hour, as a 7×24 heatmap table (each cell
-// has its figure as text for screen readers), plus the quietest times as a plain list.
+// has its figure as text for screen readers), plus the quietest times as a plain list. An hour
+// the history does not cover yet is "no data" (hatched), never "quiet": a new room is not empty.
+// The API offers as quietest only hours under 25 % busy, so the list may be empty: then it says so.
 
 import { api } from "./api.js";
 import { $, h, srOnly } from "./dom.js";
@@ -27,9 +29,11 @@ function table(data, kind) {
   ));
   const rows = days.map((day, weekday) =>
     h("tr", {}, h("th", { scope: "row" }, h("span", { "aria-hidden": "true" }, short[weekday]), srOnly(day)), ...Array.from({ length: 24 }, (_, hour) => {
-      const share = byCell.get(`${weekday}/${hour}`)?.[kind] ?? 0;
-      const busy = t("busy.cell", { percent: percent(share) });
-      return h("td", { class: `heat l${level(share)}`, title: `${day} ${hourText(hour)}: ${busy}` }, srOnly(busy));
+      const cell = byCell.get(`${weekday}/${hour}`);
+      const covered = cell?.covered ?? false;
+      const share = cell?.[kind] ?? 0;
+      const busy = covered ? t("busy.cell", { percent: percent(share) }) : t("busy.no_data");
+      return h("td", { class: covered ? `heat l${level(share)}` : "heat none", title: `${day} ${hourText(hour)}: ${busy}` }, srOnly(busy));
     })),
   );
   return h(
@@ -57,6 +61,9 @@ function draw() {
     ? t("busy.summary", { cycles: last.cycles, weeks: last.weeks, zone: last.timezone })
     : t("busy.no_cycles");
   $("busy-quiet").replaceChildren(...quietest(last));
+  const none = last.quietest.length === 0;
+  $("busy-quiet").hidden = none;
+  $("busy-no-quiet").hidden = !none;
 }
 
 /** Load the chart for the room (on opening the Room tab or choosing another room). */
@@ -75,7 +82,7 @@ export async function loadBusyHours(choice) {
     $("busy-summary").textContent = "";
     return;
   }
-  $("busy-quiet-panel").hidden = !last.cycles || last.quietest.length === 0;
+  $("busy-quiet-panel").hidden = false;
   draw();
 }
 

@@ -23,12 +23,31 @@ export function h(tag, props = {}, ...children) {
 /** Text for screen readers only (the `.sr-only` class hides it visually). */
 export const srOnly = (text) => h("span", { class: "sr-only" }, text);
 
-/** Say something in the page's status line (role=status); errors are styled and announced too. */
+const SAY_FOR_MS = 10_000; // long enough to read twice; an error stays a bit longer
+const SAY_ERROR_FOR_MS = 15_000;
+let sayTimers = [];
+
+/**
+ * Say something in the status toast (role=status, fixed at the bottom of the viewport, so it shows
+ * where the student is looking even after an action far down the page); errors are styled and
+ * announced too. It goes after a while, on the next message, or on leaving the view (`unsay`).
+ */
 export function say(text, isError = false) {
   const status = $("action-status");
+  unsay();
   status.classList.toggle("error", isError);
-  status.textContent = "";
-  window.setTimeout(() => (status.textContent = text), 30); // emptied first: re-announced even when repeated
+  // emptied first: re-announced even when repeated
+  sayTimers = [
+    window.setTimeout(() => (status.textContent = text), 30),
+    window.setTimeout(unsay, isError ? SAY_ERROR_FOR_MS : SAY_FOR_MS),
+  ];
+}
+
+/** Take the status toast away (a new tab: what was said belonged to the old one). */
+export function unsay() {
+  for (const timer of sayTimers) window.clearTimeout(timer);
+  sayTimers = [];
+  $("action-status").textContent = "";
 }
 
 /** Announce a live change (a card that changed for this student) without moving focus. */

@@ -4,6 +4,7 @@
 import { upload } from "./api.js";
 import { $, busy, say } from "./dom.js";
 import { errorText } from "./errors.js";
+import { clearErrors, clearWhenFixed, showError } from "./form_errors.js";
 import { machineName } from "./format.js";
 import { t } from "./i18n.js";
 
@@ -33,7 +34,7 @@ export function openReport(machine, button) {
   reporting = machine;
   opener = button;
   $("report-form").reset();
-  $("report-error").textContent = "";
+  clearErrors($("report-error"), $("report-form"));
   $("report-title").textContent = t("report.title", { machine: machineName(machine.kind, machine.number) });
   $("report-dialog").showModal();
   $("report-description").focus();
@@ -49,10 +50,11 @@ async function send(event) {
   const form = event.currentTarget;
   const description = form.elements.description.value.trim();
   if (!description) {
-    $("report-error").textContent = t("report.say_what");
+    showError($("report-error"), t("report.say_what"), form.elements.description);
     form.elements.description.focus();
     return;
   }
+  clearErrors($("report-error"), form);
   const data = new FormData();
   data.set("machine_type", reporting.kind);
   data.set("machine_id", String(reporting.number));
@@ -68,11 +70,12 @@ async function send(event) {
     close();
     say(t("report.thanks", { machine: machineName(reporting.kind, reporting.number).toLowerCase() }));
   } catch (error) {
-    $("report-error").textContent = errorText(error);
+    showError($("report-error"), errorText(error));
   }
 }
 
 export function setupFaults() {
   $("report-form").addEventListener("submit", send);
+  clearWhenFixed($("report-form"), $("report-error"), (input) => input.name !== "description" || input.value.trim() !== "");
   $("report-cancel").addEventListener("click", close);
 }

@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { $, busy, say } from "./dom.js";
 import { errorText } from "./errors.js";
+import { clearErrors, clearWhenFixed, showError } from "./form_errors.js";
 import { dayAndClock } from "./format.js";
 import { language, setLanguage, t } from "./i18n.js";
 
@@ -12,6 +13,7 @@ export async function loadProfile() {
   $("profile-who").textContent = me.role === "staff" ? t("auth.staff_name", { login: me.username }) : t("profile.student_id", { id: me.student_id });
   $("profile-since").textContent = t("profile.since", { time: dayAndClock(me.created_at) });
   $("profile-phone").value = me.phone_number ?? "";
+  clearErrors($("profile-error"), $("profile-form")); // the number as stored: nothing wrong with it
   $("alert-before").value = String(me.alert_before_minutes ?? 0);
   return me;
 }
@@ -48,10 +50,11 @@ function setupAlertBefore() {
 
 export function setupProfile() {
   setupAlertBefore();
+  clearWhenFixed($("profile-form"), $("profile-error")); // the server judges a number: any edit may fix it
   $("profile-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.currentTarget;
-    $("profile-error").textContent = "";
+    clearErrors($("profile-error"), form);
     try {
       const me = await busy(form.querySelectorAll("button"), () =>
         api("/api/v1/profile/update", { method: "PUT", body: { phone_number: form.elements.phone_number.value.trim() } }),
@@ -59,7 +62,7 @@ export function setupProfile() {
       $("profile-phone").value = me.phone_number ?? "";
       say(t("profile.phone_saved"));
     } catch (error) {
-      $("profile-error").textContent = errorText(error);
+      showError($("profile-error"), errorText(error), form.elements.phone_number);
     }
   });
 }

@@ -3,7 +3,7 @@
 // One path means more: /claim/{site}/{room}/{machine}, a machine's QR code, opens that room on
 // that machine's claim choices (claim_link.js).
 
-import { $ } from "./dom.js";
+import { $, unsay } from "./dom.js";
 
 const VIEWS = ["room", "alerts", "activity", "profile", "staff"];
 let allowed = ["room"];
@@ -51,7 +51,9 @@ export function showView() {
 export function setupRouter(callback) {
   onShow = callback;
   window.addEventListener("hashchange", () => {
+    const before = current;
     showView();
+    if (current !== before) unsay(); // feedback from the old tab does not follow the student
     $(`view-${current}`).querySelector("h2")?.focus({ preventScroll: true });
   });
 }
