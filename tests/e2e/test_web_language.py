@@ -14,7 +14,16 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.web_steps import RECORD_NOTIFICATIONS, WAIT_MS, card, claim, notifications, open_app, register
+from tests.e2e.web_steps import (
+    RECORD_NOTIFICATIONS,
+    WAIT_MS,
+    card,
+    claim,
+    log_in_staff,
+    notifications,
+    open_app,
+    register,
+)
 from tests.support.browser import LAPTOP, PageFactory
 from tests.support.web_stack import WebStack
 
@@ -156,3 +165,13 @@ def test_report_a_problem_is_a_secondary_action_on_a_card(web_stack: WebStack, p
     assert report_box["width"] * report_box["height"] < claim_box["width"] * claim_box["height"]
     claim(page, "washer-2")
     expect(washer.get_by_role("button", name="Cancel claim: Washer 2")).to_have_class("secondary", timeout=WAIT_MS)
+
+
+def test_take_out_of_service_is_a_secondary_action_for_staff(web_stack: WebStack, page_factory: PageFactory) -> None:
+    page = page_factory(viewport=LAPTOP)
+    log_in_staff(page, web_stack, web_stack.make_staff("card.staff"))
+    washer = card(page, "washer-3")
+    take_out = washer.get_by_role("button", name="Take out of service: Washer 3")
+    expect(take_out).to_have_class("link-button secondary-action", timeout=WAIT_MS)
+    box = take_out.bounding_box()
+    assert box is not None and box["height"] < 40  # a link-sized action, not the card's big button
