@@ -126,7 +126,12 @@ class PageFactory:
         assert not errors, "uncaught errors in the page:\n" + "\n".join(errors)
 
     def close(self) -> None:
+        # A route handler still fetching when its context closes raises TargetClosedError
+        # into whichever test runs next; dropping the routes first lets in-flight ones end.
         for context in self.contexts:
+            for page in context.pages:
+                page.unroute_all(behavior="ignoreErrors")
+            context.unroute_all(behavior="ignoreErrors")
             context.close()
         self.contexts.clear()
 
