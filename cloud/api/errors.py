@@ -30,7 +30,7 @@ from cloud.platform.errors import (
     UnsupportedMedia,
 )
 from cloud.platform.languages import Language, reader_language
-from cloud.platform.texts import render
+from cloud.platform.texts import Text, catalog, render, text
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +104,78 @@ async def _cloud_error_response(request: Request, exc: Exception) -> JSONRespons
     return JSONResponse(error_body(exc.code, message, **extra), status_code=status, headers=headers)
 
 
+_VALIDATION_KEYS: Final = {
+    "missing": "error.validation.missing",
+    "extra_forbidden": "error.validation.extra_forbidden",
+    "string_type": "error.validation.string_type",
+    "string_too_short": "error.validation.string_too_short",
+    "string_too_long": "error.validation.string_too_long",
+    "string_pattern_mismatch": "error.validation.string_pattern_mismatch",
+    "too_short": "error.validation.too_short",
+    "too_long": "error.validation.too_long",
+    "float_parsing": "error.validation.number",
+    "float_type": "error.validation.number",
+    "finite_number": "error.validation.number",
+    "int_parsing": "error.validation.whole_number",
+    "int_type": "error.validation.whole_number",
+    "int_from_float": "error.validation.whole_number",
+    "bool_parsing": "error.validation.bool",
+    "bool_type": "error.validation.bool",
+    "greater_than": "error.validation.greater_than",
+    "greater_than_equal": "error.validation.greater_than_equal",
+    "less_than": "error.validation.less_than",
+    "less_than_equal": "error.validation.less_than_equal",
+    "enum": "error.validation.one_of",
+    "literal_error": "error.validation.one_of",
+    "model_type": "error.validation.object",
+    "model_attributes_type": "error.validation.object",
+    "dict_type": "error.validation.object",
+    "list_type": "error.validation.list",
+    "json_invalid": "error.validation.json_invalid",
+    "date_parsing": "error.validation.date",
+    "date_from_datetime_parsing": "error.validation.date",
+    "date_type": "error.validation.date",
+    "datetime_parsing": "error.validation.datetime",
+    "datetime_from_date_parsing": "error.validation.datetime",
+    "datetime_type": "error.validation.datetime",
+    "url_parsing": "error.validation.url",
+    "url_scheme": "error.validation.url",
+    "url_type": "error.validation.url",
+}
+"""pydantic's error types the catalog words; any other keeps pydantic's English message."""
+
+
+def _validation_text(error: Any) -> Text | str:
+    """One pydantic error as a catalog text: a validator's own (``texts.invalid``: its type is
+    the key), a built-in check's (by ``_VALIDATION_KEYS``), else pydantic's words."""
+    kind = str(error.get("type", ""))
+    context = {name: str(value) for name, value in (error.get("ctx") or {}).items()}
+    key = kind if kind in catalog("en") else _VALIDATION_KEYS.get(kind)
+    if key is not None:
+        try:
+            render(text(key, **context))  # a built-in check may lack a parameter our words name
+        except (KeyError, IndexError):
+            key = None
+    if key is None:
+        return str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return text(key, **context)
+
+
 async def _validation_response(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    language = request_language(request)
     fields = []
     for error in exc.errors():
         location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        fields.append({"field": location, "message": message})
-    summary = "; ".join(f"{f['field']}: {f['message']}" if f["field"] else f["message"] for f in fields[:5])
-    return JSONResponse(error_body("invalid_input", summary or "invalid request", fields=fields), status_code=422)
+        if error.get("type") == "json_invalid":
+            location = ""  # its location is a character offset, not a field
+        fields.append({"field": location, "message": render(_validation_text(error), language)})
+    said = [
+        render(text("error.field", field=f["field"], message=f["message"]), language) if f["field"] else f["message"]
+        for f in fields[:5]
+    ]
+    summary = "; ".join(said) or render(text("error.invalid_request"), language)
+    return JSONResponse(error_body("invalid_input", summary, fields=fields), status_code=422)
 
 
 async def _http_error_response(request: Request, exc: Exception) -> JSONResponse:

@@ -142,7 +142,12 @@ def text_calls() -> list[tuple[str, ast.expr]]:
         ):
             continue  # another text() (SQLAlchemy's)
         for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "text" and node.args:
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in {"text", "invalid"}
+                and node.args
+            ):
                 calls.append((f"{path.relative_to(ROOT)}:{node.lineno}", node.args[0]))
     return calls
 

@@ -18,6 +18,8 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic_core import PydanticCustomError
+
 from cloud.platform.languages import DEFAULT, SUPPORTED, Language
 
 
@@ -99,6 +101,14 @@ def render(value: Text | str, language: Language = DEFAULT) -> str:
         params[name] = shown
         params[name[:1].upper() + name[1:]] = shown[:1].upper() + shown[1:]
     return catalog(language)[value.key].format_map(params)
+
+
+def invalid(key: str, **params: str | int | float) -> PydanticCustomError:
+    """What a pydantic validator raises for a catalog text: the error's ``type`` is the key and
+    its ``ctx`` the parameters, so a 422 is rendered in the reader's language (``cloud.api.errors``).
+    Parameters are plain values: pydantic keeps them in the error's JSON."""
+    english = render(Text(key, params))
+    return PydanticCustomError(key, english.replace("{", "{{").replace("}", "}}"), dict(params))
 
 
 def in_every_language(value: Text | str) -> dict[Language, str]:
