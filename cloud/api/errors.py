@@ -179,19 +179,22 @@ async def _validation_response(request: Request, exc: Exception) -> JSONResponse
 
 
 async def _http_error_response(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own 404/405/...: its detail is the HTTP reason phrase, so the words are ours."""
     assert isinstance(exc, StarletteHTTPException)
     code = _CODE_BY_STATUS.get(exc.status_code, "error")
-    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    key = f"error.http.{code}"
+    if key in catalog("en"):
+        message = render(text(key), request_language(request))
+    else:
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
 
 async def _unexpected_response(request: Request, exc: Exception) -> JSONResponse:
     incident = secrets.token_hex(6)
     log.error("unhandled error on %s %s (incident %s)", request.method, request.url.path, incident, exc_info=exc)
-    return JSONResponse(
-        error_body("internal", "something went wrong on our side; it has been logged", incident=incident),
-        status_code=500,
-    )
+    message = render(text("error.internal"), request_language(request))
+    return JSONResponse(error_body("internal", message, incident=incident), status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -14,8 +14,10 @@ from starlette.testclient import TestClient, WebSocketTestSession
 from cloud.domain.activity.record import record_activity
 from cloud.domain.notifications.send import notify
 from cloud.platform.languages import from_accept_language
+from cloud.platform.settings import CloudSettings
 from cloud.platform.texts import Clock, Machine, from_data, render, text, to_data
 from cloud.processes.timers import fire_due
+from cloud.runtime.app import create_app
 from kywash.clock import FakeClock
 from tests.cloud.accounts_support import Account, make_account
 from tests.cloud.fake_edge import FakeEdge
@@ -222,3 +224,41 @@ def test_a_stored_text_reads_back_the_same_in_every_language() -> None:
         assert render(back, language) == render(stored, language)
     assert from_data({"key": "no.such.key", "params": {}}) is None
     assert from_data("an old row") is None
+
+
+def test_request_validation_answers_in_the_requests_language(room: Room) -> None:
+    """pydantic's own checks (a missing field, a body that is not JSON) and Starlette's 404."""
+    body = {"student_id": "200161", "pin": "1234"}  # no phone number
+    spanish = error(room.client.post("/api/v1/auth/register", json=body, headers=SPANISH), 422)
+    english = error(room.client.post("/api/v1/auth/register", json=body), 422)
+    assert spanish["fields"] == [{"field": "phone_number", "message": "es obligatorio"}]
+    assert (english["message"], english["fields"]) == (
+        "phone_number: is required",
+        [{"field": "phone_number", "message": "is required"}],
+    )
+    not_json = {**SPANISH, "content-type": "application/json"}
+    garbled = error(room.client.post("/api/v1/auth/register", content=b"{student", headers=not_json), 422)
+    assert garbled["message"] == "el cuerpo no es JSON válido"
+    assert garbled["fields"] == [{"field": "", "message": "el cuerpo no es JSON válido"}]
+    assert error(room.client.get("/api/v1/no-such-thing", headers=SPANISH), 404) == {
+        "code": "not_found",
+        "message": "no hay nada en esta dirección",
+    }
+    assert error(room.client.get("/api/v1/no-such-thing"), 404)["message"] == "there is nothing at this address"
+
+
+def test_a_bug_answers_in_the_requests_language_with_its_incident_id(
+    offline_settings: CloudSettings, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(offline_settings, clock=fake_clock)
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/api/v1/test-broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        spanish = error(client.get("/api/v1/test-broken", headers=SPANISH), 500)
+        english = error(client.get("/api/v1/test-broken"), 500)
+    assert spanish["message"] == "algo ha fallado por nuestra parte; ha quedado registrado"
+    assert english["message"] == "something went wrong on our side; it has been logged"
+    assert spanish["incident"] in caplog.text and "a bug" not in str(spanish)
