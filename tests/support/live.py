@@ -28,7 +28,9 @@ WATCHER_STUDENT_ID = "900001"
 
 
 def wait_for_machines(base_url: str, site: str, room: str, count: int = 12, timeout: float = 30) -> Message:
-    """Poll ``/api/v1/machines/`` until the room's ``count`` machines are known."""
+    """Poll ``/api/v1/machines/`` until the room's ``count`` machines are listed and each has a
+    state from its sensors: an edge's info registers them a moment before their states come,
+    and a page opened in between would show the room "unknown" until its next poll."""
     deadline = time.monotonic() + timeout
     body: Message = {}
     while time.monotonic() < deadline:
@@ -39,10 +41,11 @@ def wait_for_machines(base_url: str, site: str, room: str, count: int = 12, time
             continue
         if response.status_code == 200:
             body = response.json()
-            if len(body.get("washers", [])) + len(body.get("dryers", [])) == count:
+            listed = body.get("washers", []) + body.get("dryers", [])
+            if len(listed) == count and all(machine.get("state") != "unknown" for machine in listed):
                 return body
         time.sleep(0.1)
-    raise AssertionError(f"room {site}/{room} never showed {count} machines; last answer {body}")
+    raise AssertionError(f"room {site}/{room} never showed {count} machines with states; last answer {body}")
 
 
 def next_matching(ws: Any, predicate: Callable[[Message], bool], timeout: float = 10) -> Message:
