@@ -18,6 +18,7 @@ from cloud.api.web import STATIC_DIR
 from cloud.domain.rooms.claim_links import claim_url, machine_title, qr_svg
 from cloud.platform.errors import NotFound
 from cloud.platform.storage import repository as repo
+from cloud.platform.texts import text
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,5 +50,5 @@ def _machine_title(state: Runtime, site: str, room: str, machine: str) -> str:
         found = repo.find_room(conn, site, room)
         record = repo.find_machine(conn, found.id, machine) if found is not None else None
     if record is None:
-        raise NotFound(f"no machine {machine} in {site}/{room}", code="no_such_machine")
+        raise NotFound(text("error.machine.no_such_id", machine=machine, site=site, room=room), code="no_such_machine")
     return machine_title(record.kind, record.number)

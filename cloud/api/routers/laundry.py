@@ -27,6 +27,7 @@ from cloud.domain.machines.schemas import ClaimPublic
 from cloud.domain.machines.views import RoomChoice
 from cloud.platform.errors import NotFound
 from cloud.platform.storage.repository import RoomRecord
+from cloud.platform.texts import text
 from cloud.platform.unit_of_work import Tx
 from kywash.contract import MachineKind
 
@@ -39,7 +40,7 @@ def _room(conn: Connection, body: RoomFields, choice: RoomChoice) -> RoomRecord:
         site, room = body.room.split("/", 1)
     chosen = views.choose_room(conn, RoomChoice(site, room, choice.default_site, choice.default_room))
     if chosen is None:
-        raise NotFound("no laundry room has reported yet", code="no_room")
+        raise NotFound(text("error.room.none_yet"), code="no_room")
     return chosen
 
 
@@ -48,9 +49,9 @@ def _machine(tx: Tx, body: MachineRequest, choice: RoomChoice) -> MachineRef:
     for machine in store.machine_refs(tx.conn, room_id=room.id, kind=body.machine_type.value):
         if machine.number == body.machine_id:
             return machine
-    raise NotFound(
-        f"no {body.machine_type.value} number {body.machine_id} in {room.site}/{room.room}", code="no_such_machine"
-    )
+    kind = text(f"kind.{body.machine_type.value}")
+    missing = text("error.machine.no_such_number_in", kind=kind, number=body.machine_id, site=room.site, room=room.room)
+    raise NotFound(missing, code="no_such_machine")
 
 
 def _result(tx: Tx, machine: MachineRef, claim: ClaimRecord, viewer: Viewer, message: str) -> ClaimResult:

@@ -19,6 +19,7 @@ from cloud.domain.machines.usage import Usage, usage_of
 from cloud.platform.errors import InvalidInput, NotFound
 from cloud.platform.storage import repository as repo
 from cloud.platform.storage.repository import MachineRecord, RoomRecord
+from cloud.platform.texts import text
 from kywash.contract import MachineKind
 
 
@@ -138,10 +139,10 @@ def choose_room(conn: Connection, choice: RoomChoice) -> RoomRecord | None:
         return candidates[0]
     if not candidates:
         if named:
-            raise NotFound(f"no room matches site={choice.site or '*'} room={choice.room or '*'}")
+            raise NotFound(text("error.room.no_match", site=choice.site or "*", room=choice.room or "*"))
         return None
     names = ", ".join(f"{r.site}/{r.room}" for r in candidates[:10])
-    raise InvalidInput(f"{len(candidates)} rooms match ({names}); choose one with ?site=&room=")
+    raise InvalidInput(text("error.room.several_match", count=len(candidates), names=names))
 
 
 def machines_in(conn: Connection, room: RoomRecord | None, viewer_id: int | None = None) -> MachinesPublic:
@@ -174,12 +175,15 @@ def machine_views(conn: Connection, room_id: int, machine_ids: list[str] | None 
 
 
 def find_view(conn: Connection, room: RoomRecord | None, kind: MachineKind, number: int) -> MachineView:
-    where = "" if room is None else f" in {room.site}/{room.room}"
     found = [] if room is None else views_of(conn, room_ids=[room.id])
     for view in found:
         if view.public.kind is kind and view.public.number == number:
             return view
-    raise NotFound(f"no {kind.value} number {number}{where}", code="no_such_machine")
+    said = text(f"kind.{kind.value}")
+    if room is None:
+        raise NotFound(text("error.machine.no_such_number", kind=said, number=number), code="no_such_machine")
+    missing = text("error.machine.no_such_number_in", kind=said, number=number, site=room.site, room=room.room)
+    raise NotFound(missing, code="no_such_machine")
 
 
 def find_machine(

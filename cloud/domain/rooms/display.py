@@ -19,6 +19,7 @@ from cloud.domain.machines.schemas import MachinePublic, RoomPublic
 from cloud.domain.machines.views import room_public, views_of
 from cloud.platform.errors import NotFound
 from cloud.platform.storage import repository as repo
+from cloud.platform.texts import text
 from kywash.contract import MachineKind
 
 
@@ -119,7 +120,7 @@ def display_snapshot(
     """The room as the wall shows it; ``NotFound`` for a room nobody registered."""
     record = repo.find_room(conn, site, room)
     if record is None:
-        raise NotFound(f"no room {site}/{room}", code="no_such_room")
+        raise NotFound(text("error.room.no_such_room", site=site, room=room), code="no_such_room")
     views = views_of(conn, room_ids=[record.id])
     machines = sorted(views, key=lambda v: (v.public.kind is not MachineKind.WASHER, v.public.number))
     lengths = {kind.value: len(store.live_entries(conn, record.id, kind.value)) for kind in MachineKind}

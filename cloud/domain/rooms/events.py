@@ -12,16 +12,21 @@ from cloud.platform.errors import InvalidInput, NotFound
 from cloud.platform.storage import repository as repo
 from cloud.platform.storage.repository import RoomRecord
 from cloud.platform.storage.tables import edge_events
+from cloud.platform.texts import text
 
 
 def find_room(conn: Connection, room: str, site: str | None) -> RoomRecord:
     """The room called ``room`` (in ``site``, when given); 404 if none, 422 if the name repeats."""
     candidates = repo.list_rooms(conn, site, room)
     if not candidates:
-        raise NotFound(f"no room {room!r}" + (f" in site {site!r}" if site else ""), code="room_not_found")
+        if site:
+            raise NotFound(
+                text("error.room.not_found_in_site", room=repr(room), site=repr(site)), code="room_not_found"
+            )
+        raise NotFound(text("error.room.not_found", room=repr(room)), code="room_not_found")
     if len(candidates) > 1:
         sites = ", ".join(candidate.site for candidate in candidates[:10])
-        raise InvalidInput(f"room {room!r} exists in several sites ({sites}); choose one with ?site=")
+        raise InvalidInput(text("error.room.several_sites", room=repr(room), sites=sites))
     return candidates[0]
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from cloud.domain.machines.views import views_of
 from cloud.domain.rooms.claim_links import claim_url, machine_title, qr_code
+from cloud.platform import texts
 from cloud.platform.errors import InvalidInput, NotFound
 from cloud.platform.storage import repository as repo
 from kywash.contract import MachineKind
@@ -81,12 +82,12 @@ def stickers_of(conn: Connection, site: str, room: str, base_url: str) -> list[S
     """The room's machines, washers then dryers by number; ``NotFound`` for an unknown room."""
     record = repo.find_room(conn, site, room)
     if record is None:
-        raise NotFound(f"no room {site}/{room}", code="no_such_room")
+        raise NotFound(texts.text("error.room.no_such_room", site=site, room=room), code="no_such_room")
     views = sorted(
         views_of(conn, room_ids=[record.id]), key=lambda v: (v.public.kind is not MachineKind.WASHER, v.public.number)
     )
     if not views:
-        raise InvalidInput(f"room {site}/{room} has no machines yet (its edge has not reported them)")
+        raise InvalidInput(texts.text("error.labels.no_machines", site=site, room=room))
     return [
         Sticker(
             name=machine_title(view.public.kind.value, view.public.number),
@@ -142,7 +143,7 @@ def _modules(url: str, x: float, y: float) -> Iterator[Box]:
 def format_of(path: Path) -> str:
     kind = path.suffix.lower().lstrip(".")
     if kind not in FORMATS:
-        raise InvalidInput(f"{path.name}: choose a .pdf, .svg or .png file name")
+        raise InvalidInput(texts.text("error.labels.format", name=path.name))
     return kind
 
 

@@ -13,6 +13,7 @@ from cloud.platform.errors import NotFound
 from cloud.platform.pagination import Page, PageRequest, fetch_page
 from cloud.platform.settings import CloudSettings
 from cloud.platform.storage.tables import webhook_deliveries, webhooks
+from cloud.platform.texts import text
 from cloud.platform.unit_of_work import Tx
 
 
@@ -46,12 +47,12 @@ def delete_webhook(tx: Tx, webhook_id: int) -> None:
     """Deletes its queued and past deliveries too: nothing more is sent to it."""
     tx.conn.execute(delete(webhook_deliveries).where(webhook_deliveries.c.webhook_id == webhook_id))
     if tx.conn.execute(delete(webhooks).where(webhooks.c.id == webhook_id)).rowcount == 0:
-        raise NotFound(f"no webhook {webhook_id}", code="no_such_webhook")
+        raise NotFound(text("error.webhook.no_such_webhook", webhook_id=webhook_id), code="no_such_webhook")
 
 
 def deliveries(conn: Connection, webhook_id: int, request: PageRequest) -> Page[DeliveryPublic]:
     if conn.execute(select(webhooks.c.id).where(webhooks.c.id == webhook_id)).first() is None:
-        raise NotFound(f"no webhook {webhook_id}", code="no_such_webhook")
+        raise NotFound(text("error.webhook.no_such_webhook", webhook_id=webhook_id), code="no_such_webhook")
     query = select(webhook_deliveries).where(webhook_deliveries.c.webhook_id == webhook_id)
     return fetch_page(conn, query, webhook_deliveries.c.id, request, _delivery)
 

@@ -14,6 +14,7 @@ import socket
 from urllib.parse import urlsplit
 
 from cloud.platform.errors import InvalidInput
+from cloud.platform.texts import text
 
 MAX_URL_LENGTH = 2048
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -26,18 +27,18 @@ class TargetRefused(InvalidInput):
 def check_url(url: str, *, production: bool) -> str:
     """The URL if it is one we can POST to; ``InvalidInput`` saying why not."""
     if len(url) > MAX_URL_LENGTH:
-        raise InvalidInput(f"a webhook URL may be at most {MAX_URL_LENGTH} characters", code="invalid_webhook_url")
+        raise InvalidInput(text("error.webhook.url_too_long", max_length=MAX_URL_LENGTH), code="invalid_webhook_url")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("a webhook URL must be http:// or https:// with a host", code="invalid_webhook_url")
+        raise InvalidInput(text("error.webhook.url_scheme"), code="invalid_webhook_url")
     if production and parts.scheme != "https":
-        raise InvalidInput("a webhook URL must be https:// in production", code="invalid_webhook_url")
+        raise InvalidInput(text("error.webhook.url_https"), code="invalid_webhook_url")
     if parts.username or parts.password:
-        raise InvalidInput("a webhook URL may not carry a user name or password", code="invalid_webhook_url")
+        raise InvalidInput(text("error.webhook.url_credentials"), code="invalid_webhook_url")
     try:
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
-        raise InvalidInput("the webhook URL has an invalid port", code="invalid_webhook_url") from None
+        raise InvalidInput(text("error.webhook.url_port"), code="invalid_webhook_url") from None
     return url
 
 
@@ -59,16 +60,13 @@ def public_address(url: str) -> IPAddress:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise TargetRefused(f"the webhook host {host!r} does not resolve ({exc})") from None
+        raise TargetRefused(text("error.webhook.host_unresolved_why", host=repr(host), why=str(exc))) from None
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     for address in addresses:
         if not is_public(address):
-            raise TargetRefused(
-                f"the webhook host {host!r} resolves to {address}, which is not a public address; "
-                "private, loopback and link-local targets are refused (KYWASH_WEBHOOK_ALLOW_PRIVATE allows them)"
-            )
+            raise TargetRefused(text("error.webhook.host_private", host=repr(host), address=str(address)))
     if not addresses:
-        raise TargetRefused(f"the webhook host {host!r} does not resolve")
+        raise TargetRefused(text("error.webhook.host_unresolved", host=repr(host)))
     return addresses[0]
 
 
