@@ -23,6 +23,7 @@ from cloud.domain.accounts import tokens
 from cloud.domain.accounts.sessions import session_viewer
 from cloud.platform.errors import Forbidden, Unauthorized
 from cloud.platform.languages import reader_language
+from cloud.platform.texts import text
 from cloud.platform.viewer import STAFF, STUDENT, Viewer
 from kywash.clock import to_datetime
 
@@ -65,13 +66,13 @@ async def optional_user(connection: HTTPConnection, state: StateDep) -> Viewer |
 
 async def current_user(viewer: Annotated[Viewer | None, Depends(optional_user)]) -> Viewer:
     if viewer is None:
-        raise Unauthorized("log in first: send Authorization: Bearer <access token>", code="not_authenticated")
+        raise Unauthorized(text("error.auth.not_authenticated"), code="not_authenticated")
     return viewer
 
 
 async def staff_user(viewer: Annotated[Viewer, Depends(current_user)]) -> Viewer:
     if not viewer.is_staff:
-        raise Forbidden("only staff may do this")
+        raise Forbidden(text("error.auth.staff_only"))
     return viewer
 
 

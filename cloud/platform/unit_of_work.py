@@ -40,6 +40,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from cloud.platform.errors import Conflict, TryAgain
 from cloud.platform.hub import Audience, Message
 from cloud.platform.settings import CloudSettings
+from cloud.platform.texts import text
 from kywash.clock import Clock, to_datetime
 
 log = logging.getLogger(__name__)
@@ -172,15 +173,12 @@ def committed_or_refused() -> Iterator[None]:
         yield
     except IntegrityError as exc:
         log.info("write refused by a database constraint: %s", exc.orig)
-        raise Conflict("that clashes with a change made at the same moment; reload and try again") from exc
+        raise Conflict(text("error.write.clash")) from exc
     except DBAPIError as exc:
         if not isinstance(exc, OperationalError) and not exc.connection_invalidated:
             raise  # a bug (a bad statement), not the database being busy or away: a 500 with an incident id
         log.warning("write not committed (%s): answered try_again", type(exc.orig).__name__)
-        raise TryAgain(
-            "the change could not be saved just now (the database was busy); nothing was changed, please try again",
-            retry_after=RETRY_AFTER_S,
-        ) from exc
+        raise TryAgain(text("error.write.try_again"), retry_after=RETRY_AFTER_S) from exc
 
 
 @dataclass

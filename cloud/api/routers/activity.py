@@ -13,6 +13,7 @@ from cloud.domain.activity import feed
 from cloud.domain.activity.feed import ActivityFilter
 from cloud.domain.activity.schemas import ActivitiesPage
 from cloud.platform.errors import NotFound
+from cloud.platform.texts import text
 
 router = APIRouter(prefix="/api/v1", tags=["activity"])
 
@@ -27,7 +28,7 @@ def visible_user_id(viewer: CurrentUser, conn: ReadConnDep, user_id: Annotated[i
     """
     if user_id == viewer.id or (viewer.is_staff and get_user(conn, user_id) is not None):
         return user_id
-    raise NotFound("no such user", code="user_not_found")
+    raise NotFound(text("error.activity.no_such_user"), code="user_not_found")
 
 
 @router.get("/activities/", response_model=ActivitiesPage)

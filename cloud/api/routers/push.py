@@ -12,13 +12,14 @@ from cloud.domain.push import store
 from cloud.domain.push.keys import VapidKey
 from cloud.domain.push.schemas import PushKeyPublic, SubscriptionCreate, SubscriptionDelete, SubscriptionPublic
 from cloud.platform.errors import InvalidInput, NotFound
+from cloud.platform.texts import text
 
 router = APIRouter(prefix="/api/v1/push", tags=["push"])
 
 
 async def vapid_key(state: StateDep) -> VapidKey:
     if state.push_key is None:
-        raise NotFound("web push is turned off on this server", code="push_disabled")
+        raise NotFound(text("error.push.disabled"), code="push_disabled")
     return state.push_key
 
 
@@ -37,7 +38,7 @@ def subscribe(viewer: CurrentUser, tx: TxDep, body: SubscriptionCreate, request:
     on that browser, perhaps by someone else) moves it to the viewer with the new keys."""
     if tx.settings.environment == "production" and not body.endpoint.startswith("https://"):
         # The server POSTs to whatever URL a student gives: real push services are https.
-        raise InvalidInput("a push endpoint must be https:// in production", code="insecure_endpoint")
+        raise InvalidInput(text("error.push.insecure_endpoint"), code="insecure_endpoint")
     subscription_id = store.subscribe(tx, viewer.id, body, request.headers.get("user-agent"))
     return SubscriptionPublic(id=subscription_id, endpoint=body.endpoint)
 

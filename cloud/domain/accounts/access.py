@@ -71,7 +71,7 @@ def register(tx: Tx, body: StudentCreate, pin_hash: str) -> TokenPair:
 def profile(conn: Connection, viewer: Viewer) -> ProfilePublic:
     user = get_user(conn, viewer.id)
     if user is None:  # deleted since the token was checked
-        raise Unauthorized("this session has ended; log in again", code="session_ended")
+        raise Unauthorized(text("error.session.ended"), code="session_ended")
     return ProfilePublic(
         id=user.id,
         role=user.role,
@@ -114,11 +114,11 @@ def create_staff(conn: Connection, username: str, password: str, now: datetime) 
     """A staff account (only the CLI calls this: the public API never creates staff)."""
     username = username.strip().lower()
     if not STAFF_USERNAME.fullmatch(username):
-        raise InvalidInput("username must be 3-64 characters: a letter, then letters, digits, '.', '_' or '-'")
+        raise InvalidInput(text("error.staff.username_form"))
     if not MIN_STAFF_PASSWORD <= len(password) <= MAX_SECRET:
-        raise InvalidInput(f"password must be {MIN_STAFF_PASSWORD} to {MAX_SECRET} characters long")
+        raise InvalidInput(text("error.staff.password_length", least=MIN_STAFF_PASSWORD, most=MAX_SECRET))
     if find_by_login(conn, username=username) is not None:
-        raise Conflict(f"username {username!r} is already taken", code="already_registered")
+        raise Conflict(text("error.staff.username_taken", username=username), code="already_registered")
     return create_user(conn, role=STAFF, secret=password, now=now, username=username)
 
 
@@ -139,7 +139,7 @@ def log_in(transactions: Transactions, attempt: LoginAttempt) -> TokenPair:
     if wait is not None:
         log.info("login refused while locked: %s %s from %s", attempt.role, attempt.login, attempt.address)
         seconds = max(1, math.ceil(wait.total_seconds()))
-        raise Throttled(f"too many failed attempts; try again in {seconds} s", retry_after=seconds, code="locked")
+        raise Throttled(text("error.login.locked", seconds=seconds), retry_after=seconds, code="locked")
     ok = verify_secret(user.secret_hash if user else None, attempt.secret)
     new_hash = hash_secret(attempt.secret) if user and ok and needs_rehash(user.secret_hash) else None
     with committed_or_refused(), transactions.begin(now=now) as tx:
@@ -198,7 +198,7 @@ def _admit(conn: Connection, keys: ThrottleKeys, now: datetime) -> timedelta | N
             savepoint.commit()
             return max(waits, default=None)
         savepoint.rollback()  # another replica changed a row in between: decide again
-    raise Unavailable("too many logins at once; try again")
+    raise Unavailable(text("error.login.busy"))
 
 
 def _settle(conn: Connection, keys: ThrottleKeys, now: datetime, *, succeeded: bool) -> None:
@@ -295,7 +295,7 @@ def log_out(tx: Tx, viewer: Viewer, refresh_token: str) -> None:
     """
     claims = tokens.decode(tx.settings.secret_key.get_secret_value(), refresh_token, expected="refresh", now=tx.now)
     if claims.session_id != viewer.session_id or claims.user_id != viewer.id:
-        raise Forbidden("this refresh token belongs to another session", code="wrong_session")
+        raise Forbidden(text("error.session.wrong_refresh_token"), code="wrong_session")
     revoke_session(tx.conn, viewer.session_id, tx.now, "logout")
     tx.changes.end_session(viewer.session_id)
     record_activity(tx, "logout", text("activity.logged_out"), user_id=viewer.id)

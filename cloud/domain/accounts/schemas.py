@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_
 
 from cloud.domain.accounts.phone import MAX_INPUT_LENGTH
 from cloud.platform.languages import Language
+from cloud.platform.texts import invalid
 
 _SIX_DIGITS: Final = re.compile(r"[0-9]{6}")
 _FOUR_DIGITS: Final = re.compile(r"[0-9]{4}")
@@ -26,13 +27,13 @@ MAX_TOKEN: Final = 4096
 
 def _student_id(value: str) -> str:
     if not _SIX_DIGITS.fullmatch(value):
-        raise ValueError("must be exactly 6 digits")
+        raise invalid("error.account.student_id_digits")
     return value
 
 
 def _pin(value: str) -> str:
     if not _FOUR_DIGITS.fullmatch(value):
-        raise ValueError("must be exactly 4 digits")
+        raise invalid("error.account.pin_digits")
     return value
 
 
@@ -101,5 +102,5 @@ class ProfileUpdate(BaseModel):
     @model_validator(mode="after")
     def _something(self) -> Self:
         if self.phone_number is None and self.alert_before_minutes is None and self.language is None:
-            raise ValueError("send phone_number, alert_before_minutes, language or any of them")
+            raise invalid("error.profile.nothing_to_update")
         return self

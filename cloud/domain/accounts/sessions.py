@@ -17,6 +17,7 @@ from cloud.domain.accounts import tokens
 from cloud.platform.errors import Unauthorized
 from cloud.platform.settings import CloudSettings
 from cloud.platform.storage.tables import refresh_tokens, sessions, users
+from cloud.platform.texts import text
 from cloud.platform.viewer import Viewer
 
 
@@ -83,5 +84,5 @@ def session_viewer(conn: Connection, claims: tokens.TokenClaims) -> Viewer:
         .where(sessions.c.id == claims.session_id, users.c.id == claims.user_id, sessions.c.revoked_at.is_(None))
     ).first()
     if row is None:
-        raise Unauthorized("this session has ended; log in again", code="session_ended")
+        raise Unauthorized(text("error.session.ended"), code="session_ended")
     return Viewer(row.id, row.role, row.student_id, row.username, claims.session_id, row.language)

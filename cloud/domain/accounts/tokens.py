@@ -16,6 +16,7 @@ from typing import Final, Literal
 import jwt
 
 from cloud.platform.errors import Unauthorized
+from cloud.platform.texts import text
 
 ALGORITHM: Final = "HS256"
 TokenType = Literal["access", "refresh"]
@@ -69,15 +70,17 @@ def decode(secret: str, token: str, *, expected: TokenType, now: datetime) -> To
             options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
         )
     except jwt.PyJWTError:
-        raise Unauthorized("the token is not valid", code="invalid_token") from None
+        raise Unauthorized(text("error.token.invalid"), code="invalid_token") from None
     if payload.get("typ") != expected:
-        raise Unauthorized(f"expected an {expected} token", code="invalid_token")
+        raise Unauthorized(
+            text("error.token.wrong_type", expected=text(f"error.token.type.{expected}")), code="invalid_token"
+        )
     try:
         user_id = int(payload["sub"])
         issued_at = datetime.fromtimestamp(int(payload["iat"]), now.tzinfo)
         expires_at = datetime.fromtimestamp(int(payload["exp"]), now.tzinfo)
     except (TypeError, ValueError):
-        raise Unauthorized("the token is not valid", code="invalid_token") from None
+        raise Unauthorized(text("error.token.invalid"), code="invalid_token") from None
     if now >= expires_at:
-        raise Unauthorized("the token has expired; refresh it or log in again", code="token_expired")
+        raise Unauthorized(text("error.token.expired"), code="token_expired")
     return TokenClaims(user_id, str(payload["sid"]), str(payload["jti"]), expected, issued_at, expires_at)

@@ -11,6 +11,7 @@ from cloud.domain.accounts.passwords import hash_secret
 from cloud.platform.errors import Conflict
 from cloud.platform.storage.repository import insert_ignoring_duplicates
 from cloud.platform.storage.tables import users
+from cloud.platform.texts import text
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,8 @@ def create_user(
     }
     unique = ("student_id",) if student_id is not None else ("username",)
     if not insert_ignoring_duplicates(conn, users, values, unique):
-        raise Conflict(f"{'student ID' if student_id else 'username'} is already registered", code="already_registered")
+        taken = "error.account.student_id_taken" if student_id else "error.account.username_taken"
+        raise Conflict(text(taken), code="already_registered")
     found = find_by_login(conn, student_id=student_id, username=username)
     assert found is not None
     return found

@@ -15,6 +15,7 @@ from cloud.domain.notifications.schemas import NotificationPublic, Notifications
 from cloud.platform.errors import NotFound
 from cloud.platform.pagination import AnyRow, PageRequest, fetch_page
 from cloud.platform.storage.tables import notifications
+from cloud.platform.texts import text
 from cloud.platform.unit_of_work import Tx
 
 _COLUMNS = (
@@ -51,7 +52,7 @@ def mark_read(tx: Tx, user_id: int, notification_id: int) -> NotificationPublic:
     )
     row = tx.conn.execute(select(*_COLUMNS).where(_owned(user_id, notification_id))).first()
     if row is None:
-        raise NotFound("no such notification", code="notification_not_found")
+        raise NotFound(text("error.notification.no_such_notification"), code="notification_not_found")
     return _public(row)
 
 
@@ -68,7 +69,7 @@ def mark_all_read(tx: Tx, user_id: int) -> int:
 def delete_notification(tx: Tx, user_id: int, notification_id: int) -> None:
     result = tx.conn.execute(delete(notifications).where(_owned(user_id, notification_id)))
     if result.rowcount == 0:
-        raise NotFound("no such notification", code="notification_not_found")
+        raise NotFound(text("error.notification.no_such_notification"), code="notification_not_found")
 
 
 def _owned(user_id: int, notification_id: int) -> Any:

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from cloud.platform.texts import invalid
+
 MAX_ENDPOINT: Final = 2048
 P256DH_BYTES: Final = 65
 """An uncompressed P-256 point: 0x04, then x and y."""
@@ -22,11 +24,11 @@ AUTH_BYTES: Final = 16
 def _endpoint(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be the push service's http(s) URL")
+        raise invalid("error.push.endpoint_url")
     try:
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
-        raise ValueError("has an invalid port") from None
+        raise invalid("error.push.endpoint_port") from None
     return value
 
 
@@ -34,15 +36,15 @@ def _decoded(value: str, length: int) -> bytes:
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):
-        raise ValueError("must be base64url") from None
+        raise invalid("error.push.not_base64url") from None
     if len(raw) != length:
-        raise ValueError(f"must decode to {length} bytes, not {len(raw)}")
+        raise invalid("error.push.key_length", length=length, got=len(raw))
     return raw
 
 
 def _p256dh(value: str) -> str:
     if _decoded(value, P256DH_BYTES)[0] != 0x04:
-        raise ValueError("must be an uncompressed P-256 point (starting with 0x04)")
+        raise invalid("error.push.p256dh_point")
     return value.rstrip("=")
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from cloud.domain.push.schemas import SubscriptionCreate
 from cloud.platform.errors import NotFound
 from cloud.platform.storage.tables import push_subscriptions
+from cloud.platform.texts import text
 from cloud.platform.unit_of_work import Tx
 
 MAX_USER_AGENT = 300
@@ -69,7 +70,7 @@ def unsubscribe(tx: Tx, user_id: int, endpoint: str) -> None:
         )
     )
     if result.rowcount == 0:
-        raise NotFound("no such push subscription", code="subscription_not_found")
+        raise NotFound(text("error.push.no_such_subscription"), code="subscription_not_found")
 
 
 def subscriptions_of(conn: Connection, user_id: int) -> list[Subscription]:
