@@ -16,6 +16,7 @@ reports may still be broken, so returning it is always a person's decision.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import false, true, update
 
@@ -54,12 +55,13 @@ def take_out_of_service(tx: Tx, machine_pk: int, *, reason: str, by: int | None,
     place = store.machine_place(tx.conn, machine_pk)
     _announce(tx, place, out_of_service=True, reason=reason, revision=int(revision))
     automatic = by is None and via is None
-    who = "automatically" if automatic else (f"by {via} (MQTT dashboard)" if via else "by staff")
+    who = "automatic" if automatic else ("dashboard" if via else "staff")
+    via_param = {"via": via} if via else {}
     data = {"machine": place.machine_id, "reason": reason, "automatic": automatic, "revision": revision}
     record_activity(
         tx,
         "machine_out_of_service",
-        f"{place.full_name} was taken out of service {who}: {reason}",
+        text(f"activity.out_of_service_{who}", **_place(place), **via_param, reason=reason),
         room_id=place.room_id,
         user_id=by,
         machine_pk=machine_pk,
@@ -101,11 +103,15 @@ def put_back_in_service(tx: Tx, machine_pk: int, *, by: int | None, note: str | 
         return False
     place = store.machine_place(tx.conn, machine_pk)
     _announce(tx, place, out_of_service=False, reason=None, revision=int(revision))
-    by_whom = f" ({via}, MQTT dashboard)" if via else ""
+    if via:
+        key = "activity.back_in_service_dashboard_note" if note else "activity.back_in_service_dashboard"
+    else:
+        key = "activity.back_in_service_note" if note else "activity.back_in_service"
+    said = ({"via": via} if via else {}) | ({"note": note} if note else {})
     record_activity(
         tx,
         "machine_back_in_service",
-        f"{place.full_name} is back in service{by_whom}" + (f": {note}" if note else ""),
+        text(key, **_place(place), **said),
         room_id=place.room_id,
         user_id=by,
         machine_pk=machine_pk,
@@ -128,6 +134,11 @@ def put_back_in_service(tx: Tx, machine_pk: int, *, by: int | None, note: str | 
     machine_webhooks.service_changed(tx, place, out_of_service=False, reason=None, automatic=False, note=note)
     policy.machine_available(tx, machine_pk)
     return True
+
+
+def _place(place: MachineRef) -> dict[str, Any]:
+    """The parameters of "{Machine} in {site}/{room}" (``place.full_name``, in the reader's language)."""
+    return {"machine": Machine.of(place), "site": place.site, "room": place.room}
 
 
 def _announce(tx: Tx, place: MachineRef, *, out_of_service: bool, reason: str | None, revision: int) -> None:

@@ -40,6 +40,7 @@ from cloud.domain.machines.views import MachineView, RoomChoice, choose_room, fi
 from cloud.domain.rooms import events
 from cloud.platform.errors import Conflict
 from cloud.platform.storage.tables import faults
+from cloud.platform.texts import Machine, text
 from cloud.platform.unit_of_work import committed_or_refused
 from cloud.policy import fault_reports, out_of_service
 from kywash.contract import MachineKind
@@ -167,7 +168,8 @@ def take_out_of_service(
     """Take a machine out of service (staff); 409 ``already_out_of_service`` if it is."""
     view = find_view(tx.conn, choose_room(tx.conn, choice), machine_type, machine_id)
     if not out_of_service.take_out_of_service(tx, view.pk, reason=body.reason, by=staff.id):
-        raise Conflict(f"{machine_type.value} {machine_id} is already out of service", code="already_out_of_service")
+        shown = Machine(machine_type.value, machine_id)
+        raise Conflict(text("error.machine.already_out_of_service", machine=shown), code="already_out_of_service")
     return _fresh(tx.conn, view, staff.id)
 
 
@@ -183,7 +185,8 @@ def put_back_in_service(
     """Put a machine back in service (staff); 409 ``already_in_service`` if it was not out."""
     view = find_view(tx.conn, choose_room(tx.conn, choice), machine_type, machine_id)
     if not out_of_service.put_back_in_service(tx, view.pk, by=staff.id, note=body.note if body else None):
-        raise Conflict(f"{machine_type.value} {machine_id} is already in service", code="already_in_service")
+        shown = Machine(machine_type.value, machine_id)
+        raise Conflict(text("error.machine.already_in_service", machine=shown), code="already_in_service")
     return _fresh(tx.conn, view, staff.id)
 
 

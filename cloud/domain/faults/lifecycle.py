@@ -47,9 +47,9 @@ def check_step(current: FaultStatus, target: FaultStatus, *, eta: date | None, n
     without a note (students deserve the reason).
     """
     if current in CLOSED:
-        raise Conflict(f"the report is already {_said(current)}; report the problem again", code=f"already_{current}")
+        raise Conflict(text(f"error.fault.already_{current.value}"), code=f"already_{current}")
     if target not in STEPS:
-        raise InvalidInput(f"a report cannot be set back to {target.value}", code="illegal_transition")
+        raise InvalidInput(text("error.fault.illegal_transition", status=target.value), code="illegal_transition")
     if target is FaultStatus.SCHEDULED:
         if eta is None:
             raise InvalidInput(text("error.fault.eta_required"), code="eta_required")
@@ -61,7 +61,3 @@ def check_step(current: FaultStatus, target: FaultStatus, *, eta: date | None, n
         raise InvalidInput(text("error.fault.eta_unscheduled"), code="bad_eta")
     if target is FaultStatus.WONT_FIX and not (note and note.strip()):
         raise InvalidInput(text("error.fault.note_required"), code="note_required")
-
-
-def _said(status: FaultStatus) -> str:
-    return "closed as won't fix" if status is FaultStatus.WONT_FIX else status.value

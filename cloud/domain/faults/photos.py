@@ -65,9 +65,7 @@ def save_photo(source: BinaryIO, photo_dir: Path, *, max_bytes: int) -> StoredPh
             os.fsync(out.fileno())
         content_type = sniff_image_type(head)
         if content_type is None:
-            raise UnsupportedMedia(
-                "the photo must be a JPEG, PNG or WebP image; the report was not saved", code="unsupported_photo"
-            )
+            raise UnsupportedMedia(text("error.fault.unsupported_photo"), code="unsupported_photo")
         name = secrets.token_hex(16) + EXTENSION_BY_TYPE[content_type]
         os.replace(tmp, photo_dir / name)
     except BaseException:
@@ -93,7 +91,7 @@ def _copy_capped(source: BinaryIO, out: BinaryIO, max_bytes: int) -> tuple[bytes
 
 def too_large(max_bytes: int) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"the photo is larger than {max_bytes // 1024} KiB; the report was not saved",
+        text("error.fault.photo_too_large", kib=max_bytes // 1024),
         code="photo_too_large",
         max_bytes=max_bytes,
     )
@@ -112,7 +110,7 @@ def _sync_directory(directory: Path) -> None:
 def photo_path(photo_dir: Path, name: str) -> Path:
     """Where a stored photo is; ``NotFound`` for a name we could not have generated, or a missing file."""
     if not _STORED_NAME.match(name):
-        raise NotFound("no such photo")
+        raise NotFound(text("error.fault.photo_unknown"))
     path = photo_dir / name
     if not path.is_file():
         raise NotFound(text("error.fault.photo_missing"), code="photo_missing")

@@ -19,7 +19,7 @@ from cloud.domain.faults.reads import OPEN, fault_by_id, is_active, open_count
 from cloud.domain.faults.schemas import FaultPublic, FaultReportedMessage
 from cloud.domain.laundry.store import MachineRef, machine_place
 from cloud.domain.notifications.send import notify_staff
-from cloud.domain.notifications.texts import Machine, text
+from cloud.domain.notifications.texts import Machine, render, text
 from cloud.domain.webhooks.queue import enqueue_webhooks
 from cloud.platform.hub import Audience
 from cloud.platform.storage.repository import insert_ignoring_duplicates
@@ -168,13 +168,14 @@ def _announce_report(
     )
     tx.changes.send(message.model_dump(mode="json"), Audience.of_room(place.site, place.room))
     publish_alert(tx, place, fault_id, "reported", automatic=automatic, reason=reason, open_faults=count)
-    text = f"Fault reported on {place.full_name}"
+    where = {"machine": Machine.of(place), "site": place.site, "room": place.room}  # place.full_name
+    line = text("activity.fault_reported", **where)
     if automatic:
-        text = f"The sensors reported a fault on {place.full_name}: {reason}"
+        line = text("activity.fault_reported_by_sensors", **where, reason=reason)
     record_activity(
         tx,
         "fault_reported",
-        text,
+        line,
         room_id=place.room_id,
         user_id=user_id,
         machine_pk=place.pk,
@@ -186,7 +187,7 @@ def _announce_report(
         site=place.site,
         data=webhook_data(place, fault_id, automatic=automatic, open_faults=count)
         | {"status": OPEN, "reason": reason, "description": description, "photo": has_photo},
-        text=text,
+        text=render(line),  # webhooks are read by tools: English
     )
 
 

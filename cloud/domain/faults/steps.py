@@ -105,11 +105,6 @@ def _today(tx: Tx) -> date:
     return tx.now.astimezone(ZoneInfo(tx.settings.timezone)).date()
 
 
-def day_text(day: date) -> str:
-    """ "Tue 8 Dec": how a repair date reads in a notification."""
-    return f"{day:%a} {day.day} {day:%b}"
-
-
 def _announce(
     tx: Tx,
     place: MachineRef,
@@ -140,16 +135,6 @@ def _announce(
     tx.changes.send(message.model_dump(mode="json"), Audience.of_room(place.site, place.room))
 
 
-def _step_text(status: FaultStatus, eta: date | None) -> str:
-    if status is FaultStatus.SCHEDULED and eta is not None:
-        return f"repair scheduled for {day_text(eta)}"
-    return {
-        FaultStatus.ACKNOWLEDGED: "report acknowledged by staff",
-        FaultStatus.RESOLVED: "resolved",
-        FaultStatus.WONT_FIX: "will not be repaired",
-    }.get(status, status.value)
-
-
 def _log(
     tx: Tx,
     place: MachineRef,
@@ -162,17 +147,20 @@ def _log(
     reporter_id: int | None,
 ) -> None:
     data = {"fault_id": fault_id, "machine": place.machine_id, "status": status.value, "note": note}
+    where = {"machine": Machine.of(place), "site": place.site, "room": place.room}  # place.full_name
+    said = {"note": note} if note else {}
     if status is FaultStatus.RESOLVED:  # the entry resolving has always written
-        text = f"A fault report on {place.full_name} was resolved" + (f": {note}" if note else "")
+        line = text("activity.fault_resolved_note" if note else "activity.fault_resolved", **where, **said)
         data |= {"resolved_by": by.id}
         record_activity(
-            tx, "fault_resolved", text, room_id=place.room_id, user_id=reporter_id, machine_pk=place.pk, data=data
+            tx, "fault_resolved", line, room_id=place.room_id, user_id=reporter_id, machine_pk=place.pk, data=data
         )
         return
-    text = f"A fault report on {place.full_name}: {_step_text(status, eta)}" + (f": {note}" if note else "")
+    step = _step_words(status, eta)
+    line = text("activity.fault_updated_note" if note else "activity.fault_updated", **where, step=step, **said)
     data |= {"eta": eta.isoformat() if eta else None, "by": by.id}
     record_activity(
-        tx, "fault_updated", text, room_id=place.room_id, user_id=reporter_id, machine_pk=place.pk, data=data
+        tx, "fault_updated", line, room_id=place.room_id, user_id=reporter_id, machine_pk=place.pk, data=data
     )
 
 

@@ -26,6 +26,8 @@ from cloud.domain.notifications.send import notify
 from cloud.domain.notifications.texts import Machine, Text, text
 from cloud.platform.errors import Conflict, NotFound
 from cloud.platform.hub import Audience
+from cloud.platform.languages import DEFAULT
+from cloud.platform.texts import catalog
 from cloud.platform.unit_of_work import Tx
 from cloud.platform.viewer import Viewer
 from kywash.clock import iso
@@ -36,12 +38,14 @@ LAPSED_HOLD_NOTICE = timedelta(hours=1)
 (saying what happened to them) rather than the general ``machine_reserved``."""
 
 _REFUSALS = {
-    "running": ("machine_in_use", "is running"),
-    "paused": ("machine_in_use", "is running (paused)"),
-    "ending": ("machine_in_use", "is finishing"),
-    "finished": ("machine_not_unloaded", "has finished but still holds someone's laundry"),
-    "sensor_fault": ("machine_unavailable", "has a sensor fault"),
+    "running": "machine_in_use",
+    "paused": "machine_in_use",
+    "ending": "machine_in_use",
+    "finished": "machine_not_unloaded",
+    "sensor_fault": "machine_unavailable",
 }
+"""The error code of a claim refused for the machine's sensor state; its words are the
+catalog's ``error.claim.<state>``."""
 
 
 def start(tx: Tx, machine: MachineRef, viewer: Viewer, category: Category) -> ClaimRecord:
@@ -84,15 +88,13 @@ def _category(category: Category) -> Text:
 
 
 def _check_claimable(tx: Tx, machine: MachineRef, viewer: Viewer) -> None:
-    name = machine.name.capitalize()
     shown = Machine.of(machine)
     if machine.out_of_service:
         raise Conflict(text("error.claim.out_of_service", machine=shown), code="out_of_service")
     if not machine.room_online or machine.state is None:
         raise Conflict(text("error.claim.offline", machine=shown), code="machine_unknown")
     if machine.state in _REFUSALS:
-        code, what = _REFUSALS[machine.state]
-        raise Conflict(f"{name} {what}", code=code)
+        raise Conflict(text(f"error.claim.{machine.state}", machine=shown), code=_REFUSALS[machine.state])
     if store.live_claim(tx.conn, machine.pk) is not None:
         raise Conflict(text("error.claim.taken", machine=shown), code="machine_taken")
     hold = store.hold_on(tx.conn, machine.pk)
@@ -105,20 +107,17 @@ def _check_claimable(tx: Tx, machine: MachineRef, viewer: Viewer) -> None:
                 until=until,
             )
         raise Conflict(text("error.claim.held", machine=shown), code="machine_reserved", until=until)
-    mine = store.live_claims_of(tx.conn, viewer.id, machine.kind)
-    if len(mine) >= tx.settings.claims_per_student:
-        raise Conflict(
-            f"you already have {len(mine)} {machine.kind} claim(s); end or cancel one first", code="claim_limit"
-        )
+    count = len(store.live_claims_of(tx.conn, viewer.id, machine.kind))
+    if count >= tx.settings.claims_per_student:
+        key = "error.claim.limit_one" if count == 1 else "error.claim.limit_other"
+        raise Conflict(text(key, count=count, kind=text(f"kind.{machine.kind}")), code="claim_limit")
 
 
 def cancel(tx: Tx, machine: MachineRef, viewer: Viewer) -> ClaimRecord:
     """Withdraw a claim the sensors have not confirmed (staff: any pending claim)."""
     claim = _live_claim_for(tx, machine, viewer)
     if claim.status is not ClaimStatus.PENDING:
-        raise Conflict(
-            f"{machine.name} is already running; the claim ends when the cycle does (use end)", code="claim_active"
-        )
+        raise Conflict(text("error.claim.active", machine=Machine.of(machine)), code="claim_active")
     close(tx, machine, claim, ClaimStatus.CANCELLED, "cancelled_by_staff" if _others(claim, viewer) else "cancelled")
     return _reloaded(tx, claim)
 
@@ -128,15 +127,13 @@ def end(tx: Tx, machine: MachineRef, viewer: Viewer) -> ClaimRecord:
     claim = _live_claim_for(tx, machine, viewer)
     forced = viewer.is_staff and not student_may_end(claim.status, machine.state)
     if not viewer.is_staff and not student_may_end(claim.status, machine.state):
-        raise Conflict(
-            f"the sensors still see {machine.name} running; it can be ended when it stops", code="cycle_running"
-        )
+        raise Conflict(text("error.claim.cycle_running", machine=Machine.of(machine)), code="cycle_running")
     reason = "forced_by_staff" if forced else ("ended_by_staff" if _others(claim, viewer) else "ended")
     close(tx, machine, claim, ClaimStatus.ENDED, reason)
     return _reloaded(tx, claim)
 
 
-def _claim_activity(tx: Tx, machine: MachineRef, claim: ClaimRecord, type: str, message: str) -> None:
+def _claim_activity(tx: Tx, machine: MachineRef, claim: ClaimRecord, type: str, message: Text) -> None:
     record_activity(
         tx,
         type,
@@ -181,7 +178,7 @@ def close(tx: Tx, machine: MachineRef, claim: ClaimRecord, to: ClaimStatus, reas
     record_activity(
         tx,
         f"claim_{to.value}",
-        f"claim on {machine.name} {to.value} ({reason.replace('_', ' ')})",
+        _closed(machine, to, reason),
         room_id=machine.room_id,
         user_id=claim.user_id,
         machine_pk=machine.pk,
@@ -190,6 +187,17 @@ def close(tx: Tx, machine: MachineRef, claim: ClaimRecord, to: ClaimStatus, reas
     tx.changes.machine(machine.pk)
     waitlist.offer_free_machines(tx, machine.room_id, machine.kind)
     return True
+
+
+def _closed(machine: MachineRef, to: ClaimStatus, reason: str) -> Text:
+    """ "claim on washer 3 ended (ended by staff)", in the reader's language (a status or
+    reason the catalog does not know is shown as it is)."""
+    known = catalog(DEFAULT)
+    key = f"activity.claim_reason.{reason}"
+    why: Text | str = text(key) if key in known else reason.replace("_", " ")
+    if f"activity.claim_{to.value}" in known:
+        return text(f"activity.claim_{to.value}", machine=Machine.of(machine), reason=why)
+    return text("activity.claim_closed", machine=Machine.of(machine), status=to.value, reason=why)
 
 
 # --- the sensors' word -------------------------------------------------------------------
@@ -281,7 +289,9 @@ def _finish(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
         text("cycle_finished.body", machine=Machine.of(machine)),
         machine.data,
     )
-    _claim_activity(tx, machine, claim, "cycle_finished", f"{machine.name} finished")
+    _claim_activity(
+        tx, machine, claim, "cycle_finished", text("activity.cycle_finished_claimed", machine=Machine.of(machine))
+    )
 
 
 def _continue(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
@@ -315,7 +325,9 @@ def _continue(tx: Tx, machine: MachineRef, claim: ClaimRecord) -> None:
         text("cycle_continued.body", machine=Machine.of(machine)),
         machine.data,
     )
-    _claim_activity(tx, machine, claim, "cycle_continued", f"{machine.name} started again: it was not done after all")
+    _claim_activity(
+        tx, machine, claim, "cycle_continued", text("activity.cycle_continued_claimed", machine=Machine.of(machine))
+    )
     tx.changes.machine(machine.pk)
 
 
@@ -357,7 +369,7 @@ def expire(tx: Tx, claim_id: int) -> tuple[MachineRef, ClaimRecord] | None:
         text("claim_expired.body", machine=Machine.of(machine), minutes=float(minutes)),
         machine.data,
     )
-    _claim_activity(tx, machine, claim, "claim_expired", f"claim on {machine.name} expired: the machine never started")
+    _claim_activity(tx, machine, claim, "claim_expired", text("activity.claim_expired", machine=Machine.of(machine)))
     return machine, claim
 
 

@@ -97,7 +97,7 @@ def offer_free_machines(tx: Tx, room_id: int, kind: str) -> int:
         record_activity(
             tx,
             "reservation_offered",
-            f"{machine.name} held for the head of the waitlist until {clock_time}",
+            text("activity.reservation_offered", machine=Machine.of(machine), time=clock_time),
             room_id=room_id,
             user_id=entry.user_id,
             machine_pk=machine.pk,
@@ -195,7 +195,6 @@ def expire_hold(tx: Tx, entry_id: int) -> bool:
     if not store.move_entry(tx.conn, entry.id, "offered", "expired", closed_at=tx.now):
         return False  # another replica fired it, or the student claimed just now
     machine = store.machine_ref(tx.conn, entry.offered_machine_pk) if entry.offered_machine_pk else None
-    name = machine.name if machine else entry.kind
     shown = Machine.of(machine) if machine else text(f"kind.{entry.kind}")
     notify(
         tx,
@@ -208,7 +207,7 @@ def expire_hold(tx: Tx, entry_id: int) -> bool:
     record_activity(
         tx,
         "reservation_expired",
-        f"hold on {name} expired unclaimed",
+        text("activity.reservation_expired", machine=shown),
         room_id=entry.room_id,
         user_id=entry.user_id,
         machine_pk=entry.offered_machine_pk,
