@@ -1,5 +1,6 @@
 // One clear sentence for every API failure: by the error's code where we can say it better,
-// otherwise the server's own message (they are written for students, in English).
+// otherwise the server's own message (written for students, in the language the page asked
+// for: api.js sends Accept-Language, and a logged-in reader's own choice wins on the server).
 
 import { ApiError } from "./api.js";
 import { capitalise, clock, duration } from "./format.js";
