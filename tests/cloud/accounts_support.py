@@ -46,3 +46,9 @@ def make_account(client: TestClient, login: str, *, role: str = STUDENT, secret:
         )
         pair = start_session(conn, state.settings, user.id, now)
     return Account(user.id, login, role, pair.access_token, pair.refresh_token)
+
+
+def choose_language(client: TestClient, account: Account, language: str) -> None:
+    """The account's language, as the web app's switch stores it."""
+    response = client.put("/api/v1/profile/update", headers=account.headers, json={"language": language})
+    assert response.status_code == 200, response.text

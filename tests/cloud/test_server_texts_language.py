@@ -19,7 +19,7 @@ from cloud.platform.texts import Clock, Machine, from_data, render, text, to_dat
 from cloud.processes.timers import fire_due
 from cloud.runtime.app import create_app
 from kywash.clock import FakeClock
-from tests.cloud.accounts_support import Account, make_account
+from tests.cloud.accounts_support import Account, choose_language, make_account
 from tests.cloud.fake_edge import FakeEdge
 from tests.cloud.laundry_support import Room, open_room
 
@@ -31,11 +31,6 @@ DRAINED = "test_drained"
 @pytest.fixture
 def room(client: TestClient, feed: Callable[..., list[Any]], edge: FakeEdge, fake_clock: FakeClock) -> Room:
     return open_room(client, feed, edge, fake_clock)
-
-
-def choose(room: Room, account: Account, language: str) -> None:
-    response = room.client.put("/api/v1/profile/update", headers=account.headers, json={"language": language})
-    assert response.status_code == 200, response.text
 
 
 def claim(room: Room, account: Account, headers: dict[str, str] | None = None, number: int = 1) -> Any:
@@ -71,7 +66,7 @@ CLAIMED_ES = "reservaste lavadora 1 (ciclo normal); esperando a que los sensores
 
 def test_a_spanish_students_feed_is_in_spanish_an_english_ones_and_old_rows_unchanged(room: Room) -> None:
     ana, bob = make_account(room.client, "200101"), make_account(room.client, "200102")
-    choose(room, ana, "es")
+    choose_language(room.client, ana, "es")
     state = room.client.app.state.cloud  # type: ignore[attr-defined]
     state.transactions.run(lambda tx: record_activity(tx, "old_entry", "an entry from before", user_id=ana.id))
     assert claim(room, ana).status_code == 201
@@ -88,8 +83,8 @@ def test_a_spanish_students_feed_is_in_spanish_an_english_ones_and_old_rows_unch
 def test_live_activity_reaches_each_reader_in_their_language(room: Room) -> None:
     ana, bob = make_account(room.client, "200111"), make_account(room.client, "200112")
     staff = make_account(room.client, "warden", role="staff")
-    choose(room, ana, "es")
-    choose(room, staff, "es")
+    choose_language(room.client, ana, "es")
+    choose_language(room.client, staff, "es")
     with (
         room.client.websocket_connect("/api/ws", headers=ana.headers) as ana_ws,
         room.client.websocket_connect("/api/ws", headers=bob.headers) as bob_ws,
@@ -117,7 +112,7 @@ def test_a_spanish_staff_reader_sees_spanish_alarm_titles(room: Room) -> None:
         make_account(room.client, "warden", role="staff"),
         make_account(room.client, "tech", role="staff"),
     )
-    choose(room, spanish, "es")
+    choose_language(room.client, spanish, "es")
     state = room.client.app.state.cloud  # type: ignore[attr-defined]
     site = room.edge.site
     with room.client.websocket_connect("/api/ws", headers=spanish.headers) as socket:
@@ -183,10 +178,10 @@ def test_a_claim_on_a_taken_machine_answers_in_the_requests_language(room: Room)
 
 def test_the_logged_in_users_language_wins_over_the_header(room: Room) -> None:
     ana, bob = make_account(room.client, "200151"), make_account(room.client, "200152")
-    choose(room, bob, "en")
+    choose_language(room.client, bob, "en")
     assert claim(room, ana).status_code == 201
     assert error(claim(room, bob, SPANISH), 409)["message"] == "Washer 1 is already claimed"
-    choose(room, bob, "es")
+    choose_language(room.client, bob, "es")
     assert error(claim(room, bob), 409)["message"] == "Lavadora 1 ya está reservada"
 
 

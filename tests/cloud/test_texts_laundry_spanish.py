@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from kywash.clock import FakeClock
-from tests.cloud.accounts_support import Account, make_account
+from tests.cloud.accounts_support import Account, choose_language, make_account
 from tests.cloud.fake_edge import FakeEdge
 from tests.cloud.faults_support import report
 from tests.cloud.laundry_support import Room, open_room
@@ -23,11 +23,6 @@ WASHER_1 = {"machine_type": "washer", "machine_id": 1}
 @pytest.fixture
 def room(client: TestClient, feed: Callable[..., list[Any]], edge: FakeEdge, fake_clock: FakeClock) -> Room:
     return open_room(client, feed, edge, fake_clock)
-
-
-def choose(room: Room, account: Account, language: str) -> None:
-    response = room.client.put("/api/v1/profile/update", headers=account.headers, json={"language": language})
-    assert response.status_code == 200, response.text
 
 
 def refusal(response: Any, status: int, code: str) -> str:
@@ -55,7 +50,7 @@ def test_a_claim_on_a_running_machine_is_refused_in_the_requests_language(room: 
 
 def test_ending_a_running_claim_is_refused_in_the_students_language(room: Room) -> None:
     ana, bob = make_account(room.client, "300111"), make_account(room.client, "300112")
-    choose(room, ana, "es")
+    choose_language(room.client, ana, "es")
     assert room.post("/machines/start", WASHER_1, ana.headers).status_code == 201
     assert room.post("/machines/start", {**WASHER_1, "machine_id": 2}, bob.headers).status_code == 201
     room.sensors("washer-1", "start")
@@ -76,7 +71,7 @@ def test_ending_a_running_claim_is_refused_in_the_students_language(room: Room) 
 def test_a_cancelled_claim_reads_in_each_readers_language(room: Room) -> None:
     ana, bob = make_account(room.client, "300121"), make_account(room.client, "300122")
     staff = make_account(room.client, "warden", role="staff")
-    choose(room, ana, "es")
+    choose_language(room.client, ana, "es")
     assert room.post("/machines/start", WASHER_1, ana.headers).status_code == 201
     assert room.post("/machines/cancel", WASHER_1, ana.headers).status_code == 200
     assert room.post("/machines/start", {**WASHER_1, "machine_id": 2}, bob.headers).status_code == 201
@@ -93,7 +88,7 @@ def test_a_cancelled_claim_reads_in_each_readers_language(room: Room) -> None:
 def test_out_of_service_in_a_spanish_staff_members_language(room: Room) -> None:
     spanish = make_account(room.client, "warden", role="staff")
     english = make_account(room.client, "tech", role="staff")
-    choose(room, spanish, "es")
+    choose_language(room.client, spanish, "es")
     where = f"{room.edge.site}/{room.edge.room}"
     taken = room.post("/machines/washer/1/out-of-service", {"reason": "leaking"}, spanish.headers)
     assert taken.status_code == 200, taken.text
@@ -120,7 +115,7 @@ def test_fault_report_steps_in_each_readers_language(room: Room) -> None:
     ana = make_account(room.client, "300131")
     spanish = make_account(room.client, "warden", role="staff")
     english = make_account(room.client, "tech", role="staff")
-    choose(room, spanish, "es")
+    choose_language(room.client, spanish, "es")
     where = f"{room.edge.site}/{room.edge.room}"
     fault_id = report(room.client, ana).json()["id"]
     status = f"/api/v1/faults/{fault_id}/status"
