@@ -105,7 +105,7 @@ class PageFactory:
         self.contexts.append(context)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         context.grant_permissions(["notifications"], origin=self.base_url)
-        context.on("page", self._watch)  # popups and tabs the page opens
+        context.on("page", self._watch_opened)  # popups and tabs the page opens
         page = context.new_page()
         self._watch(page)
         return page
@@ -134,6 +134,9 @@ class PageFactory:
             context.unroute_all(behavior="ignoreErrors")
             context.close()
         self.contexts.clear()
+
+    def _watch_opened(self, page: Page) -> None:
+        self._watch(page)
 
     def _watch(self, page: Page) -> PageLog:
         known = self._logs.get(id(page))
