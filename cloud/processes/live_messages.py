@@ -25,7 +25,7 @@ VIEW_KEY = "_view"
 def snapshot_message(rooms: Sequence[RoomPublic], machines: Sequence[MachineView], user_id: int | None) -> Message:
     """Rendered for ``user_id`` straight away: the views are fresh for this one client, so
     there is no shared anonymous rendering to reuse. Without ``server_time`` and ``rate``,
-    which each send adds (``cloud.api.routers.websocket.with_clock``)."""
+    which each send adds (``cloud.api.server_clock.with_clock``)."""
     shown = [view.for_viewer(user_id) for view in machines]
     return SnapshotMessage(rooms=list(rooms), machines=shown).model_dump(mode="json", exclude={"server_time", "rate"})
 

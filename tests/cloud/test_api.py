@@ -22,7 +22,13 @@ def registered(feed: Feed, edge: FakeEdge) -> None:
 def test_no_rooms_yet_gives_empty_lists(client: TestClient) -> None:
     response = client.get("/api/v1/machines/")
     assert response.status_code == 200
-    assert response.json() == {"washers": [], "dryers": [], "timezone": "UTC"}
+    assert response.json() == {
+        "washers": [],
+        "dryers": [],
+        "timezone": "UTC",
+        "server_time": "2026-01-01T00:00:00Z",
+        "rate": 1.0,
+    }
     assert client.get("/api/v1/rooms").json() == []
 
 

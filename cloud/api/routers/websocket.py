@@ -38,6 +38,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from cloud.api.auth import Viewer, authenticate, bearer_token
 from cloud.api.deps import Runtime, StateDep
+from cloud.api.server_clock import with_clock
 from cloud.domain.machines import views
 from cloud.domain.machines.schemas import RoomPublic
 from cloud.domain.machines.views import MachineView
@@ -45,7 +46,6 @@ from cloud.platform.errors import CloudError
 from cloud.platform.hub import Message, Subscriber
 from cloud.platform.languages import reader_language
 from cloud.processes.live_messages import VIEW_KEY, personalise, snapshot_message
-from kywash.clock import Clock, to_datetime
 
 router = APIRouter(tags=["realtime"])
 
@@ -103,14 +103,6 @@ async def _authenticate(websocket: WebSocket, state: Runtime) -> Viewer:
             raise ValueError('send {"type": "auth", "token": "<access token>"} first')
         token = first["token"]
     return await authenticate(state, token)
-
-
-def with_clock(snapshot: str, clock: Clock) -> str:
-    """The snapshot's text with the server's now and its rate (a ``ScaledClock``'s speed) at
-    the end: the rest is shared and cached, these are this send's."""
-    now = to_datetime(clock.now()).isoformat().replace("+00:00", "Z")
-    rate = float(getattr(clock, "speed", 1.0))
-    return f'{snapshot[:-1]},"server_time":"{now}","rate":{rate}}}'
 
 
 def to_text(message: Message) -> str:

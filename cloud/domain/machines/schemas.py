@@ -101,6 +101,14 @@ class MachinesPublic(BaseModel):
     washers: list[MachinePublic]
     dryers: list[MachinePublic]
     timezone: str | None = Field(default=None, description="the room's IANA time zone: its times are shown in it")
+    server_time: datetime | None = Field(
+        default=None,
+        description="the server's now when this was sent: pages count time left and '… ago' on it, "
+        "not on the device's clock (a phone's may be minutes off)",
+    )
+    rate: float = Field(
+        default=1.0, gt=0, description="server seconds per real second: 1, except in a sped-up demo or simulation"
+    )
 
 
 class RoomPublic(BaseModel):

@@ -8,6 +8,7 @@ import { errorText } from "./errors.js";
 import { forgetLink, linkedRoom } from "./claim_link.js";
 import { capitalise, clock, machineName, setTimeZone } from "./format.js";
 import { t } from "./i18n.js";
+import { syncClock } from "./server_clock.js";
 import { summaryLine, summaryParts } from "./summary_line.js";
 
 const CHOICE_KEY = "kywash.room";
@@ -77,6 +78,7 @@ export async function loadMachines() {
   }
   const asked = liveCount;
   const data = await api(`/api/v1/machines/?${roomQuery()}`);
+  syncClock(data); // logged out, this answer is the only word of the server's clock
   if (snapshotAt > asked) return; // a snapshot came meanwhile: it is newer
   setTimeZone(data.timezone);
   const listed = [...data.washers, ...data.dryers].map((m) => [m.id, liveSince(m.id, asked) ? view.machines.get(m.id) ?? m : m]);
