@@ -1,6 +1,7 @@
-"""A newcomer's phone (issue 15): the first screen shows the room, feedback shows where the student
-looks and stays on its tab, a field's error goes once the field is fixed, and the busy-hours chart
-tells "no data" apart from "quiet" and says plainly when no hour ahead is quiet."""
+"""A newcomer's phone (issue 15): the first screen shows the room (login and waitlist below it),
+feedback shows where the student looks and stays on its tab, a field's error goes once the field
+is fixed, and the busy-hours chart tells "no data" apart from "quiet" and says plainly when no
+hour ahead is quiet."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.web_steps import WAIT_MS, card, claim, open_app, register, wait_live
+from tests.e2e.web_steps import WAIT_MS, StaffApi, card, claim, open_app, register, wait_live
 from tests.support.browser import PHONE, PageFactory
 from tests.support.web_stack import WebStack
 
@@ -20,6 +21,21 @@ def assert_first_screen_shows_the_room(page: Page) -> None:
     page.evaluate("() => window.scrollTo(0, 0)")
     expect(page.locator("#room-summary")).to_be_in_viewport(ratio=1, timeout=WAIT_MS)
     expect(page.locator("#washers li.card").first).to_be_in_viewport(ratio=1, timeout=WAIT_MS)
+
+
+def assert_comes_below(page: Page, above: str, below: str) -> None:
+    """``below`` is visible and follows ``above`` both in the DOM (what a screen reader reads
+    first) and on screen (its top at or under the other's bottom: what a thumb scrolls to)."""
+    expect(page.locator(below)).to_be_visible(timeout=WAIT_MS)
+    follows = page.evaluate(
+        "([a, b]) => Boolean(document.querySelector(a).compareDocumentPosition(document.querySelector(b))"
+        " & Node.DOCUMENT_POSITION_FOLLOWING)",
+        [above, below],
+    )
+    assert follows, f"{below} comes before {above} in the page"
+    upper, lower = page.locator(above).bounding_box(), page.locator(below).bounding_box()
+    assert upper is not None and lower is not None
+    assert lower["y"] >= upper["y"] + upper["height"], f"{below} is drawn above the bottom of {above}: {lower} {upper}"
 
 
 def test_the_first_phone_screen_shows_the_room_logged_out_and_in(
@@ -43,6 +59,13 @@ def test_the_first_phone_screen_shows_the_room_logged_out_and_in(
     assert_first_screen_shows_the_room(page)
     expect(page.locator("#busy-chart table")).to_be_visible(timeout=WAIT_MS)
     save_screenshot(page, "web-room-360x740", full_page=False)
+
+    staff = StaffApi(web_stack)  # no washer free: the waitlist offers to queue, below the room
+    for washer in (m["id"] for m in web_stack.machines() if m["kind"] == "washer"):
+        staff.out_of_service(washer, "Descaling")
+    expect(page.get_by_role("button", name="Join the washer waitlist")).to_be_visible(timeout=WAIT_MS)
+    assert_comes_below(page, "#dryers", "#waitlist")  # the issue: "login and waitlist below"
+    assert_first_screen_shows_the_room(page)
 
 
 def test_feedback_shows_in_the_viewport_and_stays_on_its_tab(web_stack: WebStack, page_factory: PageFactory) -> None:

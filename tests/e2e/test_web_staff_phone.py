@@ -4,22 +4,35 @@ machine come under one heading, and a resolve updates the rooms' open-fault coun
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from cloud.api.web import STATIC_DIR
+from launchers.broker import EmbeddedBroker, free_port
 from tests.e2e.web_steps import WAIT_MS, log_in_staff
 from tests.support.browser import PHONE, PageFactory
-from tests.support.web_stack import WebStack
+from tests.support.web_stack import WebStack, start_web_stack
 
 PHOTO = STATIC_DIR / "icons" / "icon-512.png"  # a real PNG, bigger than its thumbnail on a phone
 LOADED = "img => img.complete && img.naturalWidth > 0"
 TABS = ("Room", "Alerts", "Activity", "Profile", "Staff")
+SITE = "demo"
+"""The one site on this module's private brokers (no other test's rooms to tell apart from)."""
+
+
+@pytest.fixture
+def web_stack(tmp_path: Path) -> Iterator[WebStack]:
+    """The stack on a broker of its own: staff see every room whose retained info the broker
+    holds, and the session's broker keeps every earlier test's room (offline, with a random
+    site name), which would fill the rooms list and the README's screenshot."""
+    with EmbeddedBroker(port=free_port()) as broker, start_web_stack(broker.url, tmp_path, SITE) as stack:
+        yield stack
 
 
 def report(stack: WebStack, student_id: str, machine_id: str, description: str, photo: Path | None = None) -> int:
@@ -75,12 +88,22 @@ def test_the_staff_view_has_no_sideways_scroll_on_a_phone(
     assert_no_serious_violations: Callable[..., Any],
     save_screenshot: Callable[..., Path],
 ) -> None:
+    """Also the README's screenshot: one room, online, with two reports on one machine (one
+    with a photo), so the rooms card, the grouping and a thumbnail are all in frame."""
+    report(web_stack, "310000", "washer-2", "Water stays in the drum after the cycle")
     report(web_stack, "310001", "washer-2", "Drum squeaks loudly", PHOTO)
     page = staff_phone(web_stack, page_factory)
     open_staff_tab(page)
+    expect(page.locator("#edges-body tr")).to_have_count(1, timeout=WAIT_MS)
     row = page.locator(f'#edges-body tr[data-room="{web_stack.site}/{web_stack.room}"]')
     expect(row.locator(".edge-health")).not_to_have_text("", timeout=WAIT_MS)
-    expect(page.locator("#faults-list li.fault")).to_have_count(1, timeout=WAIT_MS)
+    expect(row.locator(".edge-online")).to_be_visible(timeout=WAIT_MS)
+    expect(row.locator(".edge-faults")).to_have_text("2", timeout=WAIT_MS)
+    group = page.locator("#faults-list > li.fault-group")
+    expect(group).to_have_count(1, timeout=WAIT_MS)
+    expect(group.get_by_role("heading", level=3)).to_contain_text("2 reports")
+    thumbnail = group.get_by_role("button", name="Open the photo of Washer 2 large").locator("img")
+    page.wait_for_function(LOADED, arg=thumbnail.element_handle(), timeout=WAIT_MS)
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     box = row.bounding_box()
     assert box is not None and box["x"] + box["width"] <= PHONE[0]
