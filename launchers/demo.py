@@ -101,7 +101,7 @@ def run_demo(options: DemoOptions) -> int:
     from cloud.runtime.app import create_app
     from cloud.runtime.server import serve
     from launchers.demo_hands import ClaimedMachineLoader
-    from launchers.demo_staff import LOGIN_FILE, ensure_demo_staff
+    from launchers.demo_staff import LOGIN_FILE, create_staff_command, ensure_demo_staff
 
     if not port_is_free(options.host, options.port):
         print(f"error: web port {options.port} on {options.host} is taken; choose another with --port")
@@ -125,7 +125,7 @@ def run_demo(options: DemoOptions) -> int:
             f"  MQTT broker {broker.url}  (watch it: mosquitto_sub -p {broker.port} -t 'kywash/v1/#' -v)\n"
             f"  data        {data_dir}\n"
             f"  staff login {staff} / {password}  (Staff tab; kept in {data_dir / LOGIN_FILE})\n"
-            f"  more staff  kywash cloud create-staff --database-url {settings.database_url} --username NAME\n"
+            f"  more staff  {create_staff_command(settings.database_url)}\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

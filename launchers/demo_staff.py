@@ -4,12 +4,19 @@ A newcomer wants to try the staff side at once. ``kywash cloud create-staff`` wr
 database its settings name, which is not the demo's unless it is told (the demo prints
 that exact command too), so the demo makes one staff account itself and keeps its
 password in the data directory, readable only by its owner.
+
+The printed command must work as printed: after ``python3 run.py demo`` there is no
+``kywash`` on PATH (it is ``.venv/bin/kywash``), so it names the script of the Python
+running the demo, by its path relative to the working directory when it is inside it.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shlex
+import shutil
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Final
@@ -49,6 +56,31 @@ def ensure_demo_staff(database_url: str, data_dir: Path, now: datetime) -> tuple
     os.chmod(login_file, 0o600)
     login_file.write_text(f"{password}\n")
     return DEMO_STAFF, password
+
+
+def create_staff_command(database_url: str) -> str:
+    """The shell command that adds a staff account to the demo's database (``NAME`` to fill in)."""
+    kywash = kywash_command(Path(sys.executable), Path.cwd())
+    return f"{kywash} cloud create-staff --database-url {shlex.quote(database_url)} --username NAME"
+
+
+def kywash_command(python: Path, cwd: Path, on_path: str | None = None) -> str:
+    """How to run this installation's ``kywash`` from ``cwd``.
+
+    ``kywash`` itself if PATH finds this script (an activated venv); else the script next to
+    ``python``, relative to ``cwd`` when inside it (``.venv/bin/kywash`` from the repo, where
+    ``run.py`` starts the demo); else ``python -m launchers.cli``, which is the same command.
+    """
+    script = python.parent / ("kywash.exe" if os.name == "nt" else "kywash")
+    found = on_path if on_path is not None else shutil.which("kywash")
+    if found and script.exists() and Path(found).resolve() == script.resolve():
+        return "kywash"
+    if not script.exists():
+        return f"{shlex.quote(str(python))} -m launchers.cli"
+    if script.is_relative_to(cwd):
+        relative = script.relative_to(cwd).as_posix()
+        return shlex.quote(relative if "/" in relative else f"./{relative}")  # a bare name would be looked up on PATH
+    return shlex.quote(str(script))
 
 
 def _stored_hash(conn: Connection, user_id: int) -> str | None:

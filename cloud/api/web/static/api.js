@@ -1,10 +1,13 @@
 // The REST API and the session: tokens live in localStorage so a reload stays logged in.
-// A 401 gets one refresh, shared by every caller in this tab and serialised across tabs with a
+// The access token is renewed shortly before it expires (token_renewal.js), on every request
+// and every second while the page is open, so the live stream reconnects with a fresh one too.
+// A 401 still gets one refresh, shared by every caller in this tab and serialised across tabs with a
 // Web Lock, since a refresh token works only once (a second use ends the session).
 // Every request names the page's language, so the server's words (errors, the activity feed)
 // come back in it even before login.
 
 import { language } from "./i18n.js";
+import { CHECK_MS, renewalDue } from "./token_renewal.js";
 
 const KEYS = {
   access: "kywash.access_token",
@@ -108,8 +111,27 @@ export function refreshSession() {
   return refreshing;
 }
 
-/** A request with the Bearer header while logged in; one refresh on 401. */
+/** A token already due when it came: the page's clock is ahead of the server's (no snapshot yet). */
+let distrusted = null;
+
+/** Renew the access token if it is due; a failed renewal leaves it to the 401 path. */
+async function renewIfDue() {
+  const token = session.access;
+  if (!session.active || token === distrusted || !renewalDue(token)) return;
+  try {
+    await refreshSession();
+  } catch {
+    return; // offline or busy: the next check or request tries again
+  }
+  // renewing it again would only loop: the 401 path takes over for that one
+  if (renewalDue(session.access)) distrusted = session.access;
+}
+
+window.setInterval(renewIfDue, CHECK_MS);
+
+/** A request with the Bearer header while logged in, renewed first if due; one refresh on 401. */
 async function authorised(path, options) {
+  await renewIfDue();
   const token = session.access;
   let response = await send(path, { ...options, token });
   if (response.status === 401 && token) {
@@ -155,6 +177,7 @@ export const staffLogin = (username, password) =>
 
 /** End the session on the server (best effort: the tokens are forgotten here whatever happens). */
 export async function logout() {
+  await renewIfDue();
   const attempt = () =>
     send("/api/v1/auth/logout", { method: "POST", body: { refresh_token: session.refresh }, token: session.access });
   try {
