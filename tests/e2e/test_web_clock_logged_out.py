@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.e2e.web_steps import WAIT_MS, card, open_app
+from tests.e2e.web_steps import WAIT_MS, card, open_app, phone_off_by
 from tests.support.browser import PageFactory
 from tests.support.web_stack import WebStack
 
@@ -23,13 +23,6 @@ MACHINE = "washer-2"
 SLACK_MIN = 3
 """Simulated minutes the page's figure may lag the API's: a real second each at 60x (the
 page redraws once a second, and the test reads the API after the page)."""
-
-
-def phone_off_by(page_factory: PageFactory, hours: float) -> Page:
-    page = page_factory()
-    page.clock.install(time=datetime.now(UTC) + timedelta(hours=hours))
-    page.clock.resume()
-    return page
 
 
 def minutes_left_on_the_server(stack: WebStack) -> int:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, expect
 
-from tests.e2e.web_steps import WAIT_MS, StaffApi, card, log_in, register
+from tests.e2e.web_steps import WAIT_MS, StaffApi, card, log_in, phone_off_by, register
 from tests.support.browser import PageFactory
 from tests.support.web_stack import WebStack
 
@@ -31,13 +31,6 @@ COUNTDOWN = re.compile(r"^(\d+):\d\d$")
 @pytest.fixture
 def web_stack(start_web_stack_for: Callable[..., WebStack]) -> WebStack:
     return start_web_stack_for(hold_minutes=HOLD_MINUTES, claim_confirm_minutes=30)
-
-
-def phone_off_by(page_factory: PageFactory, hours: float) -> Page:
-    page = page_factory()
-    page.clock.install(time=datetime.now(UTC) + timedelta(hours=hours))
-    page.clock.resume()
-    return page
 
 
 def minutes_shown(countdown: Locator) -> int:

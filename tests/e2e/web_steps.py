@@ -3,6 +3,7 @@ machine's card, act as staff through the API, and record the page's browser noti
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -11,6 +12,8 @@ from tests.support.web_stack import StaffAccount, WebStack
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
+
+    from tests.support.browser import PageFactory
 
 WAIT_MS = 20_000
 """How long a live change may take to show on a slow 2-core machine (Playwright retries until then)."""
@@ -26,6 +29,14 @@ class RecordedNotification {
 Object.defineProperty(window, "Notification", { value: RecordedNotification, configurable: true, writable: true });
 """
 """An init script: ``new Notification(...)`` calls are recorded in ``window.__notifications``."""
+
+
+def phone_off_by(page_factory: PageFactory, hours: float) -> Page:
+    """A page whose device clock is ``hours`` ahead (negative: behind) of the real one, and runs."""
+    page = page_factory()
+    page.clock.install(time=datetime.now(UTC) + timedelta(hours=hours))
+    page.clock.resume()
+    return page
 
 
 def open_app(page: Page, stack: WebStack) -> None:

@@ -95,12 +95,9 @@ class MachinePublic(BaseModel):
     applied_at: datetime | None = Field(default=None, description="when the edge applied it")
 
 
-class MachinesPublic(BaseModel):
-    """A room's machines, split the way the laundry room is: washers and dryers, by number."""
+class ServerClock(BaseModel):
+    """What the server's clock read when an answer was sent, for pages that count on it."""
 
-    washers: list[MachinePublic]
-    dryers: list[MachinePublic]
-    timezone: str | None = Field(default=None, description="the room's IANA time zone: its times are shown in it")
     server_time: datetime | None = Field(
         default=None,
         description="the server's now when this was sent: pages count time left and '… ago' on it, "
@@ -109,6 +106,14 @@ class MachinesPublic(BaseModel):
     rate: float = Field(
         default=1.0, gt=0, description="server seconds per real second: 1, except in a sped-up demo or simulation"
     )
+
+
+class MachinesPublic(ServerClock):
+    """A room's machines, split the way the laundry room is: washers and dryers, by number."""
+
+    washers: list[MachinePublic]
+    dryers: list[MachinePublic]
+    timezone: str | None = Field(default=None, description="the room's IANA time zone: its times are shown in it")
 
 
 class RoomPublic(BaseModel):
@@ -124,21 +129,13 @@ class RoomPublic(BaseModel):
     )
 
 
-class SnapshotMessage(BaseModel):
+class SnapshotMessage(ServerClock):
     """Everything a client follows, so it can replace its state after any gap (a reconnect)
     instead of replaying the changes it missed. Its machines are rendered for the receiver."""
 
     type: Literal["snapshot"] = "snapshot"
     rooms: list[RoomPublic]
     machines: list[MachinePublic]
-    server_time: datetime | None = Field(
-        default=None,
-        description="the server's now when this was sent: pages count time left and '… ago' on it, "
-        "not on the device's clock (a phone's may be minutes off)",
-    )
-    rate: float = Field(
-        default=1.0, gt=0, description="server seconds per real second: 1, except in a sped-up demo or simulation"
-    )
 
 
 class RoomMessage(BaseModel):
