@@ -145,7 +145,7 @@ def test_a_wrong_pin_answers_in_the_requests_language(room: Room) -> None:
     english = error(room.client.post("/api/v1/auth/login", json=wrong), 401)
     assert (spanish["code"], spanish["message"]) == (
         "invalid_credentials",
-        "el ID de estudiante o el PIN no es correcto",
+        "el número de estudiante o el PIN no es correcto",
     )
     assert (english["code"], english["message"]) == ("invalid_credentials", "student ID or PIN is incorrect")
     regional = room.client.post("/api/v1/auth/login", json=wrong, headers={"Accept-Language": "fr, es-MX;q=0.8"})

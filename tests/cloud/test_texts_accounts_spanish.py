@@ -64,7 +64,7 @@ def test_a_refresh_token_as_access_an_expired_one_and_an_ended_session_in_spanis
     assert error(english, 401)["message"] == "expected an access token"
     spanish, english = both(client, "POST", "/api/v1/auth/refresh", json={"refresh_token": ana.access_token})
     assert error(spanish, 401)["message"] == "se esperaba un token de renovación"
-    assert error(english, 401)["message"] == "expected an refresh token"
+    assert error(english, 401)["message"] == "expected a refresh token"
 
     bob = make_account(client, "300102")
     logged_out = client.post("/api/v1/auth/logout", headers=bob.headers, json={"refresh_token": bob.refresh_token})

@@ -42,5 +42,5 @@ def test_a_wrong_pin_is_answered_in_spanish(web_stack: WebStack, page_factory: P
     with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/login")) as answered:
         page.get_by_role("button", name="Iniciar sesión", exact=True).click()
     assert answered.value.status == 401
-    assert answered.value.json()["error"]["message"] == "el ID de estudiante o el PIN no es correcto"
+    assert answered.value.json()["error"]["message"] == "el número de estudiante o el PIN no es correcto"
     expect(page.locator("#login-error")).to_contain_text("PIN incorrectos", timeout=WAIT_MS)
