@@ -15,11 +15,15 @@ CLOCK_FIELDS = frozenset({"server_time", "rate"})
 """Left out of the cached text (``model_dump(exclude=CLOCK_FIELDS)``); ``with_clock`` adds them."""
 
 
+def clock_rate(clock: Clock) -> float:
+    """Server seconds per real second: a ``ScaledClock``'s speed; 1 for the real one."""
+    return float(getattr(clock, "speed", 1.0))
+
+
 def clock_fields(clock: Clock) -> str:
     """``,"server_time":"…Z","rate":60.0}``: the end of a JSON object, with the clock's now
-    and its rate (a ``ScaledClock``'s speed; 1 for the real one)."""
-    rate = float(getattr(clock, "speed", 1.0))
-    return f',"server_time":"{iso(to_datetime(clock.now()))}","rate":{rate}}}'
+    and its rate."""
+    return f',"server_time":"{iso(to_datetime(clock.now()))}","rate":{clock_rate(clock)}}}'
 
 
 def with_clock(text: str, clock: Clock) -> str:

@@ -5,9 +5,11 @@ silent said honestly, reconnecting by itself, no personal data in its frames, an
 from __future__ import annotations
 
 import json
+import math
 import re
 import socket
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +171,18 @@ def test_an_unknown_room_says_so(web_stack: WebStack, page_factory: PageFactory)
     page = page_factory(viewport=LANDSCAPE)
     page.goto(f"{web_stack.base_url}/display/{web_stack.site}/no-such-room")
     expect(page.locator("#d-connection")).to_contain_text(f"No room {web_stack.site}/no-such-room", timeout=WAIT_MS)
+
+
+def test_the_display_counts_time_left_on_the_servers_clock(web_stack: WebStack, page_factory: PageFactory) -> None:
+    """The stack's clock runs 60x: a screen counting on its own clock between snapshots would
+    fall a minute behind every real second (the snapshot's ``rate`` says how fast to count)."""
+    web_stack.start_cycle("washer-2")
+    page = page_factory(viewport=LANDSCAPE)
+    open_display(page, web_stack)
+    detail = tile(page, "washer-2").locator(".tile-detail")
+    expect(detail).to_have_text(re.compile(r"about \d+ min left"), timeout=WAIT_MS)
+    page.wait_for_timeout(8_000)  # eight simulated minutes, with no new snapshot
+    end = datetime.fromisoformat(web_stack.machine("washer-2")["expected_end"]).timestamp()
+    on_the_server = max(0, math.ceil((end - web_stack.clock.now()) / 60))
+    shown = re.search(r"about (\d+) min left", detail.inner_text())
+    assert shown is not None and abs(int(shown[1]) - on_the_server) <= 2, (detail.inner_text(), on_the_server)

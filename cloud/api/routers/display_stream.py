@@ -22,6 +22,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from cloud.api.deps import Runtime, StateDep
 from cloud.api.routers.websocket import CLOSE_CODES, CLOSE_GOING_AWAY, watch_for_close
+from cloud.api.server_clock import clock_rate
 from cloud.domain.rooms.display import DisplaySnapshotMessage, display_snapshot
 from cloud.platform.errors import NotFound
 from cloud.platform.hub import Subscriber
@@ -61,7 +62,8 @@ async def display_stream(websocket: WebSocket, state: StateDep, site: str, room:
 
 def _read_snapshot(state: Runtime, site: str, room: str) -> DisplaySnapshotMessage:
     with state.engine.connect().execution_options(kywash_readonly=True) as conn:
-        return display_snapshot(conn, site, room, to_datetime(state.clock.now()), state.settings.timezone_of(site))
+        now = to_datetime(state.clock.now())
+        return display_snapshot(conn, site, room, now, state.settings.timezone_of(site), clock_rate(state.clock))
 
 
 async def _forward(websocket: WebSocket, subscriber: Subscriber) -> None:

@@ -85,10 +85,14 @@ class DisplayWaitlists(DisplayModel):
 
 
 class DisplaySnapshotMessage(DisplayModel):
-    """The whole room, first on every connect (and reconnect); ``now`` lets the screen correct its clock."""
+    """The whole room, first on every connect (and reconnect); ``now`` and ``rate`` let the
+    screen count on the server's clock between messages, not on its own."""
 
     type: Literal["snapshot"] = "snapshot"
     now: datetime
+    rate: float = Field(
+        default=1.0, gt=0, description="server seconds per real second: 1, except in a sped-up demo or simulation"
+    )
     room: DisplayRoom
     machines: list[DisplayMachine]
     waitlists: DisplayWaitlists
@@ -115,7 +119,7 @@ DisplayMessage = DisplaySnapshotMessage | DisplayMachineMessage | DisplayRoomMes
 
 
 def display_snapshot(
-    conn: Connection, site: str, room: str, now: datetime, timezone: str = "UTC"
+    conn: Connection, site: str, room: str, now: datetime, timezone: str = "UTC", rate: float = 1.0
 ) -> DisplaySnapshotMessage:
     """The room as the wall shows it; ``NotFound`` for a room nobody registered."""
     record = repo.find_room(conn, site, room)
@@ -126,6 +130,7 @@ def display_snapshot(
     lengths = {kind.value: len(store.live_entries(conn, record.id, kind.value)) for kind in MachineKind}
     return DisplaySnapshotMessage(
         now=now,
+        rate=rate,
         room=DisplayRoom.of(room_public(record)),
         machines=[DisplayMachine.of(view.public) for view in machines],
         waitlists=DisplayWaitlists(**lengths),

@@ -7,6 +7,7 @@
 import { h } from "./dom.js";
 import { clock, machineName, setTimeZone } from "./format.js";
 import { applyTranslations, t } from "./i18n.js";
+import { now as serverNow, syncClock } from "./server_clock.js";
 
 const BASE_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
@@ -23,11 +24,9 @@ const USAGE_TEXT = {
 };
 
 const [site, room] = window.location.pathname.split("/").slice(2, 4).map(decodeURIComponent);
-const state = { room: null, machines: new Map(), waitlists: { washer: 0, dryer: 0 }, offsetMs: 0 };
+const state = { room: null, machines: new Map(), waitlists: { washer: 0, dryer: 0 } };
 const tiles = new Map(); // machine id -> its <li>
 const $ = (id) => document.getElementById(id);
-
-const serverNow = () => Date.now() + state.offsetMs;
 
 function minutesLeft(iso) {
   return Math.ceil((Date.parse(iso) - serverNow()) / 60000);
@@ -151,7 +150,7 @@ function render() {
 
 function apply(message) {
   if (message.type === "snapshot") {
-    state.offsetMs = Date.parse(message.now) - Date.now();
+    syncClock({ server_time: message.now, rate: message.rate }); // a wrong or sped-up clock counts right
     setTimeZone(message.timezone);
     state.room = message.room;
     state.machines = new Map(message.machines.map((m) => [m.id, m]));
