@@ -16,7 +16,6 @@ reports may still be broken, so returning it is always a person's decision.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import false, true, update
 
@@ -61,7 +60,7 @@ def take_out_of_service(tx: Tx, machine_pk: int, *, reason: str, by: int | None,
     record_activity(
         tx,
         "machine_out_of_service",
-        text(f"activity.out_of_service_{who}", **_place(place), **via_param, reason=reason),
+        text(f"activity.out_of_service_{who}", **place.where, **via_param, reason=reason),
         room_id=place.room_id,
         user_id=by,
         machine_pk=machine_pk,
@@ -111,7 +110,7 @@ def put_back_in_service(tx: Tx, machine_pk: int, *, by: int | None, note: str | 
     record_activity(
         tx,
         "machine_back_in_service",
-        text(key, **_place(place), **said),
+        text(key, **place.where, **said),
         room_id=place.room_id,
         user_id=by,
         machine_pk=machine_pk,
@@ -134,11 +133,6 @@ def put_back_in_service(tx: Tx, machine_pk: int, *, by: int | None, note: str | 
     machine_webhooks.service_changed(tx, place, out_of_service=False, reason=None, automatic=False, note=note)
     policy.machine_available(tx, machine_pk)
     return True
-
-
-def _place(place: MachineRef) -> dict[str, Any]:
-    """The parameters of "{Machine} in {site}/{room}" (``place.full_name``, in the reader's language)."""
-    return {"machine": Machine.of(place), "site": place.site, "room": place.room}
 
 
 def _announce(tx: Tx, place: MachineRef, *, out_of_service: bool, reason: str | None, revision: int) -> None:

@@ -168,7 +168,7 @@ def _announce_report(
     )
     tx.changes.send(message.model_dump(mode="json"), Audience.of_room(place.site, place.room))
     publish_alert(tx, place, fault_id, "reported", automatic=automatic, reason=reason, open_faults=count)
-    where = {"machine": Machine.of(place), "site": place.site, "room": place.room}  # place.full_name
+    where = place.where
     line = text("activity.fault_reported", **where)
     if automatic:
         line = text("activity.fault_reported_by_sensors", **where, reason=reason)

@@ -147,7 +147,7 @@ def _log(
     reporter_id: int | None,
 ) -> None:
     data = {"fault_id": fault_id, "machine": place.machine_id, "status": status.value, "note": note}
-    where = {"machine": Machine.of(place), "site": place.site, "room": place.room}  # place.full_name
+    where = place.where
     said = {"note": note} if note else {}
     if status is FaultStatus.RESOLVED:  # the entry resolving has always written
         line = text("activity.fault_resolved_note" if note else "activity.fault_resolved", **where, **said)

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from cloud.domain.laundry.rules import LIVE, ClaimStatus
 from cloud.platform.errors import NotFound
 from cloud.platform.storage.tables import claims, edge_events, machines, rooms, users, waitlist_entries
-from cloud.platform.texts import text
+from cloud.platform.texts import Machine, text
 
 LIVE_ENTRY = ("waiting", "offered")
 
@@ -72,6 +72,11 @@ class MachineRef:
     def full_name(self) -> str:
         """The machine with its room, for staff: "Washer 2 in north/laundry-1"."""
         return f"{self.kind.capitalize()} {self.number} in {self.site}/{self.room}"
+
+    @property
+    def where(self) -> dict[str, Any]:
+        """``full_name`` as catalog parameters: texts say "{Machine} in {site}/{room}" in the reader's language."""
+        return {"machine": Machine.of(self), "site": self.site, "room": self.room}
 
     @property
     def data(self) -> dict[str, object]:
