@@ -34,8 +34,15 @@ def web_stack(start_web_stack_for: Callable[..., WebStack]) -> WebStack:
 
 
 def minutes_shown(countdown: Locator) -> int:
+    """The minutes of one reading that matches: the countdown redraws every second, so a read
+    just after ``expect`` may fall on a redraw; read again until one matches."""
     expect(countdown).to_have_text(COUNTDOWN, timeout=WAIT_MS)
-    return int(COUNTDOWN.match(countdown.inner_text().strip())[1])  # type: ignore[index]
+    for _ in range(50):
+        shown = COUNTDOWN.match(countdown.inner_text().strip())
+        if shown is not None:
+            return int(shown[1])
+        countdown.page.wait_for_timeout(100)
+    raise AssertionError(f"the countdown never read as minutes:seconds: {countdown.inner_text()!r}")
 
 
 def minutes_left_on_the_server(stack: WebStack, machine_id: str) -> int:
